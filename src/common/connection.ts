@@ -1,0 +1,115 @@
+// One wrapper per socket: feeds bytes to the line splitter, decodes each line,
+// sends typed messages, and settles `closed` once with the cause. A line that
+// fails to decode is answered with an `error` message and the socket closed,
+// because a peer that sent one cannot be trusted to be in step with us.
+
+import type { Socket } from 'node:net';
+import { decode, encode } from '../protocol/codec.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { LineSplitter, MAX_LINE_BYTES } from '../protocol/line-splitter.js';
+import type { Message } from '../protocol/messages.js';
+import { trace } from './log.js';
+
+export interface ConnectionHandlers {
+  onMessage(message: Message): void;
+  /** Called once for the line that broke the connection. */
+  onProtocolError?(error: ProtocolError): void;
+}
+
+/** Why a connection ended: null for a clean close by either side. */
+export type CloseCause = Error | null;
+
+const FLUSH_BEFORE_DESTROY_MS = 1000;
+
+export class Connection {
+  readonly closed: Promise<CloseCause>;
+  readonly remote: string;
+  private readonly splitter: LineSplitter;
+  private isClosed = false;
+  private cause: CloseCause = null;
+  private settle!: (cause: CloseCause) => void;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly handlers: ConnectionHandlers,
+    maxLineBytes: number = MAX_LINE_BYTES,
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.splitter = new LineSplitter(maxLineBytes);
+    this.closed = new Promise((resolve) => (this.settle = resolve));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (error) => {
+      this.cause ??= error;
+    });
+    socket.on('close', () => this.finish());
+  }
+
+  get isOpen(): boolean {
+    return !this.isClosed;
+  }
+
+  /** Queues a message; false when closed or when the peer is not keeping up. */
+  send(message: Message): boolean {
+    if (this.isClosed || this.socket.destroyed) return false;
+    trace('send %s %s', this.remote, message.type);
+    return this.socket.write(encode(message));
+  }
+
+  /** True while more than the socket's buffer is waiting to be written. */
+  get needsDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  onDrain(listener: () => void): void {
+    this.socket.once('drain', listener);
+  }
+
+  /** Sends an `error` message, then closes. */
+  fail(code: string, message: string, cause?: Error): void {
+    this.send({ type: 'error', code, message });
+    this.close(cause ?? new Error(`${code}: ${message}`));
+  }
+
+  /** Ends the socket after pending writes; destroys it if the peer does not let go. */
+  close(cause: CloseCause = null): void {
+    if (this.isClosed) return;
+    this.cause ??= cause;
+    this.isClosed = true;
+    this.socket.pause();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), FLUSH_BEFORE_DESTROY_MS).unref();
+  }
+
+  /** Closes at once, dropping anything unsent. */
+  destroy(cause: CloseCause = null): void {
+    this.cause ??= cause;
+    this.isClosed = true;
+    this.socket.destroy();
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.isClosed) return;
+    try {
+      for (const line of this.splitter.push(chunk)) {
+        if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
+        const message = decode(line[line.length - 1] === 0x0d ? line.subarray(0, -1) : line);
+        trace('recv %s %s', this.remote, message.type);
+        this.handlers.onMessage(message);
+        if (this.isClosed) return;
+      }
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.handlers.onProtocolError?.(error);
+      this.fail(error.code, error.message, error);
+    }
+  }
+
+  private finish(): void {
+    this.isClosed = true;
+    if (this.splitter.remainder > 0 && this.cause === null) {
+      this.cause = new Error(`peer closed mid-message (${this.splitter.remainder} bytes discarded)`);
+    }
+    this.settle(this.cause);
+  }
+}

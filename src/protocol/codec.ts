@@ -1,0 +1,126 @@
+// encode() and decode() for one line of protocol version 1. decode() checks
+// every field, so the rest of Keel only ever sees well-formed, typed messages.
+
+import { ProtocolError, ProtocolErrorCode, describeValue } from './errors.js';
+import { bool, checked, int, list, nullable, object, oneOf, text, type Fields } from './fields.js';
+import { MAX_OUTPUT_CHUNK, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
+import { BUILD_STATUSES, OUTCOME_STATUSES, type BuildRecord, type RunOutcome, type RunnerSummary, type TestCounts } from './records.js';
+import { isCommitId, isName, isRefName, isRepoUrl } from './validate.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+const MAX_LABELS = 32;
+const MAX_SLOTS = 256;
+const LEASE = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function encode(message: Message): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+const commit = (o: Fields, f: string) => checked(o, f, isCommitId, 'a full commit id (40 or 64 lower-case hex digits)');
+const ref = (o: Fields, f: string) => checked(o, f, isRefName, 'a full ref name that passes git check-ref-format');
+const repo = (o: Fields, f: string) => checked(o, f, isRepoUrl, 'an absolute path or a file://, ssh://, git://, http(s):// or user@host:path URL');
+const name = (o: Fields, f: string) => checked(o, f, isName, 'a name of letters, digits, ".", "_" or "-" (at most 64)');
+const lease = (o: Fields, f: string) => checked(o, f, (v) => LEASE.test(v), 'a lease id');
+const time = (o: Fields, f: string) => text(o, f, 64);
+const count = (o: Fields, f: string) => int(o, f, 0, MAX_INT);
+
+function counts(o: Fields, f: string): TestCounts {
+  const c = object(o, f);
+  return { tests: count(c, 'tests'), passed: count(c, 'passed'), failed: count(c, 'failed'), skipped: count(c, 'skipped') };
+}
+
+function outcome(o: Fields, f: string): RunOutcome {
+  const r = object(o, f);
+  return {
+    status: oneOf(r, 'status', OUTCOME_STATUSES),
+    exitCode: nullable(r, 'exitCode', (x, k) => int(x, k, -255, 255)),
+    signal: nullable(r, 'signal', (x, k) => text(x, k, 32)),
+    timedOut: bool(r, 'timedOut'),
+    startedAt: time(r, 'startedAt'),
+    durationMs: count(r, 'durationMs'),
+    command: list(r, 'command', 4096, (x, k) => text(x, k, 4096)),
+    message: text(r, 'message', 4096),
+    counts: nullable(r, 'counts', counts),
+  };
+}
+
+// A status reply comes from the dispatcher the client chose to trust, so only
+// its outline is checked; the records are shown, never used as paths.
+function buildRecord(o: Fields, f: string): BuildRecord {
+  const b = object(o, f);
+  commit(b, 'commit');
+  oneOf(b, 'status', BUILD_STATUSES);
+  list(b, 'jobs', 10_000, object);
+  return b as unknown as BuildRecord;
+}
+
+function runnerSummary(o: Fields, f: string): RunnerSummary {
+  const r = object(o, f);
+  return {
+    name: name(r, 'name'),
+    slots: int(r, 'slots', 1, MAX_SLOTS),
+    labels: list(r, 'labels', MAX_LABELS, name),
+    running: list(r, 'running', MAX_SLOTS, commit),
+  };
+}
+
+const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type: T }>, 'type'> } = {
+  hello: (o) => ({ version: int(o, 'version', 0, MAX_INT), role: oneOf(o, 'role', ROLES), name: text(o, 'name', 256) }),
+  welcome: (o) => ({ version: int(o, 'version', 0, MAX_INT), heartbeatMs: count(o, 'heartbeatMs'), deadlineMs: count(o, 'deadlineMs') }),
+  error: (o) => ({ code: text(o, 'code', 64), message: text(o, 'message', 4096) }),
+  register: (o) => ({ name: name(o, 'name'), slots: int(o, 'slots', 1, MAX_SLOTS), labels: list(o, 'labels', MAX_LABELS, name) }),
+  registered: (o) => ({ name: name(o, 'name') }),
+  ping: (o) => ({ seq: count(o, 'seq') }),
+  pong: (o) => ({ seq: count(o, 'seq') }),
+  job: (o) => ({
+    lease: lease(o, 'lease'),
+    attempt: int(o, 'attempt', 1, 1000),
+    job: name(o, 'job'),
+    commit: commit(o, 'commit'),
+    repo: repo(o, 'repo'),
+    ref: ref(o, 'ref'),
+    timeoutMs: nullable(o, 'timeoutMs', count),
+  }),
+  output: (o) => ({ lease: lease(o, 'lease'), stream: oneOf(o, 'stream', STREAMS), data: text(o, 'data', MAX_OUTPUT_CHUNK) }),
+  result: (o) => ({ lease: lease(o, 'lease'), outcome: outcome(o, 'outcome') }),
+  recorded: (o) => ({ lease: lease(o, 'lease'), accepted: bool(o, 'accepted') }),
+  commit: (o) => ({ commit: commit(o, 'commit'), repo: repo(o, 'repo'), ref: ref(o, 'ref') }),
+  queued: (o) => ({ commit: commit(o, 'commit'), duplicate: bool(o, 'duplicate') }),
+  query: (o) => ({ commit: nullable(o, 'commit', commit) }),
+  status: (o) => ({
+    builds: list(o, 'builds', 100_000, buildRecord),
+    runners: list(o, 'runners', 100_000, runnerSummary),
+    queued: count(o, 'queued'),
+  }),
+};
+
+/** Parses and validates one line (without its newline). Throws ProtocolError. */
+export function decode(line: Buffer | string): Message {
+  let textLine: string;
+  if (typeof line === 'string') {
+    textLine = line;
+  } else {
+    try {
+      textLine = utf8.decode(line);
+    } catch (cause) {
+      throw new ProtocolError(ProtocolErrorCode.badUtf8, 'line is not valid UTF-8', { cause });
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(textLine);
+  } catch (cause) {
+    throw new ProtocolError(ProtocolErrorCode.badJson, `line is not JSON: ${describeValue(textLine)}`, { cause });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ProtocolError(ProtocolErrorCode.notAnObject, `line is not a JSON object: ${describeValue(parsed)}`);
+  }
+  const fields = parsed as Fields;
+  const type = fields.type;
+  if (typeof type !== 'string' || !Object.hasOwn(readers, type)) {
+    throw new ProtocolError(ProtocolErrorCode.unknownType, `unknown message type ${describeValue(type)}`);
+  }
+  const read = readers[type as MessageType] as (o: Fields) => object;
+  return { type, ...read(fields) } as Message;
+}

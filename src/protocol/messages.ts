@@ -1,0 +1,56 @@
+// Every message of protocol version 1. One JSON object per line; `type`
+// tells them apart. docs/protocol.md describes who sends each and the replies.
+
+import type { BuildRecord, RunOutcome, RunnerSummary } from './records.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export const ROLES = ['runner', 'observer', 'client'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const STREAMS = ['stdout', 'stderr'] as const;
+export type Stream = (typeof STREAMS)[number];
+
+/** The largest `data` a runner puts in one `output` message (before JSON escaping). */
+export const MAX_OUTPUT_CHUNK = 64 * 1024;
+
+// Handshake, both directions.
+export interface Hello { type: 'hello'; version: number; role: Role; name: string }
+export interface Welcome { type: 'welcome'; version: number; heartbeatMs: number; deadlineMs: number }
+export interface ErrorMessage { type: 'error'; code: string; message: string }
+
+// Runner <-> dispatcher.
+export interface Register { type: 'register'; name: string; slots: number; labels: string[] }
+export interface Registered { type: 'registered'; name: string }
+export interface Ping { type: 'ping'; seq: number }
+export interface Pong { type: 'pong'; seq: number }
+export interface Job {
+  type: 'job';
+  lease: string;
+  attempt: number;
+  job: string;
+  commit: string;
+  repo: string;
+  ref: string;
+  timeoutMs: number | null;
+}
+export interface Output { type: 'output'; lease: string; stream: Stream; data: string }
+export interface Result { type: 'result'; lease: string; outcome: RunOutcome }
+export interface Recorded { type: 'recorded'; lease: string; accepted: boolean }
+
+// Observer -> dispatcher.
+export interface Commit { type: 'commit'; commit: string; repo: string; ref: string }
+export interface Queued { type: 'queued'; commit: string; duplicate: boolean }
+
+// Client <-> dispatcher.
+export interface Query { type: 'query'; commit: string | null }
+export interface Status { type: 'status'; builds: BuildRecord[]; runners: RunnerSummary[]; queued: number }
+
+export type Message =
+  | Hello | Welcome | ErrorMessage
+  | Register | Registered | Ping | Pong | Job | Output | Result | Recorded
+  | Commit | Queued
+  | Query | Status;
+
+export type MessageType = Message['type'];
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
