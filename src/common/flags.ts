@@ -1,0 +1,35 @@
+// Helpers for turning parseArgs strings into checked values. Each failure is
+// a ConfigError naming the flag, the value and what was expected.
+
+import { ConfigError } from './errors.js';
+
+export function parseSeconds(value: string, flag: string, min: number, max: number): number {
+  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(seconds >= min && seconds <= max)) {
+    throw new ConfigError(`${flag} must be a number of seconds from ${min} to ${max}, got "${value}"`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+export function parseInteger(value: string, flag: string, min: number, max: number): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new ConfigError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return n;
+}
+
+/** Wraps util.parseArgs errors (unknown flag, missing value) as ConfigError. */
+export function configErrorFrom(error: unknown): ConfigError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new ConfigError(message.replace(/\. To specify a positional argument.*$/s, ''));
+}
+
+/** Prints the one-line reason and exits 2, as every entry point does on bad flags. */
+export function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`keel: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}

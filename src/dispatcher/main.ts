@@ -1,0 +1,43 @@
+// Keel dispatcher: the scheduler and the record.
+//
+// Listens on one TCP port for observers (`commit` -> `queued`), runners
+// (`register`, `pong`, `output`, `result` <- `job`, `ping`, `recorded`) and
+// clients (`query` -> `status`). Pings runners every --heartbeat seconds and
+// requeues the jobs of one silent past --deadline. Writes, per commit, under
+// --results: <sha>.log (live output), then <sha>.json and <sha> (report),
+// each atomically.
+
+import { formatAddress } from '../common/address.js';
+import { isEntry } from '../common/entry.js';
+import { exitOnConfigError } from '../common/flags.js';
+import { createLog } from '../common/log.js';
+import { onShutdown } from '../common/shutdown.js';
+import { DISPATCHER_USAGE, parseDispatcherConfig } from './config.js';
+import { startDispatcher } from './dispatcher.js';
+
+export async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help')) {
+    process.stdout.write(`${DISPATCHER_USAGE}\n`);
+    return;
+  }
+  let config;
+  try {
+    config = parseDispatcherConfig(argv);
+  } catch (error) {
+    exitOnConfigError(error);
+  }
+  const log = createLog('dispatcher');
+  let dispatcher;
+  try {
+    dispatcher = await startDispatcher(config, log);
+  } catch (error) {
+    process.stderr.write(`keel: cannot listen on ${formatAddress(config)}: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  log(`listening on ${formatAddress(dispatcher)}; results in ${config.results}`);
+  onShutdown(log, () => dispatcher.close());
+}
+
+if (isEntry(import.meta.url)) {
+  void main(process.argv.slice(2));
+}

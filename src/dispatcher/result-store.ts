@@ -1,0 +1,87 @@
+// The results folder: <sha>.log appended live, then <sha>.json and <sha>
+// written atomically when the build ends. Only validated commit ids become
+// file names, so nothing from the wire can name a path outside the folder.
+
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.js';
+import type { BuildRecord } from '../protocol/records.js';
+import { isCommitId } from '../protocol/validate.js';
+import { MAX_OUTPUT_IN_REPORT, renderReport } from './report.js';
+
+/** The last `max` bytes of a file (the report shows only the tail of a long log). */
+async function readTail(path: string, max: number): Promise<{ text: string; omitted: number }> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return { text: '', omitted: 0 };
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, max);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return { text: buffer.toString('utf8'), omitted: size - length };
+  } finally {
+    await handle.close();
+  }
+}
+
+export class ResultStore {
+  private readonly logs = new Map<string, WriteStream>();
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  private path(commit: string, suffix = ''): string {
+    if (!isCommitId(commit)) throw new Error(`refusing a result path for ${JSON.stringify(commit)}`);
+    return join(this.dir, `${commit}${suffix}`);
+  }
+
+  hasResult(commit: string): boolean {
+    return existsSync(this.path(commit, '.json'));
+  }
+
+  /** Appends output to <sha>.log; the write is buffered by the stream. */
+  appendLog(commit: string, text: string): void {
+    let stream = this.logs.get(commit);
+    if (!stream) {
+      stream = createWriteStream(this.path(commit, '.log'), { flags: 'a' });
+      // A failing log write (disk full) must not crash the dispatcher; the
+      // final report still carries the outcome.
+      stream.on('error', () => {});
+      this.logs.set(commit, stream);
+    }
+    stream.write(text);
+  }
+
+  private closeLog(commit: string): Promise<void> {
+    const stream = this.logs.get(commit);
+    if (!stream) return Promise.resolve();
+    this.logs.delete(commit);
+    return new Promise((resolve) => stream.end(resolve));
+  }
+
+  /** Flushes the log, then writes <sha>.json and the readable <sha>, each atomically. */
+  async writeResult(build: BuildRecord): Promise<void> {
+    await this.closeLog(build.commit);
+    const tail = await readTail(this.path(build.commit, '.log'), MAX_OUTPUT_IN_REPORT);
+    await writeFileAtomic(this.path(build.commit, '.json'), `${JSON.stringify(build, null, 2)}\n`);
+    await writeFileAtomic(this.path(build.commit), renderReport(build, tail.text, tail.omitted));
+  }
+
+  async readResult(commit: string): Promise<BuildRecord | null> {
+    try {
+      return JSON.parse(await readFile(this.path(commit, '.json'), 'utf8')) as BuildRecord;
+    } catch {
+      return null;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.logs.keys()].map((commit) => this.closeLog(commit)));
+  }
+}
