@@ -1,0 +1,55 @@
+// What the observer needs to know about its clone before it starts: that it
+// is the top of a git repository, whether it has an `origin`, and what
+// runners should fetch from by default.
+
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError } from '../common/errors.js';
+import { git } from '../common/git.js';
+import { isRepoUrl } from '../protocol/validate.js';
+
+export interface CloneInfo {
+  /** Canonical absolute path, so two spellings of one clone share a cursor. */
+  readonly path: string;
+  readonly hasOrigin: boolean;
+  readonly defaultRepoUrl: string;
+}
+
+export async function inspectClone(given: string): Promise<CloneInfo> {
+  const notARepo = (why: string) => new ConfigError(`<clone> must be a git repository, got "${given}" (${why})`);
+  let path: string;
+  try {
+    path = await realpath(resolve(given));
+  } catch (error) {
+    throw notARepo((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (error as Error).message);
+  }
+  const probe = await git(['rev-parse', '--is-bare-repository', '--absolute-git-dir'], { cwd: path, allowFailure: true });
+  if (probe.code !== 0) throw notARepo('git does not recognise it');
+  const [bare, gitDir] = probe.stdout.trim().split('\n');
+  // A folder inside a work tree also satisfies rev-parse; only the top will do,
+  // or the cursor would be keyed to a path that is not the clone.
+  const top = bare === 'true'
+    ? gitDir
+    : (await git(['rev-parse', '--show-toplevel'], { cwd: path, allowFailure: true })).stdout.trim();
+  if (top === '') throw notARepo(`it is the git folder ${gitDir}, not a work tree`);
+  if (top !== path) throw notARepo(`it is inside the repository at ${top}; give that folder`);
+
+  const origin = await git(['config', '--get', 'remote.origin.url'], { cwd: path, allowFailure: true });
+  const originUrl = origin.code === 0 ? origin.stdout.trim() : '';
+  return {
+    path,
+    hasOrigin: originUrl !== '',
+    defaultRepoUrl: originUrl === '' ? path : fetchableUrl(originUrl, path),
+  };
+}
+
+/**
+ * Origin's URL as a runner elsewhere on this machine can use it: a relative
+ * local path (`../central.git`) means nothing outside the clone, so it is made
+ * absolute against the clone, where git itself resolves it.
+ */
+export function fetchableUrl(url: string, clone: string): string {
+  if (isRepoUrl(url)) return url;
+  const looksLocal = url.startsWith('.') || !url.includes(':');
+  return looksLocal ? resolve(clone, url) : url;
+}

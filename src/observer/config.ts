@@ -1,0 +1,102 @@
+// The observer's settings: flags parsed once, checked, and frozen. The clone
+// is inspected here (is it a repository, does it have an origin, where do
+// runners fetch from) so that every mistake is reported before a socket opens.
+
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseAddress, type Address } from '../common/address.js';
+import { ConfigError } from '../common/errors.js';
+import { configErrorFrom, parseSeconds } from '../common/flags.js';
+import { isRefName, isRepoUrl } from '../protocol/validate.js';
+import { cursorPath } from './cursor.js';
+import { inspectClone } from './clone-info.js';
+
+export interface ObserverConfig {
+  readonly dispatcher: Address;
+  readonly intervalMs: number;
+  /** The watched branch names; null watches every branch. */
+  readonly branches: readonly string[] | null;
+  /** Canonical absolute path of the clone. */
+  readonly clone: string;
+  /** True when the clone has an `origin` remote to fetch and read from. */
+  readonly hasOrigin: boolean;
+  /** What runners fetch from; sent with every commit. */
+  readonly repoUrl: string;
+  readonly stateDir: string;
+  readonly cursorFile: string;
+}
+
+export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--interval SECONDS]
+       [--branch NAME]... [--state DIR] [--repo-url URL] <clone>
+
+  <clone>                 the git clone to watch; fetched from its origin when it has one
+  --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
+  --interval SECONDS      time between polls, 0.05 or more (default 5)
+  --branch NAME           a branch to watch; repeat for more (default every branch
+                          of origin, or of the clone itself when it has no origin)
+  --state DIR             where the cursor file is kept (default ./.keel-state)
+  --repo-url URL          what runners fetch from (default origin's URL, or the
+                          clone's own path when it has no origin)`;
+
+const MIN_INTERVAL_S = 0.05;
+const MAX_INTERVAL_S = 86_400;
+
+export async function parseObserverConfig(argv: string[]): Promise<ObserverConfig> {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        dispatcher: { type: 'string', default: '127.0.0.1:8888' },
+        interval: { type: 'string', default: '5' },
+        branch: { type: 'string', multiple: true },
+        state: { type: 'string', default: '.keel-state' },
+        'repo-url': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    // Some parseArgs messages run to several lines of advice; the first names the flag.
+    throw new ConfigError(configErrorFrom(error).message.split('\n')[0]!);
+  }
+  const dispatcher = parseAddress(values.dispatcher, '--dispatcher');
+  const intervalMs = parseSeconds(values.interval, '--interval', MIN_INTERVAL_S, MAX_INTERVAL_S);
+  const branches = values.branch ? Object.freeze([...new Set(values.branch.map(checkBranch))]) : null;
+  if (values.state === '') throw new ConfigError('--state must be a folder path, got ""');
+  const stateDir = resolve(values.state);
+
+  if (positionals.length === 0) throw new ConfigError('<clone> is missing: give the path of the git clone to watch');
+  if (positionals.length > 1) {
+    throw new ConfigError(`<clone> must be one path, got ${positionals.length}: ${positionals.map((p) => `"${p}"`).join(' ')}`);
+  }
+  const clone = await inspectClone(positionals[0]!);
+
+  const repoUrl = values['repo-url'] ?? clone.defaultRepoUrl;
+  if (!isRepoUrl(repoUrl)) {
+    const source = values['repo-url'] !== undefined ? '--repo-url' : `--repo-url (default from origin's URL)`;
+    throw new ConfigError(
+      `${source} must be an absolute path or a file://, ssh://, git://, http(s):// or user@host:path URL, got "${repoUrl}"`,
+    );
+  }
+
+  return Object.freeze({
+    dispatcher,
+    intervalMs,
+    branches,
+    clone: clone.path,
+    hasOrigin: clone.hasOrigin,
+    repoUrl,
+    stateDir,
+    cursorFile: cursorPath(stateDir, clone.path),
+  });
+}
+
+function checkBranch(name: string): string {
+  if (name.startsWith('-') || !isRefName(`refs/heads/${name}`)) {
+    throw new ConfigError(`--branch must be a branch name that passes git check-ref-format, got "${name}"`);
+  }
+  return name;
+}
