@@ -1,0 +1,161 @@
+// The observer's connection to the dispatcher: dial, `hello`, wait for
+// `welcome`, then send every pending commit in order and hand each `queued`
+// back to the owner. When the dispatcher is away it says so once per outage
+// and retries with backoff for as long as it takes; the observer never exits
+// for want of a dispatcher, because the commits wait safely in the cursor.
+
+import { formatAddress, type Address } from '../common/address.js';
+import { backoffDelay } from '../common/backoff.js';
+import { Connection } from '../common/connection.js';
+import { dial } from '../common/dial.js';
+import type { Log } from '../common/log.js';
+import { PROTOCOL_VERSION, type Message, type Queued } from '../protocol/messages.js';
+import type { PendingCommit } from './cursor.js';
+
+export interface LinkSource {
+  /** The commits not yet acknowledged, oldest first. */
+  pending(): readonly PendingCommit[];
+  acknowledged(queued: Queued): void;
+}
+
+export interface LinkOptions {
+  dispatcher: Address;
+  /** How the dispatcher knows this observer, in `hello`. */
+  name: string;
+  /** What runners fetch from, in every `commit`. */
+  repoUrl: string;
+  log: Log;
+  source: LinkSource;
+  welcomeTimeoutMs?: number;
+}
+
+const WELCOME_TIMEOUT_MS = 10_000;
+// Finds a dispatcher that vanished without a FIN (host gone, cable out),
+// since observers are not sent heartbeats.
+const KEEPALIVE_MS = 15_000;
+
+export class DispatcherLink {
+  private conn: Connection | null = null;
+  private welcomed = false;
+  /** Sent on the current connection and not yet acknowledged. */
+  private readonly inFlight = new Set<string>();
+  private failures = 0;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private welcomeTimer: NodeJS.Timeout | null = null;
+  private refusal: string | null = null;
+  private readonly where: string;
+
+  constructor(private readonly options: LinkOptions) {
+    this.where = formatAddress(options.dispatcher);
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  get isConnected(): boolean {
+    return this.welcomed && this.conn !== null && this.conn.isOpen;
+  }
+
+  /** Sends every pending commit not yet sent on this connection; a no-op while disconnected. */
+  flush(): void {
+    if (!this.isConnected) return;
+    for (const { commit, ref } of this.options.source.pending()) {
+      if (this.inFlight.has(commit)) continue;
+      this.inFlight.add(commit);
+      this.conn!.send({ type: 'commit', commit, repo: this.options.repoUrl, ref });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
+    const conn = this.conn;
+    if (!conn) return;
+    conn.close();
+    await conn.closed;
+  }
+
+  private async connect(): Promise<void> {
+    this.retryTimer = null;
+    let socket;
+    try {
+      socket = await dial(this.options.dispatcher);
+    } catch (error) {
+      this.retry((error as Error).message);
+      return;
+    }
+    if (this.stopped) return void socket.destroy();
+    socket.setKeepAlive(true, KEEPALIVE_MS);
+    const conn: Connection = new Connection(socket, {
+      onMessage: (message) => this.receive(conn, message),
+      onProtocolError: (error) => (this.refusal = `sent a bad line (${error.message})`),
+    });
+    this.conn = conn;
+    this.welcomed = false;
+    this.refusal = null;
+    this.inFlight.clear();
+    conn.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'observer', name: this.options.name });
+    this.welcomeTimer = setTimeout(() => {
+      this.refusal = `no welcome within ${this.options.welcomeTimeoutMs ?? WELCOME_TIMEOUT_MS} ms`;
+      conn.destroy();
+    }, this.options.welcomeTimeoutMs ?? WELCOME_TIMEOUT_MS);
+    void conn.closed.then((cause) => this.lost(conn, cause));
+  }
+
+  private lost(conn: Connection, cause: Error | null): void {
+    if (this.conn !== conn) return;
+    if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
+    const wasWelcomed = this.welcomed;
+    this.conn = null;
+    this.welcomed = false;
+    this.inFlight.clear();
+    if (this.stopped) return;
+    const detail = this.refusal ?? cause?.message ?? (wasWelcomed ? 'connection closed' : 'closed the connection before welcome');
+    this.retry(wasWelcomed ? `lost the connection (${detail})` : detail);
+  }
+
+  private retry(reason: string): void {
+    if (this.stopped) return;
+    // One line per outage, not one per attempt.
+    if (this.failures === 0) this.options.log(`dispatcher unreachable: ${reason}; retrying`);
+    const delay = backoffDelay(this.failures);
+    this.failures += 1;
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private receive(conn: Connection, message: Message): void {
+    switch (message.type) {
+      case 'welcome':
+        if (this.welcomed) return;
+        if (message.version !== PROTOCOL_VERSION) {
+          this.refusal = `dispatcher speaks protocol ${message.version}, this observer ${PROTOCOL_VERSION}`;
+          conn.close();
+          return;
+        }
+        if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
+        this.welcomed = true;
+        this.failures = 0;
+        this.options.log(`connected to dispatcher at ${this.where}`);
+        this.flush();
+        return;
+      case 'queued':
+        this.inFlight.delete(message.commit);
+        this.options.source.acknowledged(message);
+        return;
+      case 'error':
+        // The dispatcher closes after an error; the reason goes in the outage line.
+        this.refusal = `refused (${message.code}: ${message.message})`;
+        conn.close();
+        return;
+      case 'ping':
+        // Heartbeats are for runners; an observer has nothing to answer.
+        return;
+      default:
+        this.refusal = `sent an unexpected ${message.type}`;
+        conn.close();
+    }
+  }
+}
