@@ -1,0 +1,82 @@
+// Keel observer: the repository side.
+//
+// Every --interval seconds it fetches the clone's origin (or reads the clone
+// itself when it has none), finds every commit new on the watched branches
+// since its cursor, and reports each to the dispatcher: `hello` (role
+// observer) → `welcome`, then one `commit` per new commit, each answered by
+// `queued`. Writes one file, <state>/observer-<hash of clone path>.json: the
+// last head seen per branch and the commits not yet acknowledged, so a
+// restart neither misses nor repeats one. It never exits because the
+// dispatcher is away; it waits and retries.
+
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { formatAddress } from '../common/address.js';
+import { isEntry } from '../common/entry.js';
+import { exitOnConfigError } from '../common/flags.js';
+import { createLog } from '../common/log.js';
+import { onShutdown } from '../common/shutdown.js';
+import { OBSERVER_USAGE, parseObserverConfig, type ObserverConfig } from './config.js';
+import { CursorError, readCursor, type Cursor } from './cursor.js';
+import { DispatcherLink } from './link.js';
+import { Observer } from './observer.js';
+
+const MAX_HELLO_NAME = 256;
+
+export async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help')) {
+    process.stdout.write(`${OBSERVER_USAGE}\n`);
+    return;
+  }
+  let config: ObserverConfig;
+  try {
+    config = await parseObserverConfig(argv);
+  } catch (error) {
+    exitOnConfigError(error);
+  }
+  const saved = await loadCursor(config);
+  const log = createLog('observer');
+  const observer = new Observer(config, saved, log);
+  const link = new DispatcherLink({
+    dispatcher: config.dispatcher,
+    name: helloName(config.clone),
+    repoUrl: config.repoUrl,
+    log,
+    source: observer,
+  });
+  const branches = config.branches?.join(', ') ?? `all of ${config.hasOrigin ? 'origin' : 'the clone'}`;
+  log(`watching ${config.clone} (branches: ${branches}), reporting to ${formatAddress(config.dispatcher)}`);
+  if (saved === null) log(`no cursor at ${config.cursorFile}: first run, reporting the current heads only`);
+  else if (saved.pending.length > 0) log(`${saved.pending.length} commit(s) from the last run still to deliver`);
+  observer.start(link);
+  onShutdown(log, () => observer.stop());
+}
+
+/** Reads the cursor, or exits 2: a damaged one must not silently restart history. */
+async function loadCursor(config: ObserverConfig): Promise<Cursor | null> {
+  try {
+    await mkdir(config.stateDir, { recursive: true });
+  } catch (error) {
+    fail(`--state must be a folder the observer can write, got "${config.stateDir}" (${(error as Error).message})`);
+  }
+  try {
+    return await readCursor(config.cursorFile);
+  } catch (error) {
+    if (error instanceof CursorError) fail(error.message);
+    throw error;
+  }
+}
+
+function fail(message: string): never {
+  process.stderr.write(`keel: ${message}\n`);
+  process.exit(2);
+}
+
+function helloName(clone: string): string {
+  const name = `${hostname()}:${clone}`;
+  return name.length <= MAX_HELLO_NAME ? name : `…${name.slice(name.length - MAX_HELLO_NAME + 1)}`;
+}
+
+if (isEntry(import.meta.url)) {
+  void main(process.argv.slice(2));
+}

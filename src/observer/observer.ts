@@ -1,0 +1,174 @@
+// The observer's loop: every interval (or on scanNow), fetch, find the new
+// commits, add them to the pending list and advance the cursor, persist, and
+// only then send. A `queued` removes a commit from the pending list. Because
+// the file is written before anything is sent, a restart at any moment
+// neither loses a commit nor resends one the dispatcher has acknowledged.
+
+import type { Log } from '../common/log.js';
+import type { Queued } from '../protocol/messages.js';
+import { isCommitId, isRefName } from '../protocol/validate.js';
+import type { ObserverConfig } from './config.js';
+import { writeCursor, type Cursor, type PendingCommit } from './cursor.js';
+import { fetchOrigin, listNewCommits, readBranchHeads } from './git-refs.js';
+import type { DispatcherLink, LinkSource } from './link.js';
+import { findNewCommits } from './scan.js';
+
+export type ObserverSettings = Pick<ObserverConfig, 'clone' | 'hasOrigin' | 'branches' | 'intervalMs' | 'cursorFile'>;
+
+export class Observer implements LinkSource {
+  private readonly cursor: Cursor;
+  private firstRun: boolean;
+  private link: DispatcherLink | null = null;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private saving: Promise<void> | null = null;
+  private dirty = false;
+  /** The last failure of each kind, so a lasting problem is logged once. */
+  private readonly lastFailure = new Map<'fetch' | 'scan' | 'save', string>();
+  private readonly rejectedRefs = new Set<string>();
+
+  constructor(private readonly settings: ObserverSettings, saved: Cursor | null, private readonly log: Log) {
+    this.firstRun = saved === null;
+    this.cursor = saved ?? { branches: new Map(), pending: [] };
+  }
+
+  /** Connects the link (which reads pending commits from here) and starts polling. */
+  start(link: DispatcherLink): void {
+    this.link = link;
+    link.start();
+    void this.scanNow();
+  }
+
+  pending(): readonly PendingCommit[] {
+    return this.cursor.pending;
+  }
+
+  acknowledged(queued: Queued): void {
+    const index = this.cursor.pending.findIndex((entry) => entry.commit === queued.commit);
+    if (index === -1) return;
+    this.cursor.pending.splice(index, 1);
+    this.log(`dispatcher queued ${queued.commit}${queued.duplicate ? ' (already known)' : ''}`);
+    void this.save();
+  }
+
+  /**
+   * Scans now rather than at the next tick (the hook for push notifications).
+   * Scans never overlap: during one, another is run right after it.
+   */
+  scanNow(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.running = this.scanWhileAsked().finally(() => {
+      this.running = null;
+      if (!this.stopped) this.timer = setTimeout(() => void this.scanNow(), this.settings.intervalMs);
+    });
+    return this.running;
+  }
+
+  /** Stops polling, lets a running scan finish, writes the cursor, closes the link. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await this.save();
+    await this.link?.stop();
+  }
+
+  private async scanWhileAsked(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.scanOnce();
+        this.recovered('scan', 'scanning works again');
+      } catch (error) {
+        this.failed('scan', `scan failed: ${(error as Error).message}`);
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private async scanOnce(): Promise<void> {
+    const { clone, hasOrigin, branches } = this.settings;
+    if (hasOrigin) {
+      try {
+        await fetchOrigin(clone);
+        this.recovered('fetch', 'fetch from origin works again');
+      } catch (error) {
+        // Not fatal: origin's last known refs are still worth scanning.
+        this.failed('fetch', `fetch from origin failed: ${(error as Error).message}`);
+      }
+    }
+    const { heads, rejected } = await readBranchHeads({ clone, hasOrigin });
+    for (const ref of rejected) {
+      if (!this.rejectedRefs.has(ref)) this.log(`ignoring ref ${JSON.stringify(ref)}: not a valid branch`);
+      this.rejectedRefs.add(ref);
+    }
+    if (branches) {
+      for (const branch of heads.keys()) if (!branches.includes(branch)) heads.delete(branch);
+    }
+
+    const result = await findNewCommits({
+      previous: this.firstRun ? null : this.cursor.branches,
+      heads,
+      list: (head, exclude, limit) => listNewCommits(clone, head, exclude, limit),
+    });
+    for (const branch of result.capped) this.log(`branch ${branch} has too many new commits; reporting only the newest`);
+    for (const branch of result.deleted) this.log(`branch ${branch} is gone; forgetting its cursor`);
+
+    let changed = this.firstRun || !sameBranches(this.cursor.branches, result.branches);
+    for (const { commit, branch } of result.found) {
+      const ref = `refs/heads/${branch}`;
+      if (!isCommitId(commit) || !isRefName(ref)) continue;
+      if (this.cursor.pending.some((entry) => entry.commit === commit)) continue;
+      this.log(`new commit ${commit} on ${branch}`);
+      this.cursor.pending.push({ commit, ref });
+      changed = true;
+    }
+    this.cursor.branches = result.branches;
+    this.firstRun = false;
+    if (changed) await this.save();
+    this.link?.flush();
+  }
+
+  /** Writes the cursor; calls during a write are folded into one more write after it. */
+  private save(): Promise<void> {
+    this.dirty = true;
+    this.saving ??= this.writeWhileDirty().finally(() => (this.saving = null));
+    return this.saving;
+  }
+
+  private async writeWhileDirty(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      try {
+        await writeCursor(this.settings.cursorFile, this.cursor);
+        this.recovered('save', 'cursor file written again');
+      } catch (error) {
+        // The commits are still sent; the dispatcher drops any a restart repeats.
+        this.failed('save', `cannot write cursor file ${this.settings.cursorFile}: ${(error as Error).message}`);
+        return;
+      }
+    }
+  }
+
+  private failed(kind: 'fetch' | 'scan' | 'save', message: string): void {
+    if (this.lastFailure.get(kind) !== message) this.log(message);
+    this.lastFailure.set(kind, message);
+  }
+
+  private recovered(kind: 'fetch' | 'scan' | 'save', message: string): void {
+    if (this.lastFailure.delete(kind)) this.log(message);
+  }
+}
+
+function sameBranches(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [branch, sha] of a) if (b.get(branch) !== sha) return false;
+  return true;
+}
