@@ -1,0 +1,154 @@
+// Valid examples of every protocol message, shared by the codec, splitter and
+// bad-line tests. Free-text fields carry NASTY so every test also exercises
+// escaping: newlines, quotes, U+2028, emoji and lone surrogates.
+
+import type { Message, MessageType } from '../../src/protocol/messages.js';
+import type { AttemptRecord, BuildRecord, JobRecord, RunOutcome, RunnerSummary } from '../../src/protocol/records.js';
+
+export const SHA1 = '0123456789abcdef0123456789abcdef01234567';
+export const SHA1_B = 'fedcba9876543210fedcba9876543210fedcba98';
+export const SHA256 = '0123456789abcdef'.repeat(4);
+
+export const NASTY =
+  'quote " backslash \\ newline \n crlf \r\n tab \t nul \u0000 esc \u001b del \u007f ' +
+  'ls \u2028 ps \u2029 bom \ufeff e-acute \u00e9 euro \u20ac emoji \u{1f680} ' +
+  'lone-high \ud800 lone-low \udc00 reversed \udc00\ud800 }{"type":"ping"}\n';
+
+/** Every message type, checked by the compiler: adding a type breaks this until a fixture exists. */
+export const ALL_TYPES: Record<MessageType, true> = {
+  hello: true, welcome: true, error: true,
+  register: true, registered: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
+  commit: true, queued: true,
+  query: true, status: true,
+};
+
+export const fullOutcome: RunOutcome = {
+  status: 'failed',
+  exitCode: 1,
+  signal: null,
+  timedOut: false,
+  startedAt: '2024-05-01T12:00:00.000Z',
+  durationMs: 1234,
+  command: ['npm', 'test', '--', NASTY],
+  message: `2 tests failed: ${NASTY}`,
+  counts: { tests: 10, passed: 7, failed: 2, skipped: 1 },
+};
+
+export const killedOutcome: RunOutcome = {
+  status: 'error',
+  exitCode: null,
+  signal: 'SIGKILL',
+  timedOut: true,
+  startedAt: '2024-05-01T12:00:00.000Z',
+  durationMs: 600_000,
+  command: [],
+  message: 'timed out after 600000 ms',
+  counts: null,
+};
+
+const attempt: AttemptRecord = {
+  attempt: 1,
+  lease: 'lease_1-a',
+  runner: 'runner-1',
+  status: 'failed',
+  startedAt: '2024-05-01T12:00:00.000Z',
+  endedAt: '2024-05-01T12:00:01.234Z',
+  durationMs: 1234,
+  exitCode: 1,
+  signal: null,
+  timedOut: false,
+  message: NASTY,
+};
+
+const lostAttempt: AttemptRecord = {
+  ...attempt, attempt: 2, lease: 'lease_2', status: 'lost', endedAt: null, durationMs: null, exitCode: null, message: 'runner lost',
+};
+
+const jobRecord: JobRecord = {
+  name: 'test',
+  status: 'failed',
+  attempts: [lostAttempt, { ...attempt, attempt: 3, lease: 'lease_3' }],
+  runner: 'runner-1',
+  startedAt: '2024-05-01T12:00:00.000Z',
+  endedAt: '2024-05-01T12:00:01.234Z',
+  durationMs: 1234,
+  exitCode: 1,
+  signal: null,
+  timedOut: false,
+  counts: { tests: 10, passed: 7, failed: 2, skipped: 1 },
+  command: ['npm', 'test'],
+  message: '2 tests failed',
+  log: `stdout and stderr ${NASTY}`,
+};
+
+export const buildRecord: BuildRecord = {
+  commit: SHA1,
+  repo: '/srv/git/app.git',
+  ref: 'refs/heads/main',
+  status: 'failed',
+  message: '2 tests failed',
+  runner: 'runner-1',
+  attempts: 3,
+  queuedAt: '2024-05-01T11:59:59.000Z',
+  startedAt: '2024-05-01T12:00:00.000Z',
+  endedAt: '2024-05-01T12:00:01.234Z',
+  durationMs: 1234,
+  counts: { tests: 10, passed: 7, failed: 2, skipped: 1 },
+  jobs: [jobRecord],
+};
+
+const queuedBuild: BuildRecord = {
+  ...buildRecord, commit: SHA256, status: 'queued', message: '', runner: null, attempts: 0,
+  startedAt: null, endedAt: null, durationMs: null, counts: null, jobs: [],
+};
+
+export const runnerSummary: RunnerSummary = { name: 'runner-1', slots: 2, labels: ['linux', 'node-20'], running: [SHA1] };
+
+export interface Fixture { name: string; message: Message }
+
+export const fixtures: Fixture[] = [
+  { name: 'hello runner', message: { type: 'hello', version: 1, role: 'runner', name: 'runner-1' } },
+  { name: 'hello observer', message: { type: 'hello', version: 1, role: 'observer', name: 'observer' } },
+  { name: 'hello client with free-text name', message: { type: 'hello', version: 1, role: 'client', name: NASTY } },
+  { name: 'welcome', message: { type: 'welcome', version: 1, heartbeatMs: 5000, deadlineMs: 15000 } },
+  { name: 'error', message: { type: 'error', code: 'bad-field', message: `field "seq" must be ... ${NASTY}` } },
+  { name: 'register', message: { type: 'register', name: 'runner-1', slots: 2, labels: ['linux', 'x86_64', 'node-20'] } },
+  { name: 'register without labels', message: { type: 'register', name: 'r', slots: 256, labels: [] } },
+  { name: 'registered', message: { type: 'registered', name: 'runner-1' } },
+  { name: 'ping', message: { type: 'ping', seq: 0 } },
+  { name: 'pong', message: { type: 'pong', seq: Number.MAX_SAFE_INTEGER } },
+  {
+    name: 'job',
+    message: {
+      type: 'job', lease: 'lease_1-a', attempt: 1, job: 'test', commit: SHA1,
+      repo: '/srv/git/app.git', ref: 'refs/heads/main', timeoutMs: 600_000,
+    },
+  },
+  {
+    name: 'job without timeout, sha-256 commit',
+    message: {
+      type: 'job', lease: 'L'.repeat(64), attempt: 3, job: 'lint.node-20', commit: SHA256,
+      repo: 'ssh://git@example.com/app.git', ref: 'refs/tags/v1.0', timeoutMs: null,
+    },
+  },
+  { name: 'output stdout', message: { type: 'output', lease: 'lease_1-a', stream: 'stdout', data: NASTY } },
+  { name: 'output stderr empty', message: { type: 'output', lease: 'lease_1-a', stream: 'stderr', data: '' } },
+  { name: 'result with full outcome', message: { type: 'result', lease: 'lease_1-a', outcome: fullOutcome } },
+  { name: 'result killed, no counts', message: { type: 'result', lease: 'lease_1-a', outcome: killedOutcome } },
+  { name: 'recorded accepted', message: { type: 'recorded', lease: 'lease_1-a', accepted: true } },
+  { name: 'recorded stale', message: { type: 'recorded', lease: 'lease_1-a', accepted: false } },
+  { name: 'commit', message: { type: 'commit', commit: SHA1, repo: 'file:///srv/git/app.git', ref: 'refs/heads/feature/x-1' } },
+  { name: 'queued', message: { type: 'queued', commit: SHA1, duplicate: false } },
+  { name: 'queued duplicate', message: { type: 'queued', commit: SHA256, duplicate: true } },
+  { name: 'query overview', message: { type: 'query', commit: null } },
+  { name: 'query one commit', message: { type: 'query', commit: SHA1 } },
+  { name: 'status', message: { type: 'status', builds: [buildRecord, queuedBuild], runners: [runnerSummary], queued: 1 } },
+  { name: 'status empty', message: { type: 'status', builds: [], runners: [], queued: 0 } },
+];
+
+/** The first fixture of a type, as a plain object to mutate into bad lines. */
+export function sample<T extends MessageType>(type: T): Extract<Message, { type: T }> {
+  const found = fixtures.find((f) => f.message.type === type);
+  if (!found) throw new Error(`no fixture for ${type}`);
+  return structuredClone(found.message) as Extract<Message, { type: T }>;
+}
