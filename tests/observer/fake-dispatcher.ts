@@ -1,0 +1,83 @@
+// A stand-in dispatcher for observer tests: a real TCP server that speaks the
+// protocol with the real codec, answers hello with welcome and each commit
+// with queued (unless told to hold), and records everything it received.
+import { createServer, type Server, type Socket } from 'node:net';
+import { decode, encode } from '../../src/protocol/codec.js';
+import { LineSplitter } from '../../src/protocol/line-splitter.js';
+import { PROTOCOL_VERSION, type Commit, type Hello, type Message } from '../../src/protocol/messages.js';
+
+export interface Received extends Commit {
+  /** Which connection (1, 2, …) carried it. */
+  connection: number;
+}
+
+export class FakeDispatcher {
+  readonly commits: Received[] = [];
+  readonly hellos: Hello[] = [];
+  connections = 0;
+  /** When false, commits are recorded but never answered. */
+  ack = true;
+  /** When set, hello is answered with this error and the socket closed. */
+  refuseWith: { code: string; message: string } | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly known = new Set<string>();
+
+  private constructor(private readonly server: Server, readonly port: number) {}
+
+  static async listen(port = 0): Promise<FakeDispatcher> {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    const fake = new FakeDispatcher(server, address.port);
+    server.on('connection', (socket) => fake.accept(socket));
+    return fake;
+  }
+
+  /** Distinct commit ids in the order they first arrived. */
+  get shas(): string[] {
+    return [...new Set(this.commits.map((c) => c.commit))];
+  }
+
+  /** Cuts every open connection, as a dispatcher crash would. */
+  dropAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.dropAll();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    const connection = ++this.connections;
+    const splitter = new LineSplitter(1024 * 1024);
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      for (const line of splitter.push(chunk)) this.receive(socket, decode(line), connection);
+    });
+  }
+
+  private receive(socket: Socket, message: Message, connection: number): void {
+    if (message.type === 'hello') {
+      this.hellos.push(message);
+      if (this.refuseWith) {
+        socket.end(encode({ type: 'error', ...this.refuseWith }));
+        return;
+      }
+      socket.write(encode({ type: 'welcome', version: PROTOCOL_VERSION, heartbeatMs: 1000, deadlineMs: 3000 }));
+      return;
+    }
+    if (message.type !== 'commit') throw new Error(`observer sent unexpected ${message.type}`);
+    this.commits.push({ ...message, connection });
+    if (!this.ack) return;
+    const duplicate = this.known.has(message.commit);
+    this.known.add(message.commit);
+    socket.write(encode({ type: 'queued', commit: message.commit, duplicate }));
+  }
+}
