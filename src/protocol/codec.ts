@@ -7,11 +7,15 @@ import { MAX_OUTPUT_CHUNK, ROLES, STREAMS, type Message, type MessageType } from
 import { BUILD_STATUSES, OUTCOME_STATUSES, type BuildRecord, type RunOutcome, type RunnerSummary, type TestCounts } from './records.js';
 import { isCommitId, isName, isRefName, isRepoUrl } from './validate.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a byte-order mark in the text, so JSON.parse refuses it as it
+// would the same line given as a string.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 const MAX_LABELS = 32;
 const MAX_SLOTS = 256;
 const LEASE = /^[A-Za-z0-9_-]{1,64}$/;
+// eslint-disable-next-line no-control-regex
+const isPrintable = (v: string) => v.length <= 256 && !/[\u0000-\u001f\u007f]/.test(v);
 
 export function encode(message: Message): string {
   return `${JSON.stringify(message)}\n`;
@@ -66,7 +70,7 @@ function runnerSummary(o: Fields, f: string): RunnerSummary {
 }
 
 const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type: T }>, 'type'> } = {
-  hello: (o) => ({ version: int(o, 'version', 0, MAX_INT), role: oneOf(o, 'role', ROLES), name: text(o, 'name', 256) }),
+  hello: (o) => ({ version: int(o, 'version', 0, MAX_INT), role: oneOf(o, 'role', ROLES), name: checked(o, 'name', isPrintable, 'printable text of at most 256 characters') }),
   welcome: (o) => ({ version: int(o, 'version', 0, MAX_INT), heartbeatMs: count(o, 'heartbeatMs'), deadlineMs: count(o, 'deadlineMs') }),
   error: (o) => ({ code: text(o, 'code', 64), message: text(o, 'message', 4096) }),
   register: (o) => ({ name: name(o, 'name'), slots: int(o, 'slots', 1, MAX_SLOTS), labels: list(o, 'labels', MAX_LABELS, name) }),

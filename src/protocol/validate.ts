@@ -44,7 +44,10 @@ export function isRepoUrl(url: string): boolean {
   if (url.startsWith('-') || url.includes('::')) return false;
   if (url.startsWith('/')) return true;
   if (URL_SCHEMES.some((scheme) => url.startsWith(scheme))) {
-    return url.length > url.indexOf('://') + 3;
+    // ssh would read a host (or user@host) starting with "-" as an option.
+    const authority = url.slice(url.indexOf('://') + 3);
+    const host = authority.slice(authority.indexOf('@') + 1);
+    return authority.length > 0 && !authority.startsWith('-') && !host.startsWith('-');
   }
   return SCP_LIKE.test(url) && !url.includes('://');
 }

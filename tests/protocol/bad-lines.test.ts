@@ -103,6 +103,7 @@ badField('hello role unknown', hello, { role: 'admin' });
 badField('hello role in capitals', hello, { role: 'RUNNER' });
 badField('hello name over 256 chars', hello, { name: 'n'.repeat(257) });
 badField('hello name as a number', hello, { name: 7 });
+badField('hello name with a newline (could forge log lines)', hello, { name: 'x\n[dispatcher] forged' });
 const welcome = sample('welcome');
 badField('welcome heartbeatMs negative', welcome, { heartbeatMs: -5000 });
 badField('welcome deadlineMs as a string', welcome, { deadlineMs: '15000' });
@@ -316,11 +317,9 @@ test('refs git accepts are accepted, even with a leading "-" in a component', ()
   }
 });
 
-// Reported bug: decode(Buffer) uses a TextDecoder that silently strips a
-// leading byte-order mark, so bytes from the wire with a BOM are accepted while
-// the same line as a string is refused as bad-json. The fix is
-// `ignoreBOM: true` in src/protocol/codec.ts. Remove `todo` once fixed.
-test('a line starting with a byte-order mark is refused as bytes and as text', { todo: 'src/protocol/codec.ts strips the BOM from bytes' }, () => {
+// A fatal TextDecoder would strip a leading byte-order mark from bytes
+// unless told not to; the same line as text must fail the same way.
+test('a line starting with a byte-order mark is refused as bytes and as text', () => {
   const line = '\ufeff{"type":"ping","seq":1}';
   assert.throws(() => decode(line), ProtocolError);
   assert.throws(() => decode(Buffer.from(line, 'utf8')), ProtocolError);

@@ -109,7 +109,7 @@ export interface Fixture { name: string; message: Message }
 export const fixtures: Fixture[] = [
   { name: 'hello runner', message: { type: 'hello', version: 1, role: 'runner', name: 'runner-1' } },
   { name: 'hello observer', message: { type: 'hello', version: 1, role: 'observer', name: 'observer' } },
-  { name: 'hello client with free-text name', message: { type: 'hello', version: 1, role: 'client', name: NASTY } },
+  { name: 'hello client with a printable name', message: { type: 'hello', version: 1, role: 'client', name: 'ops "desk" \\ \u00e9 \u{1f680} }{' } },
   { name: 'welcome', message: { type: 'welcome', version: 1, heartbeatMs: 5000, deadlineMs: 15000 } },
   { name: 'error', message: { type: 'error', code: 'bad-field', message: `field "seq" must be ... ${NASTY}` } },
   { name: 'register', message: { type: 'register', name: 'runner-1', slots: 2, labels: ['linux', 'x86_64', 'node-20'] } },

@@ -136,11 +136,9 @@ test('isRepoUrl refuses transport helpers, options, relative paths and control c
   }
 });
 
-// Reported bug: isRepoUrl promises to refuse "anything that could be read as
-// an option", but an ssh:// host beginning with "-" reaches ssh as an option
-// (CVE-2017-1000117). Git >= 2.14.1 refuses such hosts itself; Keel should not
-// depend on that. Remove `todo` once src/protocol/validate.ts is fixed.
-test('isRepoUrl refuses ssh hosts that ssh would read as an option', { todo: 'src/protocol/validate.ts accepts these' }, () => {
+// An ssh:// host beginning with "-" reaches ssh as an option
+// (CVE-2017-1000117); git refuses it too, but Keel does not rely on that.
+test('isRepoUrl refuses ssh hosts that ssh would read as an option', () => {
   for (const url of ['ssh://-oProxyCommand=touch%20x/y', 'ssh://-oProxyCommand=x@host/y']) {
     assert.equal(isRepoUrl(url), false, url);
   }
