@@ -1,0 +1,176 @@
+// Runs a TestPlan's steps in a worktree and sums them up as one RunOutcome.
+//
+// Each step is spawned detached, so it leads its own process group and can be
+// killed with everything it started. Output is streamed to the sink as it
+// comes (see pipe-output.ts); only a bounded tail is kept, for the counts.
+//
+// Steps run in order and all of them run even when one fails (like
+// `make -k`). A timeout (for the whole plan) or a cancel stops the plan at
+// the running step; a step that cannot be started stops it too, since the
+// plan itself is then broken.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Stream } from '../protocol/messages.js';
+import type { RunOutcome } from '../protocol/records.js';
+import { parseCounts } from './counts.js';
+import { pipeOutput, Tail } from './pipe-output.js';
+import { terminateGroup } from './process-group.js';
+import type { TestPlan } from './test-command.js';
+
+export interface OutputSink {
+  /** False means the receiver is behind: the child's pipes pause until onDrain. */
+  write(stream: Stream, data: string): boolean;
+  /** `listener` is called once, when it is OK to write again. */
+  onDrain(listener: () => void): void;
+}
+
+export interface RunOptions {
+  cwd: string;
+  plan: TestPlan;
+  env: NodeJS.ProcessEnv;
+  /** For the whole plan, all steps together. */
+  timeoutMs: number;
+  /** Between SIGTERM and SIGKILL; default 5000. */
+  killGraceMs?: number;
+  output: OutputSink;
+  /** Aborting cancels: the running step's group is killed and the outcome is an error, 'cancelled'. */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_KILL_GRACE_MS = 5_000;
+/** setTimeout fires at once for anything larger. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface StepEnd {
+  exitCode: number | null;
+  signal: string | null;
+  spawnError: NodeJS.ErrnoException | null;
+  stoppedBy: 'timeout' | 'cancel' | null;
+}
+
+interface StepContext {
+  options: RunOptions;
+  graceMs: number;
+  deadline: number;
+  tails: Record<Stream, Tail>;
+}
+
+type Ending = Pick<RunOutcome, 'status' | 'exitCode' | 'signal' | 'timedOut' | 'message'>;
+
+export async function runTests(options: RunOptions): Promise<RunOutcome> {
+  const startedAt = new Date();
+  const { steps } = options.plan;
+  const tails: Record<Stream, Tail> = { stdout: new Tail(), stderr: new Tail() };
+  const finish = (ending: Ending): RunOutcome => ({
+    ...ending,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    command: steps.map((argv) => argv.join(' ')),
+    counts: parseCounts(`${tails.stdout.text}\n${tails.stderr.text}`),
+  });
+  const stopped = { status: 'error', exitCode: null, signal: null, timedOut: false } as const;
+  if (steps.length === 0) return finish({ ...stopped, message: 'the test plan has no steps' });
+
+  const context: StepContext = {
+    options,
+    graceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    deadline: startedAt.getTime() + options.timeoutMs,
+    tails,
+  };
+  const timedOut = `timed out after ${formatDuration(options.timeoutMs)}`;
+  const failures: string[] = [];
+  let last: StepEnd | null = null;
+  let lastFailed: StepEnd | null = null;
+  for (const argv of steps) {
+    if (options.signal?.aborted) return finish({ ...stopped, message: 'cancelled' });
+    if (Date.now() >= context.deadline) return finish({ ...stopped, timedOut: true, message: timedOut });
+    const end = await runStep(argv, context);
+    const { exitCode, signal } = end;
+    if (end.spawnError !== null) {
+      return finish({ ...stopped, message: `could not start ${argv[0]}: ${end.spawnError.code ?? end.spawnError.message}` });
+    }
+    if (end.stoppedBy === 'timeout') return finish({ ...stopped, exitCode, signal, timedOut: true, message: timedOut });
+    if (end.stoppedBy === 'cancel') return finish({ ...stopped, exitCode, signal, message: 'cancelled' });
+    last = end;
+    if (exitCode !== 0) {
+      lastFailed = end;
+      failures.push(describeFailure(argv, end, steps.length));
+    }
+  }
+  if (lastFailed === null) {
+    return finish({ status: 'passed', exitCode: last!.exitCode, signal: null, timedOut: false, message: '' });
+  }
+  const message = steps.length === 1 ? failures[0]! : `${failures.length} of ${steps.length} steps failed: ${failures.join('; ')}`;
+  return finish({ status: 'failed', exitCode: lastFailed.exitCode, signal: lastFailed.signal, timedOut: false, message });
+}
+
+/** Runs one argv to its 'close' (all output delivered) and any stray children killed. */
+function runStep(argv: string[], context: StepContext): Promise<StepEnd> {
+  const { options, graceMs } = context;
+  return new Promise((resolve) => {
+    const base = { exitCode: null, signal: null, stoppedBy: null } as const;
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        cwd: options.cwd,
+        env: options.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      // Bad arguments (a NUL byte in a file name, say) throw instead of emitting 'error'.
+      resolve({ ...base, spawnError: error as NodeJS.ErrnoException });
+      return;
+    }
+    const pipes = pipeOutput(child, options.output, context.tails);
+    const killing: Promise<void>[] = [];
+    let spawnError: NodeJS.ErrnoException | null = null;
+    let stoppedBy: StepEnd['stoppedBy'] = null;
+    let exited = false;
+    // EPERM (a setuid program in the group) must not leave the step unresolved; nothing more can be done.
+    const killGroupOf = (pid: number) => terminateGroup(pid, graceMs).catch(() => {});
+
+    const stop = (reason: 'timeout' | 'cancel') => {
+      if (stoppedBy !== null || child.pid === undefined) return;
+      stoppedBy = reason;
+      // Nobody wants a cancelled run's output; draining it lets 'close' come even if the sink is gone.
+      if (reason === 'cancel') pipes.discard();
+      // A process outside the group (one that called setsid) may still hold the pipes open.
+      killing.push(
+        killGroupOf(child.pid).then(() => {
+          if (exited) pipes.destroy();
+        }),
+      );
+    };
+    const timer = setTimeout(() => stop('timeout'), Math.min(Math.max(0, context.deadline - Date.now()), MAX_TIMER_MS));
+    const onAbort = () => stop('cancel');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+
+    child.on('error', (error) => {
+      if (child.pid === undefined) spawnError = error;
+    });
+    child.on('exit', () => {
+      exited = true;
+      // Background children the step left behind are killed too, so they free the pipes and do not leak.
+      if (stoppedBy === null && child.pid !== undefined) killing.push(killGroupOf(child.pid));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      void Promise.all(killing).then(() => {
+        if (spawnError !== null) resolve({ ...base, spawnError });
+        else resolve({ exitCode: code, signal, spawnError: null, stoppedBy });
+      });
+    });
+  });
+}
+
+function describeFailure(argv: string[], end: StepEnd, stepCount: number): string {
+  const what = end.signal !== null ? `was killed by ${end.signal}` : `exited with code ${end.exitCode}`;
+  return stepCount === 1 ? `tests ${what}` : `${argv.join(' ')} ${what}`;
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
+}
