@@ -1,0 +1,131 @@
+// keel demo (npm start): a sample repository, the three processes wired
+// together, one passing and one failing commit, and their reports printed.
+// With --repo PATH it instead watches that clone until Ctrl-C.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { configErrorFrom } from '../common/flags.js';
+import { git } from '../common/git.js';
+
+const DEMO_DIR = resolve('.keel-demo');
+const RESULTS = resolve('test_results');
+const WAIT_MS = 60_000;
+
+const PASSING_TEST = `import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+test('adds', () => assert.equal(1 + 1, 2));
+`;
+const FAILING_TEST = `import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+test('adds', () => assert.equal(1 + 1, 2));
+test('multiplies', () => assert.equal(2 * 2, 5));
+`;
+
+function role(name: string): string {
+  return fileURLToPath(new URL(`../${name}/main.js`, import.meta.url));
+}
+
+function start(name: string, args: string[], children: ChildProcess[]): ChildProcess {
+  const child = spawn(process.execPath, [role(name), ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
+  child.stderr!.pipe(process.stderr);
+  children.push(child);
+  return child;
+}
+
+/** Starts a dispatcher on a free port and resolves with that port. */
+function startDispatcher(children: ChildProcess[]): Promise<number> {
+  const child = start('dispatcher', ['--port', '0', '--results', RESULTS], children);
+  return new Promise((resolvePort, reject) => {
+    child.once('exit', (code) => reject(new Error(`dispatcher exited with ${code}`)));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      const match = / listening on [^ ]*:(\d+);/.exec(line);
+      if (match) resolvePort(Number(match[1]));
+    });
+  });
+}
+
+async function waitForFile(path: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`no result in ${path} after ${WAIT_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function commitTest(work: string, content: string, message: string): Promise<string> {
+  writeFileSync(join(work, 'tests', 'math.test.js'), content);
+  await git(['add', '-A'], { cwd: work });
+  await git(['commit', '--quiet', '-m', message], { cwd: work });
+  await git(['push', '--quiet', 'origin', 'main'], { cwd: work });
+  return (await git(['rev-parse', 'HEAD'], { cwd: work })).stdout.trim();
+}
+
+function stopAll(children: ChildProcess[]): Promise<void> {
+  return Promise.all(children.map((child) => new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once('exit', () => done());
+    child.kill('SIGTERM');
+  }))).then(() => {});
+}
+
+async function watchRepo(repo: string, children: ChildProcess[]): Promise<number> {
+  const port = await startDispatcher(children);
+  const address = `127.0.0.1:${port}`;
+  start('runner', ['--dispatcher', address, '--workdir', join(DEMO_DIR, 'runner'), '--name', 'demo-runner'], children);
+  start('observer', ['--dispatcher', address, '--interval', '1', '--state', join(DEMO_DIR, 'state'), repo], children);
+  console.log(`\nwatching ${repo}; results in ${RESULTS}; dispatcher at ${address}. Ctrl-C stops all three.\n`);
+  await new Promise<void>((done) => process.once('SIGINT', done));
+  await stopAll(children);
+  return 0;
+}
+
+async function sample(children: ChildProcess[]): Promise<number> {
+  rmSync(DEMO_DIR, { recursive: true, force: true });
+  mkdirSync(join(DEMO_DIR, 'work', 'tests'), { recursive: true });
+  const central = join(DEMO_DIR, 'central.git');
+  const work = join(DEMO_DIR, 'work');
+  await git(['init', '--quiet', '--bare', '-b', 'main', central], { cwd: DEMO_DIR });
+  await git(['init', '--quiet', '-b', 'main'], { cwd: work });
+  await git(['remote', 'add', 'origin', central], { cwd: work });
+  const passing = await commitTest(work, PASSING_TEST, 'Add a passing test');
+  await git(['clone', '--quiet', central, join(DEMO_DIR, 'clone')], { cwd: DEMO_DIR });
+
+  const port = await startDispatcher(children);
+  const address = `127.0.0.1:${port}`;
+  start('runner', ['--dispatcher', address, '--workdir', join(DEMO_DIR, 'runner'), '--name', 'demo-runner'], children);
+  start('observer', ['--dispatcher', address, '--interval', '0.5', '--state', join(DEMO_DIR, 'state'), join(DEMO_DIR, 'clone')], children);
+
+  await waitForFile(join(RESULTS, passing));
+  const failing = await commitTest(work, FAILING_TEST, 'Add a failing test');
+  await waitForFile(join(RESULTS, failing));
+  await stopAll(children);
+
+  for (const sha of [passing, failing]) {
+    console.log(`\n===== ${RESULTS}/${sha} =====`);
+    console.log(readFileSync(join(RESULTS, sha), 'utf8').split('--- output ---')[0]!.trimEnd());
+  }
+  console.log(`\nFull reports, JSON and logs: ls ${RESULTS}/`);
+  console.log('Try it on your own clone: npm start -- --repo /path/to/clone');
+  return 0;
+}
+
+export async function demo(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: { repo: { type: 'string' } } }));
+  } catch (error) {
+    throw configErrorFrom(error);
+  }
+  const children: ChildProcess[] = [];
+  try {
+    return values.repo ? await watchRepo(resolve(values.repo), children) : await sample(children);
+  } finally {
+    await stopAll(children);
+  }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// keel: one executable for every role and query.
+//   keel dispatcher|runner|observer [flags]   start a long-running process
+//   keel status [sha] [--json]                 ask the dispatcher
+//   keel demo [--repo PATH]                    all three on a sample repo (npm start)
+
+import { isEntry } from '../common/entry.js';
+import { ConfigError, TimeoutError } from '../common/errors.js';
+import { main as dispatcher } from '../dispatcher/main.js';
+import { main as observer } from '../observer/main.js';
+import { main as runner } from '../runner/main.js';
+import { UnreachableError } from './client.js';
+import { demo } from './demo.js';
+import { status } from './status.js';
+
+const USAGE = `usage: keel <command> [flags]
+
+commands:
+  dispatcher   start the dispatcher (keel dispatcher --help)
+  runner       start a runner (keel runner --help)
+  observer     watch a clone and report new commits (keel observer --help)
+  status       show builds: keel status [SHA] [--json]
+  demo         run all three on a sample repository (what npm start does)`;
+
+async function run(argv: string[]): Promise<number | null> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'dispatcher': await dispatcher(rest); return null;
+    case 'runner': await runner(rest); return null;
+    case 'observer': await observer(rest); return null;
+    case 'status': return status(rest);
+    case 'demo': return demo(rest);
+    case 'help': case '--help': case '-h': console.log(USAGE); return 0;
+    case undefined: console.error(USAGE); return 2;
+    default: console.error(`keel: unknown command "${command}"\n${USAGE}`); return 2;
+  }
+}
+
+if (isEntry(import.meta.url)) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== null) process.exitCode = code;
+    },
+    (error: Error) => {
+      process.stderr.write(`keel: ${error.message}\n`);
+      process.exitCode = error instanceof ConfigError || error instanceof UnreachableError || error instanceof TimeoutError ? 2 : 1;
+    },
+  );
+}

@@ -1,0 +1,93 @@
+// keel status [sha] [--json]: what the dispatcher knows. Exit 0 when asked
+// about a build that passed (or is still going) and for the overview, 1 for a
+// build that failed, errored, was cancelled or is unknown, 2 for bad usage or
+// an unreachable dispatcher.
+
+import { parseArgs } from 'node:util';
+import { parseAddress } from '../common/address.js';
+import { ConfigError } from '../common/errors.js';
+import { configErrorFrom } from '../common/flags.js';
+import type { Status } from '../protocol/messages.js';
+import type { BuildRecord } from '../protocol/records.js';
+import { isCommitId } from '../protocol/validate.js';
+import { formatCounts } from '../dispatcher/report.js';
+import { request } from './client.js';
+
+export const STATUS_USAGE = `usage: keel status [SHA] [--dispatcher HOST:PORT] [--json]
+
+  SHA                     a full commit id; without it, the queue, runners and recent builds
+  --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
+  --json                  print the dispatcher's answer as JSON`;
+
+function parseStatusArgs(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: { dispatcher: { type: 'string', default: '127.0.0.1:8888' }, json: { type: 'boolean', default: false } },
+    });
+  } catch (error) {
+    throw configErrorFrom(error);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) throw new ConfigError(`keel status takes at most one commit id, got ${positionals.length}`);
+  const commit = positionals[0] ?? null;
+  if (commit !== null && !isCommitId(commit)) {
+    throw new ConfigError(`SHA must be a full commit id (40 or 64 lower-case hex digits), got "${commit}"`);
+  }
+  return { address: parseAddress(values.dispatcher, '--dispatcher'), json: values.json, commit };
+}
+
+function duration(ms: number | null): string {
+  return ms === null ? '-' : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function buildTable(builds: BuildRecord[]): string[] {
+  const rows = builds.map((b) => [b.commit.slice(0, 12), b.status, String(b.attempts), b.runner ?? '-', duration(b.durationMs), b.ref]);
+  const header = ['COMMIT', 'STATUS', 'ATTEMPTS', 'RUNNER', 'DURATION', 'REF'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+function printOverview(status: Status): void {
+  const runners = status.runners.map((r) => `${r.name} (${r.running.length}/${r.slots} busy${r.labels.length ? `, ${r.labels.join(',')}` : ''})`);
+  console.log(`runners: ${runners.length === 0 ? 'none' : runners.join(', ')}`);
+  console.log(`queued jobs: ${status.queued}`);
+  if (status.builds.length === 0) console.log('no builds yet');
+  else console.log(buildTable(status.builds).join('\n'));
+}
+
+function printBuild(build: BuildRecord): void {
+  console.log(`commit:   ${build.commit}`);
+  console.log(`status:   ${build.status}`);
+  console.log(`ref:      ${build.ref}`);
+  console.log(`runner:   ${build.runner ?? '-'}`);
+  console.log(`attempts: ${build.attempts}`);
+  console.log(`duration: ${duration(build.durationMs)}`);
+  console.log(`tests:    ${formatCounts(build.counts)}`);
+  if (build.message) console.log(`reason:   ${build.message}`);
+  for (const job of build.jobs) console.log(`job ${job.name}: ${job.status} (${job.attempts.length} attempt(s))`);
+}
+
+export async function status(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    console.log(STATUS_USAGE);
+    return 0;
+  }
+  const { address, json, commit } = parseStatusArgs(argv);
+  const reply = await request(address, { type: 'query', commit }, 'status');
+  if (json) {
+    console.log(JSON.stringify(commit === null ? reply : reply.builds[0] ?? null, null, 2));
+  } else if (commit === null) {
+    printOverview(reply);
+  } else if (reply.builds[0]) {
+    printBuild(reply.builds[0]);
+  } else {
+    console.log(`no build of ${commit} is known to the dispatcher`);
+  }
+  if (commit === null) return 0;
+  const build = reply.builds[0];
+  return build && ['passed', 'queued', 'running'].includes(build.status) ? 0 : 1;
+}

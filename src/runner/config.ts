@@ -1,0 +1,73 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseAddress, type Address } from '../common/address.js';
+import { ConfigError } from '../common/errors.js';
+import { configErrorFrom, parseInteger, parseSeconds } from '../common/flags.js';
+import { isName } from '../protocol/validate.js';
+
+export interface RunnerConfig {
+  readonly dispatcher: Address;
+  readonly name: string;
+  readonly slots: number;
+  readonly labels: readonly string[];
+  readonly workdir: string;
+  readonly timeoutMs: number;
+  readonly killGraceMs: number;
+}
+
+export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name NAME] [--slots N]
+       [--labels a,b] [--workdir DIR] [--timeout SECONDS]
+
+  --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
+  --name NAME             how this runner is known (default <hostname>-<pid>)
+  --slots N               jobs run at once (default 1)
+  --labels a,b            capabilities this runner offers (default none)
+  --workdir DIR           mirrors and worktrees live here (default ./.keel-runner)
+  --timeout SECONDS       a test run's limit before its process group is killed (default 1800)
+  --kill-grace SECONDS    between SIGTERM and SIGKILL (default 5)`;
+
+function defaultName(): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 50) || 'runner';
+  return `${host}-${process.pid}`;
+}
+
+export function parseRunnerConfig(argv: string[]): RunnerConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        dispatcher: { type: 'string', default: '127.0.0.1:8888' },
+        name: { type: 'string' },
+        slots: { type: 'string', default: '1' },
+        labels: { type: 'string', default: '' },
+        workdir: { type: 'string', default: '.keel-runner' },
+        timeout: { type: 'string', default: '1800' },
+        'kill-grace': { type: 'string', default: '5' },
+      },
+    }));
+  } catch (error) {
+    throw configErrorFrom(error);
+  }
+  const name = values.name ?? defaultName();
+  if (!isName(name)) {
+    throw new ConfigError(`--name must be 1-64 letters, digits, ".", "_" or "-" starting with a letter or digit, got "${name}"`);
+  }
+  const labels = values.labels === '' ? [] : values.labels.split(',');
+  const badLabel = labels.find((label) => !isName(label));
+  if (badLabel !== undefined) {
+    throw new ConfigError(`--labels must be a comma-separated list of names (letters, digits, ".", "_", "-"), got "${badLabel}"`);
+  }
+  return Object.freeze({
+    dispatcher: parseAddress(values.dispatcher, '--dispatcher'),
+    name,
+    slots: parseInteger(values.slots, '--slots', 1, 256),
+    labels: Object.freeze(labels),
+    workdir: resolve(values.workdir),
+    timeoutMs: parseSeconds(values.timeout, '--timeout', 0.1, 7 * 86_400),
+    killGraceMs: parseSeconds(values['kill-grace'], '--kill-grace', 0, 600),
+  });
+}
