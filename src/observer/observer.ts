@@ -25,6 +25,12 @@ export class Observer implements LinkSource {
   private again = false;
   private saving: Promise<void> | null = null;
   private dirty = false;
+  /**
+   * Pending commits whose write to the cursor file has been done, the only
+   * ones the link may send: the link can connect mid-scan, and a commit sent
+   * before it is on disk could be acknowledged and then found again.
+   */
+  private readonly released = new Set<string>();
   /** The last failure of each kind, so a lasting problem is logged once. */
   private readonly lastFailure = new Map<'fetch' | 'scan' | 'save', string>();
   private readonly rejectedRefs = new Set<string>();
@@ -32,6 +38,7 @@ export class Observer implements LinkSource {
   constructor(private readonly settings: ObserverSettings, saved: Cursor | null, private readonly log: Log) {
     this.firstRun = saved === null;
     this.cursor = saved ?? { branches: new Map(), pending: [] };
+    for (const { commit } of this.cursor.pending) this.released.add(commit);
   }
 
   /** Connects the link (which reads pending commits from here) and starts polling. */
@@ -42,13 +49,14 @@ export class Observer implements LinkSource {
   }
 
   pending(): readonly PendingCommit[] {
-    return this.cursor.pending;
+    return this.cursor.pending.filter(({ commit }) => this.released.has(commit));
   }
 
   acknowledged(queued: Queued): void {
     const index = this.cursor.pending.findIndex((entry) => entry.commit === queued.commit);
     if (index === -1) return;
     this.cursor.pending.splice(index, 1);
+    this.released.delete(queued.commit);
     this.log(`dispatcher queued ${queued.commit}${queued.duplicate ? ' (already known)' : ''}`);
     void this.save();
   }
@@ -139,21 +147,30 @@ export class Observer implements LinkSource {
   /** Writes the cursor; calls during a write are folded into one more write after it. */
   private save(): Promise<void> {
     this.dirty = true;
-    this.saving ??= this.writeWhileDirty().finally(() => (this.saving = null));
+    this.saving ??= this.writeWhileDirty();
     return this.saving;
   }
 
   private async writeWhileDirty(): Promise<void> {
-    while (this.dirty) {
-      this.dirty = false;
-      try {
-        await writeCursor(this.settings.cursorFile, this.cursor);
-        this.recovered('save', 'cursor file written again');
-      } catch (error) {
-        // The commits are still sent; the dispatcher drops any a restart repeats.
-        this.failed('save', `cannot write cursor file ${this.settings.cursorFile}: ${(error as Error).message}`);
-        return;
+    // `saving` is cleared in the same step as the last look at `dirty`, so no
+    // save() can slip in between and be left unwritten.
+    try {
+      while (this.dirty) {
+        this.dirty = false;
+        const written = this.cursor.pending.map(({ commit }) => commit);
+        try {
+          await writeCursor(this.settings.cursorFile, this.cursor);
+          this.recovered('save', 'cursor file written again');
+        } catch (error) {
+          // Sent all the same: the worst a restart can then do is find them
+          // again, and the dispatcher drops repeats; holding them could stall forever.
+          this.failed('save', `cannot write cursor file ${this.settings.cursorFile}: ${(error as Error).message}`);
+        }
+        const stillPending = new Set(this.cursor.pending.map(({ commit }) => commit));
+        for (const commit of written) if (stillPending.has(commit)) this.released.add(commit);
       }
+    } finally {
+      this.saving = null;
     }
   }
 
