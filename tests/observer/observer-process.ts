@@ -17,7 +17,29 @@ export interface ObserverProcess {
   count(pattern: RegExp): number;
 }
 
-export function startObserver(t: TestContext, args: string[]): ObserverProcess {
+export type StartObserver = (args: string[]) => ObserverProcess;
+
+/**
+ * Returns a starter whose processes are all killed when the test ends. Call it
+ * before making temp folders: after-hooks run in the order they were added,
+ * and an observer still fetching into a folder makes its removal fail.
+ */
+export function observers(t: TestContext): StartObserver {
+  const started: ObserverProcess[] = [];
+  t.after(async () => {
+    await Promise.all(started.map(async ({ child, exited }) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    }));
+  });
+  return (args) => {
+    const observer = spawnObserver(args);
+    started.push(observer);
+    return observer;
+  };
+}
+
+function spawnObserver(args: string[]): ObserverProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -37,13 +59,6 @@ export function startObserver(t: TestContext, args: string[]): ObserverProcess {
       for (const listener of wake) listener();
     });
   });
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-
   const waitForLine = (pattern: RegExp, timeoutMs = 15_000) => new Promise<string>((resolve, reject) => {
     const check = () => {
       const line = lines.find((l) => pattern.test(l));

@@ -2,7 +2,7 @@
 // dispatcher, real signals. Every wait is on a received message, a log line
 // or the cursor file, never on a fixed sleep.
 import assert from 'node:assert/strict';
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
@@ -10,7 +10,7 @@ import { cursorPath } from '../../src/observer/cursor.js';
 import { commitFiles, git, makeCentralAndClone, makeRepo } from '../helpers/git-repo.js';
 import { tempDir, waitFor } from '../helpers/temp.js';
 import { FakeDispatcher } from './fake-dispatcher.js';
-import { startObserver } from './observer-process.js';
+import { observers, type StartObserver } from './observer-process.js';
 
 interface Setup {
   central: string;
@@ -37,12 +37,19 @@ async function fakeDispatcher(t: TestContext, port = 0): Promise<FakeDispatcher>
   return fake;
 }
 
-function observe(t: TestContext, s: { clone: string; state: string }, port: number, extra: string[] = []) {
-  return startObserver(t, ['--dispatcher', `127.0.0.1:${port}`, '--interval', '0.1', '--state', s.state, ...extra, s.clone]);
+function observe(start: StartObserver, s: { clone: string; state: string }, port: number, extra: string[] = []) {
+  return start(['--dispatcher', `127.0.0.1:${port}`, '--interval', '0.1', '--state', s.state, ...extra, s.clone]);
 }
 
-function readCursorFile(s: { clone: string; state: string }): { branches: Record<string, string>; pending: unknown[] } {
+interface CursorFile { branches: Record<string, string>; pending: unknown[] }
+
+function readCursorFile(s: { clone: string; state: string }): CursorFile {
   return JSON.parse(readFileSync(cursorPath(s.state, realpathSync(s.clone)), 'utf8'));
+}
+
+/** The cursor file once it exists (the log line for a commit comes just before the write). */
+function cursorOnDisk(s: { clone: string; state: string }): Promise<CursorFile> {
+  return waitFor(() => (existsSync(cursorPath(s.state, realpathSync(s.clone))) ? readCursorFile(s) : null), 'the cursor file');
 }
 
 function commits(repo: string, count: number, prefix: string): string[] {
@@ -60,9 +67,10 @@ function freePort(): Promise<number> {
 
 describe('observer process', { concurrency: true }, () => {
   test('first run reports the head only, then every pushed commit oldest first, and a new branch only its own', async (t) => {
+    const start = observers(t);
     const s = setup(t);
     const server = await fakeDispatcher(t);
-    const observer = observe(t, s, server.port);
+    const observer = observe(start, s, server.port);
     await observer.waitForLine(new RegExp(`dispatcher queued ${s.head}`));
     assert.deepEqual(server.shas, [s.head]);
     assert.equal(server.commits[0]!.ref, 'refs/heads/main');
@@ -97,9 +105,10 @@ describe('observer process', { concurrency: true }, () => {
   });
 
   test('a restart resends what was not acknowledged, reports what was pushed meanwhile, and repeats nothing acked', async (t) => {
+    const start = observers(t);
     const s = setup(t);
     const server = await fakeDispatcher(t);
-    const first = observe(t, s, server.port);
+    const first = observe(start, s, server.port);
     await first.waitForLine(new RegExp(`dispatcher queued ${s.head}`));
 
     server.ack = false;
@@ -113,7 +122,7 @@ describe('observer process', { concurrency: true }, () => {
     const meanwhile = commits(s.work, 2, 'meanwhile');
     git(s.work, 'push', '-q', 'origin', 'main');
     server.ack = true;
-    const second = observe(t, s, server.port);
+    const second = observe(start, s, server.port);
     await second.waitForLine(/1 commit\(s\) from the last run/);
     await waitFor(() => server.shas.includes(meanwhile[1]!), 'the commits pushed while the observer was down');
     const [marker] = commits(s.work, 1, 'marker');
@@ -126,12 +135,13 @@ describe('observer process', { concurrency: true }, () => {
   });
 
   test('keeps running while the dispatcher is down and delivers once it appears', async (t) => {
+    const start = observers(t);
     const s = setup(t);
     const port = await freePort();
-    const observer = observe(t, s, port);
+    const observer = observe(start, s, port);
     await observer.waitForLine(/dispatcher unreachable: .*ECONNREFUSED.*; retrying/);
     await observer.waitForLine(new RegExp(`new commit ${s.head} on main`));
-    assert.deepEqual(readCursorFile(s).pending, [{ commit: s.head, ref: 'refs/heads/main' }]);
+    assert.deepEqual((await cursorOnDisk(s)).pending, [{ commit: s.head, ref: 'refs/heads/main' }]);
 
     const server = await fakeDispatcher(t, port);
     await observer.waitForLine(/connected to dispatcher/);
@@ -141,10 +151,11 @@ describe('observer process', { concurrency: true }, () => {
   });
 
   test('a refusal is logged once and retried until the dispatcher accepts', async (t) => {
+    const start = observers(t);
     const s = setup(t);
     const server = await fakeDispatcher(t);
     server.refuseWith = { code: 'version-mismatch', message: 'protocol version 1 is not supported' };
-    const observer = observe(t, s, server.port);
+    const observer = observe(start, s, server.port);
     await observer.waitForLine(/dispatcher unreachable: refused \(version-mismatch: protocol version 1 is not supported\); retrying/);
     await waitFor(() => server.hellos.length >= 3, 'the observer to keep retrying');
     server.refuseWith = null;
@@ -154,11 +165,13 @@ describe('observer process', { concurrency: true }, () => {
   });
 
   test('pending commits are sent again after the dispatcher drops the connection', async (t) => {
+    const start = observers(t);
     const s = setup(t);
     const server = await fakeDispatcher(t);
     server.ack = false;
-    const observer = observe(t, s, server.port);
+    const observer = observe(start, s, server.port);
     await waitFor(() => server.commits.length === 1, 'the head on the first connection');
+    // Written before it was sent, so it is on disk the moment it arrives.
     assert.deepEqual(readCursorFile(s).pending, [{ commit: s.head, ref: 'refs/heads/main' }]);
 
     server.ack = true;
@@ -170,11 +183,12 @@ describe('observer process', { concurrency: true }, () => {
   });
 
   test('a repository with no origin is read directly', async (t) => {
+    const start = observers(t);
     const repo = makeRepo(t);
     const head = commitFiles(repo, { 'a.txt': '1' }, 'one');
     const s = { clone: repo, state: tempDir(t, 'keel-state-') };
     const server = await fakeDispatcher(t);
-    const observer = observe(t, s, server.port);
+    const observer = observe(start, s, server.port);
     await observer.waitForLine(new RegExp(`dispatcher queued ${head}`));
     assert.equal(server.commits[0]!.repo, realpathSync(repo));
 
@@ -187,6 +201,7 @@ describe('observer process', { concurrency: true }, () => {
   });
 
   test('bad flags or state exit 2 with one line naming the problem, before any connection', async (t) => {
+    const start = observers(t);
     const s = setup(t);
     const server = await fakeDispatcher(t);
     const notRepo = tempDir(t);
@@ -205,7 +220,7 @@ describe('observer process', { concurrency: true }, () => {
       [['--dispatcher', at, '--state', corrupt.state, s.clone], /cursor file .* is corrupt/],
     ];
     await Promise.all(cases.map(async ([args, pattern]) => {
-      const observer = startObserver(t, args);
+      const observer = start(args);
       const { code } = await observer.exited;
       assert.equal(code, 2, `${args.join(' ')}: ${observer.lines.join('\n')}`);
       assert.equal(observer.lines.length, 1, `one line for ${args.join(' ')}:\n${observer.lines.join('\n')}`);
