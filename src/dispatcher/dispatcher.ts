@@ -1,8 +1,12 @@
-// Wires the parts of a dispatcher together: result store, scheduler, server.
-// main.ts and the component tests both start a dispatcher through here.
+// Wires the parts of a dispatcher together: journal, scheduler, result store,
+// server. main.ts and the component tests both start a dispatcher here.
 
+import { backoffDelay } from '../common/backoff.js';
 import type { Log } from '../common/log.js';
+import type { BuildRecord } from '../protocol/records.js';
 import type { DispatcherConfig } from './config.js';
+import { Journal } from './journal.js';
+import type { JournalRecord, SchedulerSnapshot } from './records.js';
 import { ResultStore } from './result-store.js';
 import { Scheduler } from './scheduler.js';
 import { DispatcherServer } from './server.js';
@@ -11,26 +15,71 @@ export interface RunningDispatcher {
   host: string;
   port: number;
   scheduler: Scheduler;
-  /** Stops accepting, closes every connection and flushes the results being written. */
+  /** Stops accepting, closes every connection, flushes results and the journal. */
   close(): Promise<void>;
 }
 
+/** Records after which the journal is folded into a snapshot. */
+const COMPACT_AFTER = 1000;
+const WRITE_RETRY = { baseMs: 500, capMs: 30_000 };
+
 export async function startDispatcher(config: DispatcherConfig, log: Log): Promise<RunningDispatcher> {
   const results = new ResultStore(config.results);
+  const opened = await Journal.open<SchedulerSnapshot, JournalRecord>(config.state, log);
+  const { journal } = opened;
   const writing = new Set<Promise<void>>();
-  const scheduler = new Scheduler({
+  const retryTimers = new Set<NodeJS.Timeout>();
+  let closing = false;
+
+  // A result that cannot be written (disk full, permissions) stays in the
+  // journal and is retried with backoff; `keel status` lists it meanwhile.
+  const write = (build: BuildRecord, failures = 0): void => {
+    const attempt = results.writeResult(build)
+      .then(async () => {
+        log(`wrote ${config.results}/${build.commit}`);
+        await scheduler.written(build.commit);
+      })
+      .catch((error: Error) => {
+        const delay = backoffDelay(failures, WRITE_RETRY);
+        log(`could not write the result of ${build.commit}: ${error.message}; retrying in ${delay} ms`);
+        if (closing) return;
+        const timer = setTimeout(() => {
+          retryTimers.delete(timer);
+          write(build, failures + 1);
+        }, delay);
+        retryTimers.add(timer);
+      })
+      .finally(() => writing.delete(attempt));
+    writing.add(attempt);
+  };
+
+  const scheduler: Scheduler = new Scheduler({
     maxAttempts: config.maxAttempts,
     log,
+    persist: (record) => {
+      const durable = journal.append(record);
+      if (journal.length > COMPACT_AFTER) {
+        void journal.compact(scheduler.snapshot()).catch((error: Error) => log(`journal compaction failed: ${error.message}`));
+      }
+      return durable;
+    },
     appendLog: (commit, text) => results.appendLog(commit, text),
     hasResult: (commit) => results.hasResult(commit),
-    finished: (build) => {
-      const write = results.writeResult(build)
-        .then(() => log(`wrote ${config.results}/${build.commit}`))
-        .catch((error: Error) => log(`could not write the result of ${build.commit}: ${error.message}`))
-        .finally(() => writing.delete(write));
-      writing.add(write);
-    },
+    finished: (build) => write(build),
   });
+  scheduler.restore(opened.snapshot, opened.records);
+  const { builds, queued } = scheduler.overview();
+  if (opened.snapshot || opened.records.length > 0) {
+    log(`replayed journal: ${builds.length} active build(s), ${queued} queued job(s), ${scheduler.orphanLeases} running job(s) awaiting their runner`);
+  }
+  for (const build of scheduler.pendingWrites()) write(build);
+
+  // Jobs that were running when the last dispatcher stopped wait one deadline
+  // for their runner to reconnect and reclaim them, then go back to the queue.
+  const orphanTimer = scheduler.orphanLeases > 0
+    ? setTimeout(() => scheduler.expireOrphans('the dispatcher restarted and the runner did not reclaim the job'), config.deadlineMs)
+    : null;
+
   const server = new DispatcherServer({
     scheduler, results, log,
     heartbeatMs: config.heartbeatMs,
@@ -42,9 +91,13 @@ export async function startDispatcher(config: DispatcherConfig, log: Log): Promi
     ...address,
     scheduler,
     close: async () => {
+      closing = true;
+      if (orphanTimer) clearTimeout(orphanTimer);
+      for (const timer of retryTimers) clearTimeout(timer);
       await server.close();
       await Promise.all(writing);
       await results.close();
+      await journal.close();
     },
   };
 }

@@ -2,7 +2,7 @@
 // written atomically when the build ends. Only validated commit ids become
 // file names, so nothing from the wire can name a path outside the folder.
 
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
@@ -41,8 +41,13 @@ export class ResultStore {
     return join(this.dir, `${commit}${suffix}`);
   }
 
+  /** The report is written last, so its presence means the result is complete. */
   hasResult(commit: string): boolean {
-    return existsSync(this.path(commit, '.json'));
+    try {
+      return statSync(this.path(commit)).isFile();
+    } catch {
+      return false;
+    }
   }
 
   /** Appends output to <sha>.log; the write is buffered by the stream. */

@@ -30,6 +30,8 @@ export class DispatcherServer {
   private readonly peers = new Set<Peer>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private heartbeatSeq = 0;
+  /** Set by close(): connections we close ourselves are not runners lost. */
+  private closing = false;
 
   constructor(private readonly options: ServerOptions) {
     this.server = createServer((socket) => this.accept(socket));
@@ -48,6 +50,7 @@ export class DispatcherServer {
 
   /** Stops accepting and closes every connection. */
   async close(): Promise<void> {
+    this.closing = true;
     this.stopHeartbeats();
     const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const peer of this.peers) peer.conn.close();
@@ -71,7 +74,7 @@ export class DispatcherServer {
     void peer.conn.closed.then((cause) => {
       clearTimeout(helloTimer);
       this.peers.delete(peer);
-      if (peer.runner !== null) {
+      if (peer.runner !== null && !this.closing) {
         this.options.scheduler.removeRunner(peer.runner, peer.conn, cause ? `connection closed (${cause.message})` : 'connection closed');
         if (this.options.scheduler.runnerCount === 0) this.stopHeartbeats();
       }
@@ -107,27 +110,39 @@ export class DispatcherServer {
       if (peer.runner !== null) return this.refuse(peer, 'unexpected', 'already registered');
       peer.runner = message.name;
       peer.conn.send({ type: 'registered', name: message.name });
-      scheduler.addRunner(message.name, message.slots, message.labels, peer.conn);
+      scheduler.addRunner(message.name, message.slots, message.labels, message.leases, peer.conn);
       this.startHeartbeats();
       return;
     }
     if (peer.runner === null) return this.refuse(peer, 'unexpected', `expected register, got ${message.type}`);
     switch (message.type) {
       case 'pong': return;
+      case 'drain': return scheduler.drain(peer.runner, peer.conn);
       case 'output': return scheduler.output(message.lease, message.data);
-      case 'result': {
-        const accepted = scheduler.result(message.lease, message.outcome);
-        peer.conn.send({ type: 'recorded', lease: message.lease, accepted });
+      case 'result':
+        // `recorded` only once the result is durable: the runner then forgets it.
+        void scheduler.result(message.lease, message.outcome).then(
+          (accepted) => peer.conn.send({ type: 'recorded', lease: message.lease, accepted }),
+          (error: Error) => this.journalFailed(peer, error),
+        );
         return;
-      }
       default: return this.refuse(peer, 'not-allowed', `a runner may not send ${message.type}`);
     }
   }
 
   private fromObserver(peer: Peer, message: Message): void {
     if (message.type !== 'commit') return this.refuse(peer, 'not-allowed', `an observer may not send ${message.type}`);
-    const added = this.options.scheduler.addCommit(message.commit, message.repo, message.ref);
-    peer.conn.send({ type: 'queued', commit: message.commit, duplicate: !added });
+    // `queued` only once the commit is durable: the observer then forgets it.
+    void this.options.scheduler.addCommit(message.commit, message.repo, message.ref).then(
+      (added) => peer.conn.send({ type: 'queued', commit: message.commit, duplicate: !added }),
+      (error: Error) => this.journalFailed(peer, error),
+    );
+  }
+
+  /** The journal could not be written: the peer keeps its data and retries. */
+  private journalFailed(peer: Peer, error: Error): void {
+    this.options.log(`journal write failed: ${error.message}`);
+    peer.conn.fail('journal-failed', `the dispatcher could not record this: ${error.message}`);
   }
 
   private fromClient(peer: Peer, message: Message): void {
@@ -140,7 +155,7 @@ export class DispatcherServer {
     }
     const commit = message.commit;
     const known = scheduler.find(commit);
-    const reply = (builds: typeof overview.builds) => peer.conn.send({ type: 'status', builds, runners: overview.runners, queued: overview.queued });
+    const reply = (builds: typeof overview.builds) => peer.conn.send({ ...overview, type: 'status', builds });
     if (known) return void reply([known]);
     void results.readResult(commit).then((record) => reply(record ? [record] : []));
   }

@@ -13,6 +13,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 const MAX_LABELS = 32;
 const MAX_SLOTS = 256;
+const MAX_HELD_LEASES = 1024;
 const LEASE = /^[A-Za-z0-9_-]{1,64}$/;
 // eslint-disable-next-line no-control-regex
 const isPrintable = (v: string) => v.length <= 256 && !/[\u0000-\u001f\u007f]/.test(v);
@@ -73,7 +74,12 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   hello: (o) => ({ version: int(o, 'version', 0, MAX_INT), role: oneOf(o, 'role', ROLES), name: checked(o, 'name', isPrintable, 'printable text of at most 256 characters') }),
   welcome: (o) => ({ version: int(o, 'version', 0, MAX_INT), heartbeatMs: count(o, 'heartbeatMs'), deadlineMs: count(o, 'deadlineMs') }),
   error: (o) => ({ code: text(o, 'code', 64), message: text(o, 'message', 4096) }),
-  register: (o) => ({ name: name(o, 'name'), slots: int(o, 'slots', 1, MAX_SLOTS), labels: list(o, 'labels', MAX_LABELS, name) }),
+  register: (o) => ({
+    name: name(o, 'name'),
+    slots: int(o, 'slots', 1, MAX_SLOTS),
+    labels: list(o, 'labels', MAX_LABELS, name),
+    leases: list(o, 'leases', MAX_HELD_LEASES, lease),
+  }),
   registered: (o) => ({ name: name(o, 'name') }),
   ping: (o) => ({ seq: count(o, 'seq') }),
   pong: (o) => ({ seq: count(o, 'seq') }),
@@ -89,6 +95,7 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   output: (o) => ({ lease: lease(o, 'lease'), stream: oneOf(o, 'stream', STREAMS), data: text(o, 'data', MAX_OUTPUT_CHUNK) }),
   result: (o) => ({ lease: lease(o, 'lease'), outcome: outcome(o, 'outcome') }),
   recorded: (o) => ({ lease: lease(o, 'lease'), accepted: bool(o, 'accepted') }),
+  drain: () => ({}),
   commit: (o) => ({ commit: commit(o, 'commit'), repo: repo(o, 'repo'), ref: ref(o, 'ref') }),
   queued: (o) => ({ commit: commit(o, 'commit'), duplicate: bool(o, 'duplicate') }),
   query: (o) => ({ commit: nullable(o, 'commit', commit) }),
@@ -96,6 +103,7 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     builds: list(o, 'builds', 100_000, buildRecord),
     runners: list(o, 'runners', 100_000, runnerSummary),
     queued: count(o, 'queued'),
+    unwritten: list(o, 'unwritten', 100_000, commit),
   }),
 };
 

@@ -20,7 +20,8 @@ export interface Welcome { type: 'welcome'; version: number; heartbeatMs: number
 export interface ErrorMessage { type: 'error'; code: string; message: string }
 
 // Runner <-> dispatcher.
-export interface Register { type: 'register'; name: string; slots: number; labels: string[] }
+/** `leases`: jobs this runner still holds from before a reconnect (running, or finished and not yet recorded). */
+export interface Register { type: 'register'; name: string; slots: number; labels: string[]; leases: string[] }
 export interface Registered { type: 'registered'; name: string }
 export interface Ping { type: 'ping'; seq: number }
 export interface Pong { type: 'pong'; seq: number }
@@ -37,6 +38,8 @@ export interface Job {
 export interface Output { type: 'output'; lease: string; stream: Stream; data: string }
 export interface Result { type: 'result'; lease: string; outcome: RunOutcome }
 export interface Recorded { type: 'recorded'; lease: string; accepted: boolean }
+/** The runner is shutting down: give it no more jobs. */
+export interface Drain { type: 'drain' }
 
 // Observer -> dispatcher.
 export interface Commit { type: 'commit'; commit: string; repo: string; ref: string }
@@ -44,11 +47,12 @@ export interface Queued { type: 'queued'; commit: string; duplicate: boolean }
 
 // Client <-> dispatcher.
 export interface Query { type: 'query'; commit: string | null }
-export interface Status { type: 'status'; builds: BuildRecord[]; runners: RunnerSummary[]; queued: number }
+/** `unwritten`: finished builds whose result files could not be written yet (retried). */
+export interface Status { type: 'status'; builds: BuildRecord[]; runners: RunnerSummary[]; queued: number; unwritten: string[] }
 
 export type Message =
   | Hello | Welcome | ErrorMessage
-  | Register | Registered | Ping | Pong | Job | Output | Result | Recorded
+  | Register | Registered | Ping | Pong | Job | Output | Result | Recorded | Drain
   | Commit | Queued
   | Query | Status;
 

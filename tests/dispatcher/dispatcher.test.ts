@@ -17,9 +17,10 @@ const REF = 'refs/heads/main';
 
 async function dispatcher(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
   const results = tempDir(t);
+  const state = tempDir(t);
   const lines: string[] = [];
   const config: DispatcherConfig = {
-    host: '127.0.0.1', port: 0, results,
+    host: '127.0.0.1', port: 0, results, state,
     heartbeatMs: 5000, deadlineMs: 15000, helloTimeoutMs: 10000, maxAttempts: 3,
     ...overrides,
   };
@@ -36,7 +37,7 @@ async function dispatcher(t: TestContext, overrides: Partial<DispatcherConfig> =
   };
   const runner = async (name: string, slots = 1) => {
     const peer = await as('runner', name);
-    peer.send({ type: 'register', name, slots, labels: [] });
+    peer.send({ type: 'register', name, slots, labels: [], leases: [] });
     await peer.next('registered');
     return peer;
   };
@@ -145,14 +146,7 @@ test('a runner that stops answering pings is declared lost and its job requeued'
   observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF });
   await silent.next('job');
   silent.socket.pause(); // reads nothing, answers nothing: like a frozen host
-  const healthy = await d.runner('healthy');
-  const answer = setInterval(() => {
-    for (let m = healthy.received.findIndex((x) => x.type === 'ping'); m !== -1; m = healthy.received.findIndex((x) => x.type === 'ping')) {
-      const ping = healthy.received.splice(m, 1)[0] as { seq: number };
-      healthy.send({ type: 'pong', seq: ping.seq });
-    }
-  }, 20);
-  t.after(() => clearInterval(answer));
+  const healthy = (await d.runner('healthy')).answerPings();
   const job = await healthy.next('job', 10_000);
   assert.equal(job.commit, SHA_A);
   assert.equal(job.attempt, 2);
@@ -193,7 +187,7 @@ test('hostile input gets an error and a closed connection; everyone else is stil
     { what: 'an ext:: url', lines: [hello, `{"type":"commit","commit":"${SHA_A}","repo":"ext::sh -c touch% /tmp/pwned","ref":"${REF}"}\n`], code: 'bad-field' },
     { what: 'a message before hello', lines: [`{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"${REF}"}\n`], code: 'unexpected' },
     { what: 'a wrong version', lines: ['{"type":"hello","version":99,"role":"runner","name":"x"}\n'], code: 'version-mismatch' },
-    { what: 'a message outside the role', lines: [hello, '{"type":"register","name":"x","slots":1,"labels":[]}\n'], code: 'not-allowed' },
+    { what: 'a message outside the role', lines: [hello, '{"type":"register","name":"x","slots":1,"labels":[],"leases":[]}\n'], code: 'not-allowed' },
   ];
   for (const c of cases) {
     const peer = await d.raw();

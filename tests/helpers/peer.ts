@@ -11,10 +11,15 @@ export class TestPeer {
   readonly closed: Promise<void>;
   private waiters: Array<() => void> = [];
   private readonly splitter = new LineSplitter(64 * 1024 * 1024);
+  private pongs = false;
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
-      for (const line of this.splitter.push(chunk)) this.received.push(decode(line));
+      for (const line of this.splitter.push(chunk)) {
+        const message = decode(line);
+        if (this.pongs && message.type === 'ping') this.send({ type: 'pong', seq: message.seq });
+        else this.received.push(message);
+      }
       for (const wake of this.waiters.splice(0)) wake();
     });
     socket.on('error', () => {});
@@ -37,6 +42,12 @@ export class TestPeer {
     peer.send({ type: 'hello', version: PROTOCOL_VERSION, role, name });
     await peer.next('welcome');
     return peer;
+  }
+
+  /** From now on, answer every ping at once, as a live runner does. */
+  answerPings(): this {
+    this.pongs = true;
+    return this;
   }
 
   send(message: Message): void {

@@ -120,6 +120,8 @@ badField('labels as a string', register, { labels: 'linux' });
 badField('labels with a number', register, { labels: ['linux', 7] });
 badField('labels with null', register, { labels: [null] });
 badField('labels over 32 items', register, { labels: Array.from({ length: 33 }, (_, i) => `l${i}`) });
+badField('leases with a path', register, { leases: ['../x'] });
+badField('leases missing', register, { leases: undefined });
 const job = sample('job');
 badField('job attempt 0', job, { attempt: 0 });
 badField('job attempt 1001', job, { attempt: 1001 });

@@ -17,7 +17,7 @@ export const NASTY =
 /** Every message type, checked by the compiler: adding a type breaks this until a fixture exists. */
 export const ALL_TYPES: Record<MessageType, true> = {
   hello: true, welcome: true, error: true,
-  register: true, registered: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
+  register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
   commit: true, queued: true,
   query: true, status: true,
 };
@@ -112,8 +112,10 @@ export const fixtures: Fixture[] = [
   { name: 'hello client with a printable name', message: { type: 'hello', version: 1, role: 'client', name: 'ops "desk" \\ \u00e9 \u{1f680} }{' } },
   { name: 'welcome', message: { type: 'welcome', version: 1, heartbeatMs: 5000, deadlineMs: 15000 } },
   { name: 'error', message: { type: 'error', code: 'bad-field', message: `field "seq" must be ... ${NASTY}` } },
-  { name: 'register', message: { type: 'register', name: 'runner-1', slots: 2, labels: ['linux', 'x86_64', 'node-20'] } },
-  { name: 'register without labels', message: { type: 'register', name: 'r', slots: 256, labels: [] } },
+  { name: 'register', message: { type: 'register', name: 'runner-1', slots: 2, labels: ['linux', 'x86_64', 'node-20'], leases: [] } },
+  { name: 'register holding leases', message: { type: 'register', name: 'runner-1', slots: 1, labels: [], leases: ['AbC_12-x', 'q'] } },
+  { name: 'drain', message: { type: 'drain' } },
+  { name: 'register without labels', message: { type: 'register', name: 'r', slots: 256, labels: [], leases: [] } },
   { name: 'registered', message: { type: 'registered', name: 'runner-1' } },
   { name: 'ping', message: { type: 'ping', seq: 0 } },
   { name: 'pong', message: { type: 'pong', seq: Number.MAX_SAFE_INTEGER } },
@@ -142,8 +144,8 @@ export const fixtures: Fixture[] = [
   { name: 'queued duplicate', message: { type: 'queued', commit: SHA256, duplicate: true } },
   { name: 'query overview', message: { type: 'query', commit: null } },
   { name: 'query one commit', message: { type: 'query', commit: SHA1 } },
-  { name: 'status', message: { type: 'status', builds: [buildRecord, queuedBuild], runners: [runnerSummary], queued: 1 } },
-  { name: 'status empty', message: { type: 'status', builds: [], runners: [], queued: 0 } },
+  { name: 'status', message: { type: 'status', builds: [buildRecord, queuedBuild], runners: [runnerSummary], queued: 1, unwritten: [buildRecord.commit] } },
+  { name: 'status empty', message: { type: 'status', builds: [], runners: [], queued: 0, unwritten: [] } },
 ];
 
 /** The first fixture of a type, as a plain object to mutate into bad lines. */

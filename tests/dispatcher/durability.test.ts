@@ -1,0 +1,197 @@
+// The dispatcher's journal across restarts, in-process on real sockets: what
+// was queued stays queued, a running job waits for its runner to reclaim it,
+// and a result that cannot be written is kept and retried.
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { DispatcherConfig } from '../../src/dispatcher/config.js';
+import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher/dispatcher.js';
+import type { RunOutcome } from '../../src/protocol/records.js';
+import { TestPeer } from '../helpers/peer.js';
+import { tempDir, waitFor } from '../helpers/temp.js';
+
+const SHA = ['1', '2', '3', '4'].map((c) => c.repeat(40));
+const REPO = '/srv/git/project.git';
+const REF = 'refs/heads/main';
+
+const passed: RunOutcome = {
+  status: 'passed', exitCode: 0, signal: null, timedOut: false, startedAt: new Date().toISOString(),
+  durationMs: 5, command: ['./tests/run.sh'], message: '', counts: null,
+};
+
+/** A dispatcher on fixed folders that can be stopped and started again. */
+function harness(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
+  const results = tempDir(t);
+  const state = tempDir(t);
+  const lines: string[] = [];
+  const peers: TestPeer[] = [];
+  let current: RunningDispatcher | null = null;
+  t.after(async () => {
+    for (const peer of peers) peer.close();
+    await current?.close();
+  });
+  const start = async () => {
+    current = await startDispatcher({
+      host: '127.0.0.1', port: 0, results, state,
+      heartbeatMs: 5000, deadlineMs: 15000, helloTimeoutMs: 10000, maxAttempts: 3, ...overrides,
+    }, (line) => lines.push(line));
+    return current;
+  };
+  const stop = async () => {
+    for (const peer of peers.splice(0)) peer.close();
+    await current?.close();
+    current = null;
+  };
+  const peer = async (role: 'runner' | 'observer' | 'client', name?: string) => {
+    const p = await TestPeer.as(current!.port, role, name);
+    peers.push(p);
+    return p;
+  };
+  const runner = async (name: string, leases: string[] = []) => {
+    const p = await peer('runner', name);
+    p.answerPings();
+    p.send({ type: 'register', name, slots: 1, labels: [], leases });
+    await p.next('registered');
+    return p;
+  };
+  const commit = async (sha: string) => {
+    const observer = await peer('observer');
+    observer.send({ type: 'commit', commit: sha, repo: REPO, ref: REF });
+    return observer.next('queued');
+  };
+  const record = (sha: string) => JSON.parse(readFileSync(join(results, `${sha}.json`), 'utf8'));
+  const done = (sha: string) => waitFor(() => existsSync(join(results, sha)), `the result of ${sha}`);
+  return { results, state, lines, start, stop, runner, commit, record, done, peer };
+}
+
+test('after a restart, queued work is still queued and a reclaimed job is not re-run', async (t) => {
+  const h = harness(t);
+  await h.start();
+  const runner = await h.runner('r1');
+  for (const sha of SHA) await h.commit(sha);
+  const job = await runner.next('job');
+  assert.equal(job.commit, SHA[0]);
+  await h.stop(); // the journal is all there is; nothing is saved at stop
+
+  await h.start();
+  assert.ok(h.lines.some((line) => /replayed journal: 4 active build\(s\), 3 queued job\(s\), 1 running job\(s\) awaiting their runner/.test(line)), h.lines.join('\n'));
+  const back = await h.runner('r1', [job.lease]);
+  back.send({ type: 'result', lease: job.lease, outcome: passed });
+  assert.deepEqual(await back.next('recorded'), { type: 'recorded', lease: job.lease, accepted: true });
+  await h.done(SHA[0]!);
+  assert.equal(h.record(SHA[0]!).attempts, 1, 'the reclaimed job was not run again');
+  for (const sha of SHA.slice(1)) {
+    const next = await back.next('job');
+    assert.equal(next.commit, sha, 'the queue kept its order');
+    back.send({ type: 'result', lease: next.lease, outcome: passed });
+    await h.done(sha);
+    assert.equal(h.record(sha).status, 'passed');
+  }
+  const observer = await h.peer('observer');
+  observer.send({ type: 'commit', commit: SHA[0]!, repo: REPO, ref: REF });
+  assert.equal((await observer.next('queued')).duplicate, true, 'a finished commit is not taken again');
+});
+
+test('a running job nobody reclaims goes back to the queue after the deadline', async (t) => {
+  const h = harness(t, { heartbeatMs: 50, deadlineMs: 300 });
+  await h.start();
+  const first = await h.runner('r1');
+  await h.commit(SHA[0]!);
+  const lost = await first.next('job');
+  await h.stop();
+
+  await h.start();
+  const other = await h.runner('r2');
+  const retry = await other.next('job', 10_000);
+  assert.equal(retry.commit, SHA[0]);
+  assert.equal(retry.attempt, 2);
+  // The first runner is back too late: its result is refused.
+  const late = await h.runner('r1', [lost.lease]);
+  late.send({ type: 'result', lease: lost.lease, outcome: passed });
+  assert.equal((await late.next('recorded')).accepted, false);
+  other.send({ type: 'result', lease: retry.lease, outcome: passed });
+  await h.done(SHA[0]!);
+  const record = h.record(SHA[0]!);
+  assert.equal(record.runner, 'r2');
+  assert.deepEqual(record.jobs[0].attempts.map((a: { status: string }) => a.status), ['lost', 'passed']);
+});
+
+test('a runner that comes back without its job loses it at once', async (t) => {
+  const h = harness(t);
+  await h.start();
+  const first = await h.runner('r1');
+  await h.commit(SHA[0]!);
+  const job = await first.next('job');
+  first.close();
+  // Reconnects under the same name before the dispatcher noticed, holding nothing.
+  const again = await h.runner('r1', []);
+  const retry = await again.next('job');
+  assert.equal(retry.commit, SHA[0]);
+  assert.equal(retry.attempt, 2);
+  assert.notEqual(retry.lease, job.lease);
+});
+
+test('a draining runner gets no new jobs but its result still counts', async (t) => {
+  const h = harness(t);
+  await h.start();
+  const draining = await h.runner('r1');
+  await h.commit(SHA[0]!);
+  const job = await draining.next('job');
+  draining.send({ type: 'drain' });
+  await waitFor(() => h.lines.some((line) => line.includes('runner r1 draining')), 'the drain');
+  await h.commit(SHA[1]!);
+  draining.send({ type: 'result', lease: job.lease, outcome: passed });
+  assert.equal((await draining.next('recorded')).accepted, true);
+  const fresh = await h.runner('r2');
+  assert.equal((await fresh.next('job')).commit, SHA[1], 'the second commit waited for another runner');
+  assert.equal(draining.received.filter((m) => m.type === 'job').length, 0);
+});
+
+test('a result that cannot be written is kept, shown as unwritten, and retried', async (t) => {
+  const h = harness(t);
+  await h.start();
+  // A directory where the report should go makes the rename fail.
+  const blocker = join(h.results, SHA[0]!);
+  mkdirSync(blocker);
+  writeFileSync(join(blocker, 'in-the-way'), '');
+  const runner = await h.runner('r1');
+  await h.commit(SHA[0]!);
+  const job = await runner.next('job');
+  runner.send({ type: 'result', lease: job.lease, outcome: passed });
+  await runner.next('recorded');
+  await waitFor(() => h.lines.some((line) => line.includes(`could not write the result of ${SHA[0]}`)), 'the failed write');
+  const client = await h.peer('client');
+  client.send({ type: 'query', commit: null });
+  assert.deepEqual((await client.next('status')).unwritten, [SHA[0]]);
+
+  // Restarting does not lose it either.
+  await h.stop();
+  await h.start();
+  rmSync(blocker, { recursive: true });
+  await h.done(SHA[0]!);
+  assert.equal(h.record(SHA[0]!).status, 'passed');
+  const after = await h.peer('client');
+  after.send({ type: 'query', commit: null });
+  await waitFor(async () => {
+    after.send({ type: 'query', commit: null });
+    return (await after.next('status')).unwritten.length === 0;
+  }, 'the unwritten list to empty');
+});
+
+test('the journal is compacted into a snapshot and replays the same state', async (t) => {
+  const h = harness(t);
+  await h.start();
+  const observer = await h.peer('observer');
+  const shas = Array.from({ length: 1100 }, (_, i) => i.toString(16).padStart(40, '0'));
+  for (const sha of shas) observer.send({ type: 'commit', commit: sha, repo: REPO, ref: REF });
+  for (let i = 0; i < shas.length; i++) await observer.next('queued');
+  await waitFor(() => existsSync(join(h.state, 'dispatcher.snapshot.json')), 'the snapshot');
+  await h.stop();
+  const journalLines = readFileSync(join(h.state, 'dispatcher.journal'), 'utf8').split('\n').filter(Boolean).length;
+  assert.ok(journalLines < 1100, `the journal was truncated (${journalLines} records left)`);
+  await h.start();
+  const client = await h.peer('client');
+  client.send({ type: 'query', commit: null });
+  assert.equal((await client.next('status')).queued, 1100, 'every commit is still queued');
+});
