@@ -55,11 +55,12 @@ function printOverview(status: Status): void {
   const runners = status.runners.map((r) => `${r.name} (${r.running.length}/${r.slots} busy${r.labels.length ? `, ${r.labels.join(',')}` : ''})`);
   console.log(`runners: ${runners.length === 0 ? 'none' : runners.join(', ')}`);
   console.log(`queued jobs: ${status.queued}`);
+  if (status.unwritten.length > 0) console.log(`result files not yet written (retrying): ${status.unwritten.join(', ')}`);
   if (status.builds.length === 0) console.log('no builds yet');
   else console.log(buildTable(status.builds).join('\n'));
 }
 
-function printBuild(build: BuildRecord): void {
+function printBuild(build: BuildRecord, unwritten: boolean): void {
   console.log(`commit:   ${build.commit}`);
   console.log(`status:   ${build.status}`);
   console.log(`ref:      ${build.ref}`);
@@ -68,6 +69,7 @@ function printBuild(build: BuildRecord): void {
   console.log(`duration: ${duration(build.durationMs)}`);
   console.log(`tests:    ${formatCounts(build.counts)}`);
   if (build.message) console.log(`reason:   ${build.message}`);
+  if (unwritten) console.log('results:  not yet written (the dispatcher keeps it and retries)');
   for (const job of build.jobs) console.log(`job ${job.name}: ${job.status} (${job.attempts.length} attempt(s))`);
 }
 
@@ -83,7 +85,7 @@ export async function status(argv: string[]): Promise<number> {
   } else if (commit === null) {
     printOverview(reply);
   } else if (reply.builds[0]) {
-    printBuild(reply.builds[0]);
+    printBuild(reply.builds[0], reply.unwritten.includes(commit));
   } else {
     console.log(`no build of ${commit} is known to the dispatcher`);
   }
