@@ -19,10 +19,13 @@ export function parseInteger(value: string, flag: string, min: number, max: numb
   return n;
 }
 
-/** Wraps util.parseArgs errors (unknown flag, missing value) as ConfigError. */
+/**
+ * Wraps util.parseArgs errors (unknown flag, missing value) as ConfigError,
+ * keeping only their first sentence so the user sees one line.
+ */
 export function configErrorFrom(error: unknown): ConfigError {
   const message = error instanceof Error ? error.message : String(error);
-  return new ConfigError(message.replace(/\. To specify a positional argument.*$/s, ''));
+  return new ConfigError(message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
 }
 
 /** Prints the one-line reason and exits 2, as every entry point does on bad flags. */

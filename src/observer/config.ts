@@ -59,8 +59,7 @@ export async function parseObserverConfig(argv: string[]): Promise<ObserverConfi
       },
     }));
   } catch (error) {
-    // Some parseArgs messages run to several lines of advice; the first names the flag.
-    throw new ConfigError(configErrorFrom(error).message.split('\n')[0]!);
+    throw configErrorFrom(error);
   }
   const dispatcher = parseAddress(values.dispatcher, '--dispatcher');
   const intervalMs = parseSeconds(values.interval, '--interval', MIN_INTERVAL_S, MAX_INTERVAL_S);
