@@ -14,10 +14,13 @@ export interface RunnerConfig {
   readonly workdir: string;
   readonly timeoutMs: number;
   readonly killGraceMs: number;
+  /** After the first SIGTERM/SIGINT, how long running jobs may take before they are cancelled and handed back. */
+  readonly drainGraceMs: number;
 }
 
 export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name NAME] [--slots N]
        [--labels a,b] [--workdir DIR] [--timeout SECONDS]
+       [--kill-grace SECONDS] [--drain-grace SECONDS]
 
   --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
   --name NAME             how this runner is known (default <hostname>-<pid>)
@@ -25,7 +28,11 @@ export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name
   --labels a,b            capabilities this runner offers (default none)
   --workdir DIR           mirrors and worktrees live here (default ./.keel-runner)
   --timeout SECONDS       a test run's limit before its process group is killed (default 1800)
-  --kill-grace SECONDS    between SIGTERM and SIGKILL (default 5)`;
+  --kill-grace SECONDS    between SIGTERM and SIGKILL (default 5)
+  --drain-grace SECONDS   on SIGTERM/SIGINT, take no new jobs and let running ones
+                          finish for this long; then cancel them and hand them
+                          back to the dispatcher (default 60). A second signal
+                          exits at once`;
 
 function defaultName(): string {
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 50) || 'runner';
@@ -47,6 +54,7 @@ export function parseRunnerConfig(argv: string[]): RunnerConfig {
         workdir: { type: 'string', default: '.keel-runner' },
         timeout: { type: 'string', default: '1800' },
         'kill-grace': { type: 'string', default: '5' },
+        'drain-grace': { type: 'string', default: '60' },
       },
     }));
   } catch (error) {
@@ -69,5 +77,6 @@ export function parseRunnerConfig(argv: string[]): RunnerConfig {
     workdir: resolve(values.workdir),
     timeoutMs: parseSeconds(values.timeout, '--timeout', 0.1, 7 * 86_400),
     killGraceMs: parseSeconds(values['kill-grace'], '--kill-grace', 0, 600),
+    drainGraceMs: parseSeconds(values['drain-grace'], '--drain-grace', 0, 7 * 86_400),
   });
 }

@@ -1,34 +1,51 @@
 // The runner's connection to the dispatcher: dial, hello, register, answer
 // pings, and reconnect with backoff and jitter whenever the link drops or the
 // dispatcher goes silent past its deadline. It never gives up.
+//
+// Nothing is lost across an outage: `register` names every lease the runner
+// still holds (so a restarted dispatcher can re-bind them instead of running
+// the commit again), output produced meanwhile is held in a bounded backlog,
+// and results wait in the spool until the dispatcher answers `recorded`.
+// After `registered` the runner sends, in this order: `drain` (if shutting
+// down), the held output, then every spooled result.
 
 import { formatAddress } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
 import { Connection } from '../common/connection.js';
 import { dial } from '../common/dial.js';
 import type { Log } from '../common/log.js';
-import { PROTOCOL_VERSION, type Job, type Message, type Result } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type Job, type Message, type Result, type Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
+import { OutputBacklog } from './output-backlog.js';
+import type { ResultSpool } from './result-spool.js';
 
-export interface LinkHandlers {
+/** The protocol's cap on `register.leases`; far above what slots and a sane spool hold. */
+const MAX_HELD_LEASES = 1024;
+
+export interface LinkOptions {
+  spool: ResultSpool;
   onJob(job: Job): void;
+  /** Leases of the jobs running now. */
+  runningLeases(): Iterable<string>;
 }
 
 export class DispatcherLink {
   private conn: Connection | null = null;
   private registered = false;
+  private draining = false;
   private failures = 0;
   private stopped = false;
   private watchdog: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private deadlineMs = 0;
-  /** Results not yet acknowledged with `recorded`; re-sent after a reconnect. */
-  private readonly unacknowledged = new Map<string, Result>();
+  private readonly backlog = new OutputBacklog();
+  /** Output writers waiting for the socket to drain; also released when it closes. */
+  private drainWaiters: (() => void)[] = [];
 
   constructor(
     private readonly config: RunnerConfig,
     private readonly log: Log,
-    private readonly handlers: LinkHandlers,
+    private readonly options: LinkOptions,
   ) {}
 
   start(): void {
@@ -39,30 +56,54 @@ export class DispatcherLink {
     return this.registered && this.conn !== null && this.conn.isOpen;
   }
 
-  /** Sends when registered; false when not connected or when the socket is full. */
-  send(message: Message): boolean {
-    return this.isRegistered ? this.conn!.send(message) : false;
+  /**
+   * Sends output, or holds it while the dispatcher is unreachable. False only
+   * when the socket is full: the caller then waits for onDrain.
+   */
+  sendOutput(lease: string, stream: Stream, data: string): boolean {
+    if (this.isRegistered) return this.conn!.send({ type: 'output', lease, stream, data });
+    this.backlog.push(lease, stream, data);
+    return true;
   }
 
   /** Calls `listener` when the socket can take more, or at once when there is no socket. */
   onDrain(listener: () => void): void {
-    if (this.isRegistered && this.conn!.needsDrain) this.conn!.onDrain(listener);
-    else setImmediate(listener);
+    if (!this.isRegistered || !this.conn!.needsDrain) return void setImmediate(listener);
+    const first = this.drainWaiters.length === 0;
+    this.drainWaiters.push(listener);
+    if (first) this.conn!.onDrain(() => this.releaseDrainWaiters());
   }
 
-  /** A result is kept until the dispatcher acknowledges it, across reconnects. */
-  sendResult(result: Result): void {
-    this.unacknowledged.set(result.lease, result);
-    this.send(result);
+  /** Spools the result, then sends it if registered; it is re-sent after every reconnect until recorded. */
+  async sendResult(result: Result): Promise<void> {
+    await this.options.spool.add(result);
+    if (this.isRegistered) this.conn!.send(result);
+  }
+
+  /** Drops held output of a job whose output nobody will want (handed back unfinished). */
+  forgetOutput(lease: string): void {
+    this.backlog.forget(lease);
+  }
+
+  /** Asks the dispatcher for no more jobs, now and after any reconnect. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    if (this.isRegistered) this.conn!.send({ type: 'drain' });
   }
 
   stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.watchdog) clearTimeout(this.watchdog);
+    this.releaseDrainWaiters();
     if (!this.conn) return Promise.resolve();
     this.conn.close();
     return this.conn.closed.then(() => {});
+  }
+
+  private releaseDrainWaiters(): void {
+    for (const listener of this.drainWaiters.splice(0)) listener();
   }
 
   private async connect(): Promise<void> {
@@ -87,6 +128,8 @@ export class DispatcherLink {
       const wasRegistered = this.registered;
       this.registered = false;
       if (this.watchdog) clearTimeout(this.watchdog);
+      // A closed socket never emits 'drain'; writers resume into the backlog instead.
+      this.releaseDrainWaiters();
       if (!this.stopped) this.retry(`${wasRegistered ? 'lost' : 'could not register with'} dispatcher at ${where}${cause ? `: ${cause.message}` : ''}`);
     });
   }
@@ -108,29 +151,46 @@ export class DispatcherLink {
     }, this.deadlineMs);
   }
 
+  /** Running jobs first, then finished ones whose results are not yet recorded. */
+  private heldLeases(): string[] {
+    const leases = new Set([...this.options.runningLeases(), ...this.options.spool.leases()]);
+    return [...leases].slice(0, MAX_HELD_LEASES);
+  }
+
+  private onRegistered(conn: Connection, name: string): void {
+    this.registered = true;
+    this.failures = 0;
+    this.log(`registered with dispatcher at ${formatAddress(this.config.dispatcher)} as ${name}`);
+    if (this.draining) conn.send({ type: 'drain' });
+    const { messages, dropped } = this.backlog.take();
+    for (const [lease, bytes] of dropped) this.log(`lease ${lease}: ${bytes} bytes of output lost while the dispatcher was unreachable`);
+    for (const message of messages) conn.send(message);
+    const results = this.options.spool.values();
+    if (results.length > 0) this.log(`sending ${results.length} unrecorded result(s)`);
+    for (const result of results) conn.send(result);
+  }
+
   private receive(conn: Connection, message: Message): void {
     if (this.deadlineMs > 0) this.armWatchdog(conn);
     switch (message.type) {
       case 'welcome':
         this.deadlineMs = message.deadlineMs;
         this.armWatchdog(conn);
-        conn.send({ type: 'register', name: this.config.name, slots: this.config.slots, labels: [...this.config.labels] });
+        conn.send({ type: 'register', name: this.config.name, slots: this.config.slots, labels: [...this.config.labels], leases: this.heldLeases() });
         return;
       case 'registered':
-        this.registered = true;
-        this.failures = 0;
-        this.log(`registered with dispatcher at ${formatAddress(this.config.dispatcher)} as ${message.name}`);
-        for (const result of this.unacknowledged.values()) conn.send(result);
+        this.onRegistered(conn, message.name);
         return;
       case 'ping':
         conn.send({ type: 'pong', seq: message.seq });
         return;
       case 'job':
-        this.handlers.onJob(message);
+        this.options.onJob(message);
         return;
       case 'recorded':
-        this.unacknowledged.delete(message.lease);
-        if (!message.accepted) this.log(`dispatcher dropped the result of lease ${message.lease} as stale`);
+        if (message.accepted) this.log(`dispatcher recorded the result of lease ${message.lease}`);
+        else this.log(`dispatcher dropped the result of lease ${message.lease} as stale`);
+        void this.options.spool.remove(message.lease);
         return;
       case 'error':
         this.log(`dispatcher error: ${message.code}: ${message.message}`);

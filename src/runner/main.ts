@@ -1,11 +1,19 @@
 // Keel runner: runs tests for the dispatcher, on this or any machine.
 //
-// Dials out to the dispatcher (`hello`, `register`), answers `ping` with
-// `pong`, and for each `job` fetches the commit into a mirror under
-// --workdir, checks it out into a fresh worktree, runs the tests in their own
-// process group (killed on --timeout), streams `output` chunks, and sends a
-// `result`, kept until the dispatcher answers `recorded`. It reconnects with
-// backoff when the dispatcher goes away and never exits because of that.
+// Dials out to the dispatcher (`hello`, `register` naming the leases it still
+// holds), answers `ping` with `pong`, and for each `job` fetches the commit
+// into a mirror under --workdir, checks it out into a fresh worktree, runs the
+// tests in their own process group (killed on --timeout), streams `output`
+// chunks, and sends a `result`. Each result is first written to
+// <workdir>/results/<lease>.json and deleted when the dispatcher answers
+// `recorded`, so it survives a dispatcher outage and a runner restart. It
+// reconnects with backoff when the dispatcher goes away and never exits
+// because of that.
+//
+// First SIGTERM/SIGINT: send `drain`, start nothing new, let running jobs
+// finish for --drain-grace, then cancel the rest and hand them back (no
+// result, so the dispatcher runs them elsewhere), wait briefly for `recorded`,
+// close, exit 0. A second signal exits 1 at once.
 
 import { mkdirSync } from 'node:fs';
 import { formatAddress } from '../common/address.js';
@@ -13,11 +21,12 @@ import { isEntry } from '../common/entry.js';
 import { exitOnConfigError } from '../common/flags.js';
 import { createLog } from '../common/log.js';
 import { onShutdown } from '../common/shutdown.js';
-import type { Job } from '../protocol/messages.js';
 import { RUNNER_USAGE, parseRunnerConfig } from './config.js';
-import { runJob } from './job.js';
+import { drainRunner, SHUTDOWN_MARGIN_MS } from './drain.js';
 import { DispatcherLink } from './link.js';
 import { Mirrors } from './mirror.js';
+import { ResultSpool } from './result-spool.js';
+import { RunningJobs } from './running-jobs.js';
 
 export async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help')) {
@@ -32,38 +41,17 @@ export async function main(argv: string[]): Promise<void> {
   }
   const log = createLog(`runner ${config.name}`);
   mkdirSync(config.workdir, { recursive: true });
-  const mirrors = new Mirrors(config.workdir);
-  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const spool = new ResultSpool(config.workdir, log);
+  const spooled = await spool.load();
+  if (spooled.length > 0) log(`${spooled.length} unrecorded result(s) from an earlier run to deliver: ${spool.leases().join(', ')}`);
 
-  const start = (job: Job) => {
-    log(`job ${job.commit} (${job.job}) attempt ${job.attempt}: starting`);
-    const controller = new AbortController();
-    const done = runJob(job, {
-      mirrors,
-      timeoutMs: config.timeoutMs,
-      killGraceMs: config.killGraceMs,
-      signal: controller.signal,
-      output: {
-        write: (stream, data) => link.send({ type: 'output', lease: job.lease, stream, data }),
-        onDrain: (listener) => link.onDrain(listener),
-      },
-    }).then((outcome) => {
-      running.delete(job.lease);
-      log(`job ${job.commit} (${job.job}): ${outcome.status}${outcome.message ? ` (${outcome.message})` : ''} in ${outcome.durationMs} ms`);
-      link.sendResult({ type: 'result', lease: job.lease, outcome });
-    });
-    running.set(job.lease, { controller, done });
-  };
-
-  const link = new DispatcherLink(config, log, { onJob: start });
+  // The link and the jobs need each other; the link calls back only once started, after both exist.
+  const link: DispatcherLink = new DispatcherLink(config, log, { spool, onJob: (job) => jobs.start(job), runningLeases: () => jobs.leases() });
+  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors: new Mirrors(config.workdir), link });
   log(`starting; dispatcher ${formatAddress(config.dispatcher)}, workdir ${config.workdir}, ${config.slots} slot(s)`);
   link.start();
 
-  onShutdown(log, async () => {
-    for (const job of running.values()) job.controller.abort();
-    await Promise.all([...running.values()].map((job) => job.done));
-    await link.stop();
-  });
+  onShutdown(log, () => drainRunner({ jobs, link, spool, log, graceMs: config.drainGraceMs }), config.drainGraceMs + config.killGraceMs + SHUTDOWN_MARGIN_MS);
 }
 
 if (isEntry(import.meta.url)) {

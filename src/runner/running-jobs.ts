@@ -1,0 +1,105 @@
+// The jobs this runner is running, keyed by lease: starts each `job` the
+// dispatcher sends, reports its output and result through the link, and,
+// when the runner drains, refuses new jobs and can cancel the running ones
+// and hand them back, which means sending no result for them at all.
+
+import type { Log } from '../common/log.js';
+import type { Job, Result, Stream } from '../protocol/messages.js';
+import type { RunnerConfig } from './config.js';
+import { runJob } from './job.js';
+import type { Mirrors } from './mirror.js';
+
+/** What the jobs need of the dispatcher link. */
+export interface JobLink {
+  sendOutput(lease: string, stream: Stream, data: string): boolean;
+  onDrain(listener: () => void): void;
+  sendResult(result: Result): Promise<void>;
+  forgetOutput(lease: string): void;
+}
+
+interface Running {
+  controller: AbortController;
+  /** Settles once the job has ended and its result (if any) is spooled. */
+  done: Promise<void>;
+}
+
+export class RunningJobs {
+  private readonly running = new Map<string, Running>();
+  private accepting = true;
+
+  constructor(
+    private readonly config: RunnerConfig,
+    private readonly log: Log,
+    private readonly parts: { mirrors: Mirrors; link: JobLink },
+  ) {}
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  leases(): string[] {
+    return [...this.running.keys()];
+  }
+
+  start(job: Job): void {
+    const what = `job ${job.commit} (${job.job})`;
+    if (!this.accepting) {
+      // The dispatcher requeues it when this runner's connection closes.
+      this.log(`${what} lease ${job.lease}: not started, draining`);
+      return;
+    }
+    if (this.running.has(job.lease)) {
+      this.log(`${what} lease ${job.lease}: already running`);
+      return;
+    }
+    this.log(`${what} attempt ${job.attempt}: starting`);
+    const { link, mirrors } = this.parts;
+    const controller = new AbortController();
+    const done = runJob(job, {
+      mirrors,
+      timeoutMs: this.config.timeoutMs,
+      killGraceMs: this.config.killGraceMs,
+      signal: controller.signal,
+      output: {
+        write: (stream, data) => link.sendOutput(job.lease, stream, data),
+        onDrain: (listener) => link.onDrain(listener),
+      },
+    }).then(async (outcome) => {
+      // Only a drain aborts a job. A run that ended some other way before the abort took hold still reports.
+      if (controller.signal.aborted && outcome.status === 'error' && outcome.message === 'cancelled') {
+        link.forgetOutput(job.lease);
+        this.log(`${what}: cancelled by the drain, handed back to the dispatcher`);
+      } else {
+        this.log(`${what}: ${outcome.status}${outcome.message ? ` (${outcome.message})` : ''} in ${outcome.durationMs} ms`);
+        await link.sendResult({ type: 'result', lease: job.lease, outcome });
+      }
+      // Deleted only now, so the lease is always in `register` (running or spooled) until recorded.
+      this.running.delete(job.lease);
+    });
+    this.running.set(job.lease, { controller, done });
+  }
+
+  /** From now on every `job` is ignored. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Resolves true once no job is running, or false after `ms`. */
+  async whenIdle(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const idle = Promise.all([...this.running.values()].map((job) => job.done)).then(() => true as const);
+    try {
+      return await Promise.race([idle, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Cancels every running job (their process groups are killed) and waits until they have ended. */
+  async handBack(): Promise<void> {
+    const jobs = [...this.running.values()];
+    for (const job of jobs) job.controller.abort();
+    await Promise.all(jobs.map((job) => job.done));
+  }
+}
