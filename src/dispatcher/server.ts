@@ -146,6 +146,7 @@ export class DispatcherServer {
   }
 
   private fromClient(peer: Peer, message: Message): void {
+    if (message.type === 'notify') return this.notifyObservers(peer);
     if (message.type !== 'query') return this.refuse(peer, 'not-allowed', `a client may not send ${message.type}`);
     const { scheduler, results } = this.options;
     const overview = scheduler.overview();
@@ -158,6 +159,16 @@ export class DispatcherServer {
     const reply = (builds: typeof overview.builds) => peer.conn.send({ ...overview, type: 'status', builds });
     if (known) return void reply([known]);
     void results.readResult(commit).then((record) => reply(record ? [record] : []));
+  }
+
+  /** `keel notify` (e.g. from a post-receive hook): every observer scans now. */
+  private notifyObservers(peer: Peer): void {
+    let observers = 0;
+    for (const other of this.peers) {
+      if (other.role === 'observer' && other.conn.send({ type: 'scan' })) observers += 1;
+    }
+    this.options.log(`notify from ${peer.conn.remote}: asked ${observers} observer(s) to scan`);
+    peer.conn.send({ type: 'notified', observers });
   }
 
   private startHeartbeats(): void {

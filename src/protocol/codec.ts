@@ -98,7 +98,10 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   drain: () => ({}),
   commit: (o) => ({ commit: commit(o, 'commit'), repo: repo(o, 'repo'), ref: ref(o, 'ref') }),
   queued: (o) => ({ commit: commit(o, 'commit'), duplicate: bool(o, 'duplicate') }),
+  scan: () => ({}),
   query: (o) => ({ commit: nullable(o, 'commit', commit) }),
+  notify: () => ({}),
+  notified: (o) => ({ observers: count(o, 'observers') }),
   status: (o) => ({
     builds: list(o, 'builds', 100_000, buildRecord),
     runners: list(o, 'runners', 100_000, runnerSummary),

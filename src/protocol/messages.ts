@@ -45,16 +45,22 @@ export interface Drain { type: 'drain' }
 export interface Commit { type: 'commit'; commit: string; repo: string; ref: string }
 export interface Queued { type: 'queued'; commit: string; duplicate: boolean }
 
+// Dispatcher -> observer: look for new commits now (someone ran `keel notify`).
+export interface Scan { type: 'scan' }
+
 // Client <-> dispatcher.
 export interface Query { type: 'query'; commit: string | null }
+/** Asks every connected observer to scan now; answered by `notified`. */
+export interface Notify { type: 'notify' }
+export interface Notified { type: 'notified'; observers: number }
 /** `unwritten`: finished builds whose result files could not be written yet (retried). */
 export interface Status { type: 'status'; builds: BuildRecord[]; runners: RunnerSummary[]; queued: number; unwritten: string[] }
 
 export type Message =
   | Hello | Welcome | ErrorMessage
   | Register | Registered | Ping | Pong | Job | Output | Result | Recorded | Drain
-  | Commit | Queued
-  | Query | Status;
+  | Commit | Queued | Scan
+  | Query | Status | Notify | Notified;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;

@@ -231,3 +231,14 @@ test('status without a commit lists runners, builds and the queue', async (t) =>
   client.send({ type: 'query', commit: SHA_B });
   assert.deepEqual((await client.next('status')).builds, [], 'an unknown commit has no build');
 });
+
+test('notify asks every connected observer to scan now', async (t) => {
+  const d = await dispatcher(t);
+  const observers = [await d.as('observer', 'o1'), await d.as('observer', 'o2')];
+  const runner = await d.runner('r1');
+  const client = await d.as('client');
+  client.send({ type: 'notify' });
+  assert.deepEqual(await client.next('notified'), { type: 'notified', observers: 2 });
+  for (const observer of observers) assert.deepEqual(await observer.next('scan'), { type: 'scan' });
+  assert.equal(runner.received.some((m) => m.type === 'scan'), false, 'runners are not asked');
+});

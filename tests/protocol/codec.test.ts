@@ -52,8 +52,8 @@ test('decode accepts insignificant JSON whitespace and any key order', () => {
 test('decode accepts values at their limits', () => {
   const limits = [
     { type: 'output', lease: 'x'.repeat(64), stream: 'stderr', data: 'd'.repeat(MAX_OUTPUT_CHUNK) },
-    { type: 'register', name: `a${'b'.repeat(63)}`, slots: 1, labels: Array.from({ length: 32 }, (_, i) => `l${i}`) },
-    { type: 'register', name: 'r', slots: 256, labels: [] },
+    { type: 'register', name: `a${'b'.repeat(63)}`, slots: 1, labels: Array.from({ length: 32 }, (_, i) => `l${i}`), leases: Array.from({ length: 1024 }, (_, i) => `lease${i}`) },
+    { type: 'register', name: 'r', slots: 256, labels: [], leases: [] },
     { ...sample('job'), attempt: 1000, timeoutMs: 0 },
     { type: 'hello', version: 1, role: 'client', name: 'n'.repeat(256) },
     { type: 'ping', seq: Number.MAX_SAFE_INTEGER },

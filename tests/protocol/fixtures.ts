@@ -18,8 +18,8 @@ export const NASTY =
 export const ALL_TYPES: Record<MessageType, true> = {
   hello: true, welcome: true, error: true,
   register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
-  commit: true, queued: true,
-  query: true, status: true,
+  commit: true, queued: true, scan: true,
+  query: true, status: true, notify: true, notified: true,
 };
 
 export const fullOutcome: RunOutcome = {
@@ -115,6 +115,9 @@ export const fixtures: Fixture[] = [
   { name: 'register', message: { type: 'register', name: 'runner-1', slots: 2, labels: ['linux', 'x86_64', 'node-20'], leases: [] } },
   { name: 'register holding leases', message: { type: 'register', name: 'runner-1', slots: 1, labels: [], leases: ['AbC_12-x', 'q'] } },
   { name: 'drain', message: { type: 'drain' } },
+  { name: 'scan', message: { type: 'scan' } },
+  { name: 'notify', message: { type: 'notify' } },
+  { name: 'notified', message: { type: 'notified', observers: 2 } },
   { name: 'register without labels', message: { type: 'register', name: 'r', slots: 256, labels: [], leases: [] } },
   { name: 'registered', message: { type: 'registered', name: 'runner-1' } },
   { name: 'ping', message: { type: 'ping', seq: 0 } },
