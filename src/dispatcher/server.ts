@@ -101,6 +101,7 @@ export class DispatcherServer {
       case 'runner': return this.fromRunner(peer, message);
       case 'observer': return this.fromObserver(peer, message);
       case 'client': return this.fromClient(peer, message);
+      case 'admin': return this.fromClient(peer, message);
     }
   }
 

@@ -73,6 +73,8 @@ function runnerSummary(o: Fields, f: string): RunnerSummary {
 const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type: T }>, 'type'> } = {
   hello: (o) => ({ version: int(o, 'version', 0, MAX_INT), role: oneOf(o, 'role', ROLES), name: checked(o, 'name', isPrintable, 'printable text of at most 256 characters') }),
   welcome: (o) => ({ version: int(o, 'version', 0, MAX_INT), heartbeatMs: count(o, 'heartbeatMs'), deadlineMs: count(o, 'deadlineMs') }),
+  challenge: (o) => ({ nonce: checked(o, 'nonce', (v) => /^[A-Za-z0-9_-]{16,128}$/.test(v), 'a nonce of 16-128 base64url characters') }),
+  auth: (o) => ({ proof: checked(o, 'proof', (v) => /^[0-9a-f]{64}$/.test(v), 'an HMAC-SHA256 in 64 hex digits') }),
   error: (o) => ({ code: text(o, 'code', 64), message: text(o, 'message', 4096) }),
   register: (o) => ({
     name: name(o, 'name'),

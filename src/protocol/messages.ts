@@ -5,7 +5,7 @@ import type { BuildRecord, RunOutcome, RunnerSummary } from './records.js';
 
 export const PROTOCOL_VERSION = 1;
 
-export const ROLES = ['runner', 'observer', 'client'] as const;
+export const ROLES = ['runner', 'observer', 'client', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const STREAMS = ['stdout', 'stderr'] as const;
@@ -17,6 +17,10 @@ export const MAX_OUTPUT_CHUNK = 64 * 1024;
 // Handshake, both directions.
 export interface Hello { type: 'hello'; version: number; role: Role; name: string }
 export interface Welcome { type: 'welcome'; version: number; heartbeatMs: number; deadlineMs: number }
+/** Sent instead of `welcome` when the dispatcher requires a secret. */
+export interface Challenge { type: 'challenge'; nonce: string }
+/** `proof`: hex HMAC-SHA256 over the nonce, role and name with the peer's key. */
+export interface Auth { type: 'auth'; proof: string }
 export interface ErrorMessage { type: 'error'; code: string; message: string }
 
 // Runner <-> dispatcher.
@@ -57,7 +61,7 @@ export interface Notified { type: 'notified'; observers: number }
 export interface Status { type: 'status'; builds: BuildRecord[]; runners: RunnerSummary[]; queued: number; unwritten: string[] }
 
 export type Message =
-  | Hello | Welcome | ErrorMessage
+  | Hello | Welcome | Challenge | Auth | ErrorMessage
   | Register | Registered | Ping | Pong | Job | Output | Result | Recorded | Drain
   | Commit | Queued | Scan
   | Query | Status | Notify | Notified;

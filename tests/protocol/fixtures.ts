@@ -16,7 +16,7 @@ export const NASTY =
 
 /** Every message type, checked by the compiler: adding a type breaks this until a fixture exists. */
 export const ALL_TYPES: Record<MessageType, true> = {
-  hello: true, welcome: true, error: true,
+  hello: true, welcome: true, challenge: true, auth: true, error: true,
   register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
   commit: true, queued: true, scan: true,
   query: true, status: true, notify: true, notified: true,
@@ -115,6 +115,8 @@ export const fixtures: Fixture[] = [
   { name: 'register', message: { type: 'register', name: 'runner-1', slots: 2, labels: ['linux', 'x86_64', 'node-20'], leases: [] } },
   { name: 'register holding leases', message: { type: 'register', name: 'runner-1', slots: 1, labels: [], leases: ['AbC_12-x', 'q'] } },
   { name: 'drain', message: { type: 'drain' } },
+  { name: 'challenge', message: { type: 'challenge', nonce: 'n0nce_With-32-base64url-chars_xy' } },
+  { name: 'auth', message: { type: 'auth', proof: 'ab'.repeat(32) } },
   { name: 'scan', message: { type: 'scan' } },
   { name: 'notify', message: { type: 'notify' } },
   { name: 'notified', message: { type: 'notified', observers: 2 } },
