@@ -99,7 +99,7 @@ badField('seq as an object', ping, { seq: { valueOf: 1 } });
 const hello = sample('hello');
 badField('hello version as a string', hello, { version: '1' });
 badField('hello version as a float', hello, { version: 1.1 });
-badField('hello role unknown', hello, { role: 'admin' });
+badField('hello role unknown', hello, { role: 'root' });
 badField('hello role in capitals', hello, { role: 'RUNNER' });
 badField('hello name over 256 chars', hello, { name: 'n'.repeat(257) });
 badField('hello name as a number', hello, { name: 7 });
