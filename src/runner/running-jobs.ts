@@ -70,8 +70,9 @@ export class RunningJobs {
         link.forgetOutput(job.lease);
         this.log(`${what}: cancelled by the drain, handed back to the dispatcher`);
       } else {
-        this.log(`${what}: ${outcome.status}${outcome.message ? ` (${outcome.message})` : ''} in ${outcome.durationMs} ms`);
         await link.sendResult({ type: 'result', lease: job.lease, outcome });
+        // Logged once spooled, so whoever reads this line knows the result survives a crash from here on.
+        this.log(`${what}: ${outcome.status}${outcome.message ? ` (${outcome.message})` : ''} in ${outcome.durationMs} ms`);
       }
       // Deleted only now, so the lease is always in `register` (running or spooled) until recorded.
       this.running.delete(job.lease);
