@@ -76,6 +76,10 @@ export class RunningJobs {
       }
       // Deleted only now, so the lease is always in `register` (running or spooled) until recorded.
       this.running.delete(job.lease);
+    }).catch((error: Error) => {
+      // Not reachable with a lease the codec let through; a crash here would lose every other job.
+      this.running.delete(job.lease);
+      this.log(`${what}: cannot report the result: ${error.message}`);
     });
     this.running.set(job.lease, { controller, done });
   }

@@ -77,4 +77,29 @@ describe('runner drain', { concurrency: true }, () => {
     assert.equal(gone(pid), true, `test process ${pid} still there`);
     assert.equal(gone(-pid), true, `process group ${pid} still there`);
   });
+
+  test('a second signal during the drain exits 1 at once', async (t) => {
+    const start = runners(t);
+    const pidFile = (files: string) => join(files, 'pid');
+    const repo = jobRepo(t, (files) => `echo $$ > '${pidFile(files)}'\nexec sleep 30`);
+    const fake = await fakeDispatcher(t);
+    const runner = start(['--dispatcher', `127.0.0.1:${fake.port}`, '--workdir', repo.workdir, '--name', 'drain-twice']);
+    await fake.waitFor('register');
+    fake.sendJob(repo.job('lease-twice'));
+    const pid = await waitFor(() => {
+      const text = existsSync(pidFile(repo.files)) ? readFileSync(pidFile(repo.files), 'utf8') : '';
+      return text.endsWith('\n') ? Number(text) : 0;
+    }, 'the test script to write its pid');
+    // Exiting at once leaves the test behind; it must not outlive this test.
+    t.after(() => {
+      if (!gone(-pid)) process.kill(-pid, 'SIGKILL');
+    });
+
+    runner.child.kill('SIGTERM');
+    await runner.waitForLine(/draining: no new jobs/);
+    runner.child.kill('SIGINT');
+    assert.deepEqual(await runner.exited, { code: 1, signal: null });
+    assert.ok(runner.lines.some((line) => line.endsWith('SIGINT again: exiting now')), runner.lines.join('\n'));
+    assert.deepEqual(fake.all('result'), []);
+  });
 });

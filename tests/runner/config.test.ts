@@ -1,0 +1,22 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { ConfigError } from '../../src/common/errors.js';
+import { parseRunnerConfig, RUNNER_USAGE } from '../../src/runner/config.js';
+
+test('--drain-grace defaults to 60 s, takes fractions and 0, and is documented', () => {
+  assert.equal(parseRunnerConfig([]).drainGraceMs, 60_000);
+  assert.equal(parseRunnerConfig(['--drain-grace', '0.5']).drainGraceMs, 500);
+  assert.equal(parseRunnerConfig(['--drain-grace', '0']).drainGraceMs, 0);
+  assert.match(RUNNER_USAGE, /--drain-grace SECONDS .*\(default 60\)/s);
+  assert.ok(Object.isFrozen(parseRunnerConfig([])));
+});
+
+test('a bad --drain-grace names the flag and the value', () => {
+  for (const value of ['-1', 'soon', '1e3', '700000']) {
+    assert.throws(() => parseRunnerConfig([`--drain-grace=${value}`]), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, new RegExp(`^--drain-grace must be a number of seconds from 0 to \\d+, got "${value}"$`));
+      return true;
+    });
+  }
+});
