@@ -1,46 +1,66 @@
-// A one-shot client connection: hello as a client, one request, one reply.
+// A one-shot client connection: admission (hello, and the challenge when the
+// dispatcher has a secret), one request, one reply.
 
+import type { AuthRole } from '../common/auth.js';
 import { formatAddress, type Address } from '../common/address.js';
 import { Connection } from '../common/connection.js';
 import { dial } from '../common/dial.js';
 import { TimeoutError } from '../common/errors.js';
-import { PROTOCOL_VERSION, type Message, type MessageOf, type MessageType } from '../protocol/messages.js';
+import { answerChallenge, hello } from '../common/hello.js';
+import type { Security } from '../common/security.js';
+import type { Message, MessageOf, MessageType } from '../protocol/messages.js';
 
 export class UnreachableError extends Error {
   override readonly name = 'UnreachableError';
   readonly code = 'unreachable';
 }
 
-/** Sends `request` after the handshake and resolves with the first reply of type `expect`. */
-export async function request<T extends MessageType>(address: Address, message: Message, expect: T, timeoutMs = 10_000): Promise<MessageOf<T>> {
+export interface RequestOptions {
+  security?: Security;
+  /** `client` (read-only) unless the request needs `admin`. */
+  role?: Extract<AuthRole, 'client' | 'admin'>;
+  name?: string;
+  timeoutMs?: number;
+}
+
+/** Sends `message` once admitted and resolves with the first reply of type `expect`. */
+export async function request<T extends MessageType>(address: Address, message: Message, expect: T, options: RequestOptions = {}): Promise<MessageOf<T>> {
+  const { security = { secret: null, tls: null }, role = 'client', name = 'keel-cli', timeoutMs = 10_000 } = options;
   const where = formatAddress(address);
   let socket;
   try {
-    socket = await dial(address);
+    socket = await dial(address, security.tls);
   } catch (error) {
     throw new UnreachableError(`cannot reach dispatcher at ${where}: ${(error as Error).message}`);
   }
   return new Promise((resolve, reject) => {
+    const settle = (outcome: () => void) => {
+      clearTimeout(timer);
+      conn.close();
+      outcome();
+    };
     const timer = setTimeout(() => {
       conn.destroy();
       reject(new TimeoutError(`no answer from dispatcher at ${where} within ${timeoutMs} ms`));
     }, timeoutMs);
     const conn: Connection = new Connection(socket, {
       onMessage: (reply) => {
-        if (reply.type === 'welcome') {
+        if (reply.type === 'challenge') {
+          try {
+            conn.send(answerChallenge(reply.nonce, security.secret, role, name));
+          } catch (error) {
+            settle(() => reject(error));
+          }
+        } else if (reply.type === 'welcome') {
           conn.send(message);
         } else if (reply.type === expect) {
-          clearTimeout(timer);
-          conn.close();
-          resolve(reply as MessageOf<T>);
+          settle(() => resolve(reply as MessageOf<T>));
         } else if (reply.type === 'error') {
-          clearTimeout(timer);
-          conn.close();
-          reject(new Error(`dispatcher refused: ${reply.code}: ${reply.message}`));
+          settle(() => reject(new Error(`dispatcher refused: ${reply.code}: ${reply.message}`)));
         }
       },
     });
-    conn.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', name: 'keel-cli' });
+    conn.send(hello(role, name));
     void conn.closed.then((cause) => {
       clearTimeout(timer);
       reject(new UnreachableError(`dispatcher at ${where} closed the connection${cause ? `: ${cause.message}` : ''}`));

@@ -4,7 +4,6 @@
 // an unreachable dispatcher.
 
 import { parseArgs } from 'node:util';
-import { parseAddress } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { configErrorFrom } from '../common/flags.js';
 import type { Status } from '../protocol/messages.js';
@@ -12,21 +11,22 @@ import type { BuildRecord } from '../protocol/records.js';
 import { isCommitId } from '../protocol/validate.js';
 import { formatCounts } from '../dispatcher/report.js';
 import { request } from './client.js';
+import { parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
 export const STATUS_USAGE = `usage: keel status [SHA] [--dispatcher HOST:PORT] [--json]
 
   SHA                     a full commit id; without it, the queue, runners and recent builds
-  --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
-  --json                  print the dispatcher's answer as JSON`;
+  --json                  print the dispatcher's answer as JSON
+${TARGET_USAGE}`;
 
-function parseStatusArgs(argv: string[]) {
+function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: { dispatcher: { type: 'string', default: '127.0.0.1:8888' }, json: { type: 'boolean', default: false } },
+      options: { ...TARGET_FLAGS, json: { type: 'boolean', default: false } },
     });
   } catch (error) {
     throw configErrorFrom(error);
@@ -37,7 +37,7 @@ function parseStatusArgs(argv: string[]) {
   if (commit !== null && !isCommitId(commit)) {
     throw new ConfigError(`SHA must be a full commit id (40 or 64 lower-case hex digits), got "${commit}"`);
   }
-  return { address: parseAddress(values.dispatcher, '--dispatcher'), json: values.json, commit };
+  return { target: parseTarget(values, env), json: values.json, commit };
 }
 
 function duration(ms: number | null): string {
@@ -73,13 +73,13 @@ function printBuild(build: BuildRecord, unwritten: boolean): void {
   for (const job of build.jobs) console.log(`job ${job.name}: ${job.status} (${job.attempts.length} attempt(s))`);
 }
 
-export async function status(argv: string[]): Promise<number> {
+export async function status(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv.includes('--help')) {
     console.log(STATUS_USAGE);
     return 0;
   }
-  const { address, json, commit } = parseStatusArgs(argv);
-  const reply = await request(address, { type: 'query', commit }, 'status');
+  const { target, json, commit } = parseStatusArgs(argv, env);
+  const reply = await request(target.address, { type: 'query', commit }, 'status', { security: target.security });
   if (json) {
     console.log(JSON.stringify(commit === null ? reply : reply.builds[0] ?? null, null, 2));
   } else if (commit === null) {

@@ -1,7 +1,8 @@
 // One wrapper per socket: feeds bytes to the line splitter, decodes each line,
 // sends typed messages, and settles `closed` once with the cause. A line that
-// fails to decode is answered with an `error` message and the socket closed,
-// because a peer that sent one cannot be trusted to be in step with us.
+// fails to decode is answered with an `error` message; the socket is closed
+// too unless the handler says the peer may go on (a line too long always
+// closes it, since the stream is no longer in step).
 
 import type { Socket } from 'node:net';
 import { decode, encode } from '../protocol/codec.js';
@@ -12,8 +13,8 @@ import { trace } from './log.js';
 
 export interface ConnectionHandlers {
   onMessage(message: Message): void;
-  /** Called once for the line that broke the connection. */
-  onProtocolError?(error: ProtocolError): void;
+  /** Called for each line that fails to decode; return true to drop the line and go on. */
+  onProtocolError?(error: ProtocolError): unknown;
 }
 
 /** Why a connection ended: null for a clean close by either side. */
@@ -90,19 +91,35 @@ export class Connection {
 
   private receive(chunk: Buffer): void {
     if (this.isClosed) return;
+    let lines: Buffer[];
     try {
-      for (const line of this.splitter.push(chunk)) {
-        if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
-        const message = decode(line[line.length - 1] === 0x0d ? line.subarray(0, -1) : line);
-        trace('recv %s %s', this.remote, message.type);
-        this.handlers.onMessage(message);
-        if (this.isClosed) return;
-      }
+      lines = this.splitter.push(chunk);
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.handlers.onProtocolError?.(error);
-      this.fail(error.code, error.message, error);
+      this.reject(error);
+      return;
     }
+    for (const line of lines) {
+      if (this.isClosed) return;
+      if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
+      let message: Message;
+      try {
+        message = decode(line[line.length - 1] === 0x0d ? line.subarray(0, -1) : line);
+      } catch (error) {
+        if (this.reject(error)) continue;
+        return;
+      }
+      trace('recv %s %s', this.remote, message.type);
+      this.handlers.onMessage(message);
+    }
+  }
+
+  /** Answers a bad line; true when the connection stays open. */
+  private reject(error: unknown): boolean {
+    if (!(error instanceof ProtocolError)) throw error;
+    const goOn = this.handlers.onProtocolError?.(error) === true && error.code !== 'line-too-long';
+    if (goOn) this.send({ type: 'error', code: error.code, message: error.message });
+    else this.fail(error.code, error.message, error);
+    return goOn;
   }
 
   private finish(): void {

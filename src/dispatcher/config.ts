@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../common/errors.js';
 import { configErrorFrom, parseInteger, parseSeconds } from '../common/flags.js';
+import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -12,10 +13,21 @@ export interface DispatcherConfig {
   readonly deadlineMs: number;
   readonly helloTimeoutMs: number;
   readonly maxAttempts: number;
+  readonly security: Security;
+  /** Where the list of admin names lives. */
+  readonly admins: string;
+  readonly maxPending: number;
+  readonly maxLineBytes: number;
+  readonly maxLogBytes: number;
+  readonly maxErrors: number;
 }
 
+const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
+const MIB = 1024 * 1024;
+
 export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N] [--results DIR] [--state DIR]
-       [--heartbeat SECONDS] [--deadline SECONDS] [--max-attempts N]
+       [--heartbeat SECONDS] [--deadline SECONDS] [--max-attempts N] [--token-file FILE]
+       [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [limits]
 
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             TCP port; 0 picks a free one and prints it (default 8888)
@@ -24,9 +36,16 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --heartbeat SECONDS  how often each runner is pinged (default 5)
   --deadline SECONDS   silence after which a runner is lost (default 15)
   --max-attempts N     runner losses before a commit ends as error (default 3)
-  --hello-timeout SECONDS  how long a new connection may take to say hello (default 10)`;
+  --hello-timeout SECONDS  how long a new connection may take to say hello (default 10)
+  --max-pending N      connections allowed before they finish hello (default 64)
+  --max-line-mib N     longest protocol line accepted (default 1)
+  --max-errors N       bad messages an admitted peer may send before it is disconnected (default 100)
+  --max-log-mib N      log kept per job; beyond it the head and the last MiB are kept (default 128)
+  --admins FILE        names allowed to act as admin (default STATE/admins)
+  --insecure           allow listening beyond loopback without a secret
+${SECURITY_USAGE}`;
 
-export function parseDispatcherConfig(argv: string[]): DispatcherConfig {
+export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
   let values;
   try {
     ({ values } = parseArgs({
@@ -42,6 +61,13 @@ export function parseDispatcherConfig(argv: string[]): DispatcherConfig {
         deadline: { type: 'string', default: '15' },
         'max-attempts': { type: 'string', default: '3' },
         'hello-timeout': { type: 'string', default: '10' },
+        'max-pending': { type: 'string', default: '64' },
+        'max-line-mib': { type: 'string', default: '1' },
+        'max-errors': { type: 'string', default: '100' },
+        'max-log-mib': { type: 'string', default: '128' },
+        admins: { type: 'string' },
+        insecure: { type: 'boolean', default: false },
+        ...SECURITY_FLAGS,
       },
     }));
   } catch (error) {
@@ -55,14 +81,29 @@ export function parseDispatcherConfig(argv: string[]): DispatcherConfig {
   if (deadlineMs < 2 * heartbeatMs) {
     throw new ConfigError(`--deadline must be at least twice --heartbeat (${heartbeatMs / 500} s), got "${values.deadline}"`);
   }
+  const security = loadSecurity(values, env.KEEL_TOKEN);
+  if (!security.secret && !LOOPBACK.includes(values.host) && !values.insecure) {
+    throw new ConfigError(`--host ${values.host} is reachable from other machines: set a secret (KEEL_TOKEN or --token-file), or pass --insecure to accept anyone`);
+  }
+  if (security.secret?.kind === 'role') {
+    throw new ConfigError(`the dispatcher needs the master secret, not a ${security.secret.role} token`);
+  }
+  if (security.tls && !security.tls.cert) throw new ConfigError('--tls-ca on the dispatcher needs --tls-cert and --tls-key');
+  const state = resolve(values.state);
   return Object.freeze({
     host: values.host,
     port: parseInteger(values.port, '--port', 0, 65535),
     results: resolve(values.results),
-    state: resolve(values.state),
+    state,
     heartbeatMs,
     deadlineMs,
     helloTimeoutMs: parseSeconds(values['hello-timeout'], '--hello-timeout', 0.1, 3600),
     maxAttempts: parseInteger(values['max-attempts'], '--max-attempts', 1, 100),
+    security,
+    admins: resolve(values.admins ?? `${state}/admins`),
+    maxPending: parseInteger(values['max-pending'], '--max-pending', 1, 100_000),
+    maxLineBytes: parseInteger(values['max-line-mib'], '--max-line-mib', 1, 64) * MIB,
+    maxLogBytes: parseInteger(values['max-log-mib'], '--max-log-mib', 2, 1_000_000) * MIB,
+    maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
   });
 }

@@ -4,6 +4,7 @@
 import { backoffDelay } from '../common/backoff.js';
 import type { Log } from '../common/log.js';
 import type { BuildRecord } from '../protocol/records.js';
+import { AdminList } from './admins.js';
 import type { DispatcherConfig } from './config.js';
 import { Journal } from './journal.js';
 import type { JournalRecord, SchedulerSnapshot } from './records.js';
@@ -82,9 +83,14 @@ export async function startDispatcher(config: DispatcherConfig, log: Log): Promi
 
   const server = new DispatcherServer({
     scheduler, results, log,
+    admins: new AdminList(config.admins),
+    security: config.security,
     heartbeatMs: config.heartbeatMs,
     deadlineMs: config.deadlineMs,
     helloTimeoutMs: config.helloTimeoutMs,
+    maxPending: config.maxPending,
+    maxLineBytes: config.maxLineBytes,
+    maxErrors: config.maxErrors,
   });
   const address = await server.listen(config.host, config.port);
   return {

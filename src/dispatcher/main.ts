@@ -22,7 +22,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   let config;
   try {
-    config = parseDispatcherConfig(argv);
+    config = parseDispatcherConfig(argv, process.env);
   } catch (error) {
     exitOnConfigError(error);
   }
@@ -34,7 +34,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`keel: cannot listen on ${formatAddress(config)}: ${(error as Error).message}\n`);
     process.exit(2);
   }
-  log(`listening on ${formatAddress(dispatcher)}; results in ${config.results}`);
+  const guard = config.security.secret ? 'secret required' : 'no secret: anyone who can connect is trusted';
+  log(`listening on ${formatAddress(dispatcher)}${config.security.tls ? ' (TLS)' : ''}; results in ${config.results}; ${guard}`);
   onShutdown(log, () => dispatcher.close());
 }
 

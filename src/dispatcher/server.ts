@@ -1,29 +1,53 @@
-// Accepts every peer on one port. Each connection must say `hello` first;
-// after that, what it may send depends on its role. A peer that breaks the
-// protocol gets one `error` line and is closed; nobody else notices.
+// Accepts every peer on one port (TCP, or TLS when given a certificate).
+// Each connection must be admitted first (hello, and the secret's challenge
+// when there is one); after that, what it may send depends on its role. A
+// peer that breaks the protocol gets one `error` line and is closed; nobody
+// else notices.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { formatToken } from '../common/auth.js';
 import { Connection } from '../common/connection.js';
 import type { Log } from '../common/log.js';
-import { PROTOCOL_VERSION, type Message, type Role } from '../protocol/messages.js';
+import type { Security } from '../common/security.js';
+import { PROTOCOL_VERSION, type Message, type MessageType, type Role } from '../protocol/messages.js';
+import type { AdminList } from './admins.js';
+import { Handshake } from './handshake.js';
 import type { ResultStore } from './result-store.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface ServerOptions {
   scheduler: Scheduler;
   results: ResultStore;
+  admins: AdminList;
+  security: Security;
   log: Log;
   heartbeatMs: number;
   deadlineMs: number;
   helloTimeoutMs: number;
+  maxPending: number;
+  maxLineBytes: number;
+  maxErrors: number;
 }
 
 interface Peer {
   conn: Connection;
+  handshake: Handshake;
   role: Role | null;
+  name: string;
   /** Set once a runner has registered. */
   runner: string | null;
+  /** Bad messages so far. */
+  errors: number;
 }
+
+/** What each role may send once admitted; a read-only client can only ask. */
+const ALLOWED: Record<Role, readonly MessageType[]> = {
+  runner: ['register', 'pong', 'drain', 'output', 'result'],
+  observer: ['commit'],
+  client: ['query', 'notify'],
+  admin: ['query', 'notify', 'admins'],
+};
 
 export class DispatcherServer {
   readonly server: Server;
@@ -34,7 +58,17 @@ export class DispatcherServer {
   private closing = false;
 
   constructor(private readonly options: ServerOptions) {
-    this.server = createServer((socket) => this.accept(socket));
+    const tls = options.security.tls;
+    this.server = tls
+      ? createTlsServer({
+        cert: tls.cert!, key: tls.key!,
+        // With a CA, peers must show a client certificate it signed.
+        ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+      }, (socket) => this.accept(socket))
+      : createServer((socket) => this.accept(socket));
+    this.server.on('tlsClientError', (error: Error, socket: Socket) => {
+      options.log(`TLS handshake with ${socket.remoteAddress ?? '?'} failed: ${error.message}`);
+    });
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -59,11 +93,23 @@ export class DispatcherServer {
   }
 
   private accept(socket: Socket): void {
-    const peer: Peer = { conn: null as unknown as Connection, role: null, runner: null };
+    const { options } = this;
+    const waiting = [...this.peers].filter((p) => p.role === null).length;
+    if (waiting >= options.maxPending) {
+      options.log(`refused ${socket.remoteAddress ?? '?'}: ${waiting} connections have not said hello yet (--max-pending)`);
+      socket.end(`${JSON.stringify({ type: 'error', code: 'busy', message: 'too many connections waiting to say hello' })}\n`);
+      socket.on('error', () => {});
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    const peer: Peer = { conn: null as unknown as Connection, handshake: new Handshake(options.security.secret, options.admins), role: null, name: '', runner: null, errors: 0 };
     peer.conn = new Connection(socket, {
       onMessage: (message) => this.receive(peer, message),
-      onProtocolError: (error) => this.options.log(`bad line from ${peer.conn.remote}: ${error.code}: ${error.message}`),
-    });
+      onProtocolError: (error) => {
+        options.log(`bad line from ${peer.conn.remote}: ${error.code}: ${error.message}`);
+        return this.forgive(peer);
+      },
+    }, options.maxLineBytes);
     this.peers.add(peer);
     const helloTimer = setTimeout(() => {
       if (peer.role === null) {
@@ -81,27 +127,39 @@ export class DispatcherServer {
     });
   }
 
+  /**
+   * An admitted peer that sends a bad message gets an `error` and may go on,
+   * up to --max-errors; one that has not been admitted is closed at once.
+   */
+  private forgive(peer: Peer): boolean {
+    peer.errors += 1;
+    return peer.role !== null && peer.errors <= this.options.maxErrors;
+  }
+
   private refuse(peer: Peer, code: string, message: string): void {
     this.options.log(`refused ${peer.role ?? 'peer'} ${peer.conn.remote}: ${message}`);
-    peer.conn.fail(code, message);
+    if (this.forgive(peer)) peer.conn.send({ type: 'error', code, message });
+    else peer.conn.fail(code, message);
   }
 
   private receive(peer: Peer, message: Message): void {
     if (peer.role === null) {
-      if (message.type !== 'hello') return this.refuse(peer, 'unexpected', `expected hello first, got ${message.type}`);
-      if (message.version !== PROTOCOL_VERSION) {
-        return this.refuse(peer, 'version-mismatch', `protocol version ${message.version} is not supported; this dispatcher speaks ${PROTOCOL_VERSION}`);
-      }
-      peer.role = message.role;
+      const step = peer.handshake.step(message);
+      if (step.kind === 'refuse') return this.refuse(peer, step.code, step.message);
+      if (step.kind === 'reply') return void peer.conn.send(step.message);
+      peer.role = step.peer.role;
+      peer.name = step.peer.name;
       peer.conn.send({ type: 'welcome', version: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs, deadlineMs: this.options.deadlineMs });
       return;
+    }
+    if (!ALLOWED[peer.role].includes(message.type)) {
+      return this.refuse(peer, 'not-allowed', `a${peer.role === 'observer' || peer.role === 'admin' ? 'n' : ''} ${peer.role} may not send ${message.type}`);
     }
     if (peer.runner !== null) this.options.scheduler.touch(peer.runner, peer.conn);
     switch (peer.role) {
       case 'runner': return this.fromRunner(peer, message);
       case 'observer': return this.fromObserver(peer, message);
-      case 'client': return this.fromClient(peer, message);
-      case 'admin': return this.fromClient(peer, message);
+      case 'client': case 'admin': return this.fromClient(peer, message);
     }
   }
 
@@ -127,12 +185,11 @@ export class DispatcherServer {
           (error: Error) => this.journalFailed(peer, error),
         );
         return;
-      default: return this.refuse(peer, 'not-allowed', `a runner may not send ${message.type}`);
     }
   }
 
   private fromObserver(peer: Peer, message: Message): void {
-    if (message.type !== 'commit') return this.refuse(peer, 'not-allowed', `an observer may not send ${message.type}`);
+    if (message.type !== 'commit') return;
     // `queued` only once the commit is durable: the observer then forgets it.
     void this.options.scheduler.addCommit(message.commit, message.repo, message.ref).then(
       (added) => peer.conn.send({ type: 'queued', commit: message.commit, duplicate: !added }),
@@ -148,7 +205,8 @@ export class DispatcherServer {
 
   private fromClient(peer: Peer, message: Message): void {
     if (message.type === 'notify') return this.notifyObservers(peer);
-    if (message.type !== 'query') return this.refuse(peer, 'not-allowed', `a client may not send ${message.type}`);
+    if (message.type === 'admins') return void this.manageAdmins(peer, message.op, message.name);
+    if (message.type !== 'query') return;
     const { scheduler, results } = this.options;
     const overview = scheduler.overview();
     if (message.commit === null) {
@@ -160,6 +218,21 @@ export class DispatcherServer {
     const reply = (builds: typeof overview.builds) => peer.conn.send({ ...overview, type: 'status', builds });
     if (known) return void reply([known]);
     void results.readResult(commit).then((record) => reply(record ? [record] : []));
+  }
+
+  /** `keel admin`: list, add or remove the names allowed to act as admin. */
+  private async manageAdmins(peer: Peer, op: 'list' | 'add' | 'remove', name: string | null): Promise<void> {
+    const { admins, security, log } = this.options;
+    if (op !== 'list' && name === null) return this.refuse(peer, 'bad-field', `admins ${op} needs a name`);
+    try {
+      if (op === 'add') await admins.add(name!);
+      if (op === 'remove') await admins.remove(name!);
+    } catch (error) {
+      return this.refuse(peer, 'admins-failed', `could not save the admin list: ${(error as Error).message}`);
+    }
+    if (op !== 'list') log(`admin ${peer.name} ${op === 'add' ? 'added' : 'removed'} admin ${name}`);
+    const token = op === 'add' && security.secret ? formatToken(security.secret.key, 'admin', name) : null;
+    peer.conn.send({ type: 'admin-list', names: admins.list(), token });
   }
 
   /** `keel notify` (e.g. from a post-receive hook): every observer scans now. */

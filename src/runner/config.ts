@@ -4,10 +4,12 @@ import { parseArgs } from 'node:util';
 import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { configErrorFrom, parseInteger, parseSeconds } from '../common/flags.js';
+import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 import { isName } from '../protocol/validate.js';
 
 export interface RunnerConfig {
   readonly dispatcher: Address;
+  readonly security: Security;
   readonly name: string;
   readonly slots: number;
   readonly labels: readonly string[];
@@ -21,6 +23,7 @@ export interface RunnerConfig {
 export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name NAME] [--slots N]
        [--labels a,b] [--workdir DIR] [--timeout SECONDS]
        [--kill-grace SECONDS] [--drain-grace SECONDS]
+       [--token-file FILE] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
 
   --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
   --name NAME             how this runner is known (default <hostname>-<pid>)
@@ -32,14 +35,15 @@ export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name
   --drain-grace SECONDS   on SIGTERM/SIGINT, take no new jobs and let running ones
                           finish for this long; then cancel them and hand them
                           back to the dispatcher (default 60). A second signal
-                          exits at once`;
+                          exits at once
+${SECURITY_USAGE}`;
 
 function defaultName(): string {
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 50) || 'runner';
   return `${host}-${process.pid}`;
 }
 
-export function parseRunnerConfig(argv: string[]): RunnerConfig {
+export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): RunnerConfig {
   let values;
   try {
     ({ values } = parseArgs({
@@ -55,6 +59,7 @@ export function parseRunnerConfig(argv: string[]): RunnerConfig {
         timeout: { type: 'string', default: '1800' },
         'kill-grace': { type: 'string', default: '5' },
         'drain-grace': { type: 'string', default: '60' },
+        ...SECURITY_FLAGS,
       },
     }));
   } catch (error) {
@@ -69,8 +74,13 @@ export function parseRunnerConfig(argv: string[]): RunnerConfig {
   if (badLabel !== undefined) {
     throw new ConfigError(`--labels must be a comma-separated list of names (letters, digits, ".", "_", "-"), got "${badLabel}"`);
   }
+  const security = loadSecurity(values, env.KEEL_TOKEN);
+  if (security.secret?.kind === 'role' && security.secret.role !== 'runner') {
+    throw new ConfigError(`the secret given is a ${security.secret.role} token; a runner needs a runner token (keel token runner)`);
+  }
   return Object.freeze({
     dispatcher: parseAddress(values.dispatcher, '--dispatcher'),
+    security,
     name,
     slots: parseInteger(values.slots, '--slots', 1, 256),
     labels: Object.freeze(labels),

@@ -13,8 +13,9 @@ import { formatAddress } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
 import { Connection } from '../common/connection.js';
 import { dial } from '../common/dial.js';
+import { answerChallenge, hello } from '../common/hello.js';
 import type { Log } from '../common/log.js';
-import { PROTOCOL_VERSION, type Job, type Message, type Result, type Stream } from '../protocol/messages.js';
+import { type Job, type Message, type Result, type Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { OutputBacklog } from './output-backlog.js';
 import type { ResultSpool } from './result-spool.js';
@@ -110,7 +111,7 @@ export class DispatcherLink {
     const where = formatAddress(this.config.dispatcher);
     let socket;
     try {
-      socket = await dial(this.config.dispatcher);
+      socket = await dial(this.config.dispatcher, this.config.security.tls);
     } catch (error) {
       this.retry(`cannot reach dispatcher at ${where}: ${(error as Error).message}`);
       return;
@@ -121,7 +122,7 @@ export class DispatcherLink {
       onProtocolError: (error) => this.log(`bad line from dispatcher: ${error.message}`),
     });
     this.conn = conn;
-    conn.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'runner', name: this.config.name });
+    conn.send(hello('runner', this.config.name));
     void conn.closed.then((cause) => {
       if (this.conn !== conn) return;
       this.conn = null;
@@ -173,6 +174,13 @@ export class DispatcherLink {
   private receive(conn: Connection, message: Message): void {
     if (this.deadlineMs > 0) this.armWatchdog(conn);
     switch (message.type) {
+      case 'challenge':
+        try {
+          conn.send(answerChallenge(message.nonce, this.config.security.secret, 'runner', this.config.name));
+        } catch (error) {
+          conn.close(error as Error);
+        }
+        return;
       case 'welcome':
         this.deadlineMs = message.deadlineMs;
         this.armWatchdog(conn);

@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   let config;
   try {
-    config = parseRunnerConfig(argv);
+    config = parseRunnerConfig(argv, process.env);
   } catch (error) {
     exitOnConfigError(error);
   }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { DispatcherConfig } from '../../src/dispatcher/config.js';
+import { parseDispatcherConfig, type DispatcherConfig } from '../../src/dispatcher/config.js';
 import { startDispatcher } from '../../src/dispatcher/dispatcher.js';
 import type { RunOutcome } from '../../src/protocol/records.js';
 import { TestPeer } from '../helpers/peer.js';
@@ -20,8 +20,7 @@ async function dispatcher(t: TestContext, overrides: Partial<DispatcherConfig> =
   const state = tempDir(t);
   const lines: string[] = [];
   const config: DispatcherConfig = {
-    host: '127.0.0.1', port: 0, results, state,
-    heartbeatMs: 5000, deadlineMs: 15000, helloTimeoutMs: 10000, maxAttempts: 3,
+    ...parseDispatcherConfig(['--port', '0', '--results', results, '--state', state], {}),
     ...overrides,
   };
   const running = await startDispatcher(config, (line) => lines.push(line));
@@ -170,24 +169,16 @@ test('after three lost runners the commit ends as error', async (t) => {
   assert.match(record.message, /runner lost 3 times/);
 });
 
-test('hostile input gets an error and a closed connection; everyone else is still served', async (t) => {
+test('hostile input before hello gets an error and a closed connection; everyone else is still served', async (t) => {
   const d = await dispatcher(t);
   const observer = await d.as('observer');
-  const hello = '{"type":"hello","version":1,"role":"observer","name":"x"}\n';
   const cases: Array<{ what: string; lines: Array<string | Buffer>; code: string }> = [
     { what: 'garbage', lines: ['this is not json\n'], code: 'bad-json' },
     { what: 'invalid UTF-8', lines: [Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])], code: 'bad-utf8' },
     { what: 'a 10 MB line', lines: [Buffer.alloc(10 * 1024 * 1024, 0x61)], code: 'line-too-long' },
     { what: 'an unknown type', lines: ['{"type":"launch-missiles"}\n'], code: 'unknown-type' },
-    { what: 'a missing field', lines: [hello, '{"type":"commit","commit":"' + SHA_A + '","ref":"refs/heads/main"}\n'], code: 'bad-field' },
-    { what: 'a short commit id', lines: [hello, `{"type":"commit","commit":"abc123","repo":"${REPO}","ref":"${REF}"}\n`], code: 'bad-field' },
-    { what: 'a path as commit id', lines: [hello, `{"type":"commit","commit":"../../../../tmp/x","repo":"${REPO}","ref":"${REF}"}\n`], code: 'bad-field' },
-    { what: 'a bad ref', lines: [hello, `{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"refs/heads/a..b"}\n`], code: 'bad-field' },
-    { what: 'an option as ref', lines: [hello, `{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"--upload-pack=touch /tmp/x"}\n`], code: 'bad-field' },
-    { what: 'an ext:: url', lines: [hello, `{"type":"commit","commit":"${SHA_A}","repo":"ext::sh -c touch% /tmp/pwned","ref":"${REF}"}\n`], code: 'bad-field' },
     { what: 'a message before hello', lines: [`{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"${REF}"}\n`], code: 'unexpected' },
     { what: 'a wrong version', lines: ['{"type":"hello","version":99,"role":"runner","name":"x"}\n'], code: 'version-mismatch' },
-    { what: 'a message outside the role', lines: [hello, '{"type":"register","name":"x","slots":1,"labels":[],"leases":[]}\n'], code: 'not-allowed' },
   ];
   for (const c of cases) {
     const peer = await d.raw();
@@ -204,7 +195,35 @@ test('hostile input gets an error and a closed connection; everyone else is stil
   observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF });
   assert.equal((await observer.next('queued')).commit, SHA_B, 'the well-behaved observer is still served');
   assert.deepEqual(readdirSync(d.results), [], 'no bad input wrote a file');
-  assert.ok(d.lines.filter((line) => line.includes('bad line')).length >= 6, 'each bad line is logged');
+  assert.equal(d.lines.filter((line) => line.includes('bad line')).length, 4, 'each bad line is logged once');
+});
+
+test('an admitted peer gets an error for each bad message, nothing is acted on, and too many close it', async (t) => {
+  const d = await dispatcher(t, { maxErrors: 8 });
+  const observer = await d.as('observer');
+  const bad: Array<{ what: string; line: string; code: string }> = [
+    { what: 'a missing field', line: `{"type":"commit","commit":"${SHA_A}","ref":"${REF}"}`, code: 'bad-field' },
+    { what: 'a short commit id', line: `{"type":"commit","commit":"abc123","repo":"${REPO}","ref":"${REF}"}`, code: 'bad-field' },
+    { what: 'a path as commit id', line: `{"type":"commit","commit":"../../../../tmp/x","repo":"${REPO}","ref":"${REF}"}`, code: 'bad-field' },
+    { what: 'a shell command as commit id', line: `{"type":"commit","commit":"HEAD;touch X","repo":"${REPO}","ref":"${REF}"}`, code: 'bad-field' },
+    { what: 'a bad ref', line: `{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"refs/heads/a..b"}`, code: 'bad-field' },
+    { what: 'an option as ref', line: `{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"--upload-pack=touch /tmp/x"}`, code: 'bad-field' },
+    { what: 'an ext:: url', line: `{"type":"commit","commit":"${SHA_A}","repo":"ext::sh -c touch% /tmp/pwned","ref":"${REF}"}`, code: 'bad-field' },
+    { what: 'a message outside the role', line: '{"type":"register","name":"x","slots":1,"labels":[],"leases":[]}', code: 'not-allowed' },
+  ];
+  for (const c of bad) {
+    observer.sendRaw(`${c.line}\n`);
+    assert.equal((await observer.next('error')).code, c.code, c.what);
+  }
+  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF });
+  assert.deepEqual(await observer.next('queued'), { type: 'queued', commit: SHA_B, duplicate: false }, 'still served after 8 errors');
+  const client = await d.as('client');
+  client.send({ type: 'query', commit: SHA_A });
+  assert.deepEqual((await client.next('status')).builds, [], 'no bad commit was queued');
+  observer.sendRaw('nonsense\n');
+  assert.equal((await observer.next('error')).code, 'bad-json');
+  await observer.closed;
+  assert.ok(d.lines.some((line) => line.includes('refused observer')), d.lines.join('\n'));
 });
 
 test('a connection that never says hello is closed after the deadline', async (t) => {

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { DispatcherConfig } from '../../src/dispatcher/config.js';
+import { parseDispatcherConfig, type DispatcherConfig } from '../../src/dispatcher/config.js';
 import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher/dispatcher.js';
 import type { RunOutcome } from '../../src/protocol/records.js';
 import { TestPeer } from '../helpers/peer.js';
@@ -33,8 +33,8 @@ function harness(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
   });
   const start = async () => {
     current = await startDispatcher({
-      host: '127.0.0.1', port: 0, results, state,
-      heartbeatMs: 5000, deadlineMs: 15000, helloTimeoutMs: 10000, maxAttempts: 3, ...overrides,
+      ...parseDispatcherConfig(['--port', '0', '--results', results, '--state', state], {}),
+      ...overrides,
     }, (line) => lines.push(line));
     return current;
   };

@@ -65,8 +65,8 @@ for (const { message } of fixtures) {
   seen.add(message.type);
   for (const field of Object.keys(message).filter((f) => f !== 'type')) {
     badField(`${message.type} without ${field}`, message, { [field]: undefined });
-    // Where null is allowed (query.commit, job.timeoutMs), `true` is the wrong type instead.
-    const nullable = message.type === 'query' || field === 'timeoutMs';
+    // Where null is allowed (query.commit, job.timeoutMs, admins.name, admin-list.token), `true` is the wrong type instead.
+    const nullable = message.type === 'query' || ['timeoutMs', 'token'].includes(field) || (message.type === 'admins' && field === 'name');
     badField(`${message.type} with ${field} ${nullable ? 'true' : 'null'}`, message, { [field]: nullable ? true : null });
   }
 }

@@ -19,7 +19,7 @@ export const ALL_TYPES: Record<MessageType, true> = {
   hello: true, welcome: true, challenge: true, auth: true, error: true,
   register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
   commit: true, queued: true, scan: true,
-  query: true, status: true, notify: true, notified: true,
+  query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true,
 };
 
 export const fullOutcome: RunOutcome = {
@@ -120,6 +120,9 @@ export const fixtures: Fixture[] = [
   { name: 'scan', message: { type: 'scan' } },
   { name: 'notify', message: { type: 'notify' } },
   { name: 'notified', message: { type: 'notified', observers: 2 } },
+  { name: 'admins add', message: { type: 'admins', op: 'add', name: 'alice' } },
+  { name: 'admins list', message: { type: 'admins', op: 'list', name: null } },
+  { name: 'admin-list', message: { type: 'admin-list', names: ['alice', 'bob'], token: `keel1:admin:alice:${'0'.repeat(64)}` } },
   { name: 'register without labels', message: { type: 'register', name: 'r', slots: 256, labels: [], leases: [] } },
   { name: 'registered', message: { type: 'registered', name: 'runner-1' } },
   { name: 'ping', message: { type: 'ping', seq: 0 } },

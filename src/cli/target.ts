@@ -1,0 +1,27 @@
+// The flags every query command shares: where the dispatcher is and how to
+// reach it safely.
+
+import { parseAddress, type Address } from '../common/address.js';
+import { loadSecurity, SECURITY_FLAGS, type Security } from '../common/security.js';
+
+export const TARGET_FLAGS = {
+  dispatcher: { type: 'string', default: '127.0.0.1:8888' },
+  ...SECURITY_FLAGS,
+} as const;
+
+export const TARGET_USAGE = `  --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
+  --token-file FILE       the secret (or KEEL_TOKEN): a client, admin or master token
+  --tls-ca FILE           trust this CA for the dispatcher's TLS certificate
+  --tls-cert FILE, --tls-key FILE  a client certificate, when the dispatcher asks for one`;
+
+export interface Target {
+  address: Address;
+  security: Security;
+}
+
+export function parseTarget(values: { dispatcher: string } & Record<string, unknown>, env: NodeJS.ProcessEnv): Target {
+  return {
+    address: parseAddress(values.dispatcher, '--dispatcher'),
+    security: loadSecurity(values as Parameters<typeof loadSecurity>[0], env.KEEL_TOKEN),
+  };
+}
