@@ -3,7 +3,7 @@
 
 import { ProtocolError, ProtocolErrorCode, describeValue } from './errors.js';
 import { bool, checked, int, list, nullable, object, oneOf, text, type Fields } from './fields.js';
-import { MAX_OUTPUT_CHUNK, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
+import { ADMIN_OPS, MAX_OUTPUT_CHUNK, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
 import { BUILD_STATUSES, OUTCOME_STATUSES, type BuildRecord, type RunOutcome, type RunnerSummary, type TestCounts } from './records.js';
 import { isCommitId, isName, isRefName, isRepoUrl } from './validate.js';
 
@@ -104,6 +104,8 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   query: (o) => ({ commit: nullable(o, 'commit', commit) }),
   notify: () => ({}),
   notified: (o) => ({ observers: count(o, 'observers') }),
+  admins: (o) => ({ op: oneOf(o, 'op', ADMIN_OPS), name: nullable(o, 'name', name) }),
+  'admin-list': (o) => ({ names: list(o, 'names', 10_000, name), token: nullable(o, 'token', (x, k) => text(x, k, 512)) }),
   status: (o) => ({
     builds: list(o, 'builds', 100_000, buildRecord),
     runners: list(o, 'runners', 100_000, runnerSummary),

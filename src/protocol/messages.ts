@@ -57,6 +57,13 @@ export interface Query { type: 'query'; commit: string | null }
 /** Asks every connected observer to scan now; answered by `notified`. */
 export interface Notify { type: 'notify' }
 export interface Notified { type: 'notified'; observers: number }
+
+// Admin <-> dispatcher: the list of admins.
+export const ADMIN_OPS = ['list', 'add', 'remove'] as const;
+export type AdminOp = (typeof ADMIN_OPS)[number];
+export interface Admins { type: 'admins'; op: AdminOp; name: string | null }
+/** `token`: the new admin's secret after `add`, when the dispatcher has a secret. */
+export interface AdminList { type: 'admin-list'; names: string[]; token: string | null }
 /** `unwritten`: finished builds whose result files could not be written yet (retried). */
 export interface Status { type: 'status'; builds: BuildRecord[]; runners: RunnerSummary[]; queued: number; unwritten: string[] }
 
@@ -64,7 +71,8 @@ export type Message =
   | Hello | Welcome | Challenge | Auth | ErrorMessage
   | Register | Registered | Ping | Pong | Job | Output | Result | Recorded | Drain
   | Commit | Queued | Scan
-  | Query | Status | Notify | Notified;
+  | Query | Status | Notify | Notified
+  | Admins | AdminList;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
