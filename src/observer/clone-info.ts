@@ -1,6 +1,7 @@
 // What the observer needs to know about its clone before it starts: that it
-// is the top of a git repository, whether it has an `origin`, and what
-// runners should fetch from by default.
+// is the top of a git repository, whether it has an `origin`, what runners
+// should fetch from by default, and, when origin is a folder on this machine,
+// where its refs live so that a push can be seen the moment it lands.
 
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -13,6 +14,8 @@ export interface CloneInfo {
   readonly path: string;
   readonly hasOrigin: boolean;
   readonly defaultRepoUrl: string;
+  /** Origin's git folder (the common one, where refs live) when origin is a local path; else null. */
+  readonly originGitDir: string | null;
 }
 
 export async function inspectClone(given: string): Promise<CloneInfo> {
@@ -40,7 +43,30 @@ export async function inspectClone(given: string): Promise<CloneInfo> {
     path,
     hasOrigin: originUrl !== '',
     defaultRepoUrl: originUrl === '' ? path : fetchableUrl(originUrl, path),
+    originGitDir: originUrl === '' ? null : await localGitDir(originUrl, path),
   };
+}
+
+/**
+ * Where a local origin keeps its refs: `<path>` for a bare repository,
+ * `<path>/.git` for a work tree, the common folder for a linked worktree.
+ * Null for a URL (file:// included: git treats it as a transport, and it may
+ * name another machine's mount), or when the folder is not a repository (yet);
+ * polling covers those.
+ */
+async function localGitDir(url: string, clone: string): Promise<string | null> {
+  if (!isLocalPath(url)) return null;
+  const probe = await git(['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: resolve(clone, url), allowFailure: true });
+  const dir = probe.stdout.trim();
+  return probe.code === 0 && dir !== '' ? dir : null;
+}
+
+/** git's own rule: no `://`, and no `:` before the first `/` (else it is scp-like host:path). */
+function isLocalPath(url: string): boolean {
+  if (url.includes('://')) return false;
+  const colon = url.indexOf(':');
+  const slash = url.indexOf('/');
+  return colon === -1 || (slash !== -1 && slash < colon);
 }
 
 /**

@@ -20,6 +20,8 @@ export interface ObserverConfig {
   readonly clone: string;
   /** True when the clone has an `origin` remote to fetch and read from. */
   readonly hasOrigin: boolean;
+  /** Origin's git folder when origin is a local path: its refs are watched for instant detection. */
+  readonly originGitDir: string | null;
   /** What runners fetch from; sent with every commit. */
   readonly repoUrl: string;
   readonly stateDir: string;
@@ -87,6 +89,7 @@ export async function parseObserverConfig(argv: string[]): Promise<ObserverConfi
     branches,
     clone: clone.path,
     hasOrigin: clone.hasOrigin,
+    originGitDir: clone.originGitDir,
     repoUrl,
     stateDir,
     cursorFile: cursorPath(stateDir, clone.path),

@@ -3,6 +3,8 @@
 // back to the owner. When the dispatcher is away it says so once per outage
 // and retries with backoff for as long as it takes; the observer never exits
 // for want of a dispatcher, because the commits wait safely in the cursor.
+// A `scan` from the dispatcher (someone ran `keel notify`) is handed to the
+// owner, which looks for new commits at once.
 
 import { formatAddress, type Address } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
@@ -16,6 +18,8 @@ export interface LinkSource {
   /** The commits not yet acknowledged, oldest first. */
   pending(): readonly PendingCommit[];
   acknowledged(queued: Queued): void;
+  /** The dispatcher asks for a scan now (a push hook ran `keel notify`). */
+  scanNow(): void;
 }
 
 export interface LinkOptions {
@@ -149,6 +153,9 @@ export class DispatcherLink {
         // The dispatcher closes after an error; the reason goes in the outage line.
         this.refusal = `refused (${message.code}: ${message.message})`;
         conn.close();
+        return;
+      case 'scan':
+        this.options.source.scanNow();
         return;
       case 'ping':
         // Heartbeats are for runners; an observer has nothing to answer.

@@ -4,7 +4,9 @@
 // itself when it has none), finds every commit new on the watched branches
 // since its cursor, and reports each to the dispatcher: `hello` (role
 // observer) → `welcome`, then one `commit` per new commit, each answered by
-// `queued`. Writes one file, <state>/observer-<hash of clone path>.json: the
+// `queued`. It also scans at once when origin is a folder on this machine and
+// its refs change (fs.watch), and when the dispatcher sends `scan` (after a
+// `keel notify`, e.g. from a post-receive hook); polling is the safety net. Writes one file, <state>/observer-<hash of clone path>.json: the
 // last head seen per branch and the commits not yet acknowledged, so a
 // restart neither misses nor repeats one. It never exits because the
 // dispatcher is away; it waits and retries.
@@ -20,6 +22,7 @@ import { OBSERVER_USAGE, parseObserverConfig, type ObserverConfig } from './conf
 import { CursorError, readCursor, type Cursor } from './cursor.js';
 import { DispatcherLink } from './link.js';
 import { Observer } from './observer.js';
+import { RefWatcher } from './ref-watch.js';
 
 const MAX_HELLO_NAME = 256;
 
@@ -48,8 +51,16 @@ export async function main(argv: string[]): Promise<void> {
   log(`watching ${config.clone} (branches: ${branches}), reporting to ${formatAddress(config.dispatcher)}`);
   if (saved === null) log(`no cursor at ${config.cursorFile}: first run, reporting the current heads only`);
   else if (saved.pending.length > 0) log(`${saved.pending.length} commit(s) from the last run still to deliver`);
+  // Armed before the first scan, so a push during it is not missed.
+  const watcher = config.originGitDir === null
+    ? null
+    : new RefWatcher({ gitDir: config.originGitDir, onChange: () => void observer.scanNow(), log });
+  if (watcher?.start()) log(`watching ${config.originGitDir} for pushes`);
   observer.start(link);
-  onShutdown(log, () => observer.stop());
+  onShutdown(log, async () => {
+    watcher?.stop();
+    await observer.stop();
+  });
 }
 
 /** Reads the cursor, or exits 2: a damaged one must not silently restart history. */

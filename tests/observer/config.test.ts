@@ -27,6 +27,7 @@ test('defaults: local dispatcher, 5 s, every branch, ./.keel-state, origin as th
     branches: null,
     clone: path,
     hasOrigin: true,
+    originGitDir: realpathSync(central),
     repoUrl: central,
     stateDir: resolve('.keel-state'),
     cursorFile: cursorPath(resolve('.keel-state'), path),
