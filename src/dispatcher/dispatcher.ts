@@ -25,7 +25,7 @@ const COMPACT_AFTER = 1000;
 const WRITE_RETRY = { baseMs: 500, capMs: 30_000 };
 
 export async function startDispatcher(config: DispatcherConfig, log: Log): Promise<RunningDispatcher> {
-  const results = new ResultStore(config.results);
+  const results = new ResultStore(config.results, config.maxLogBytes);
   const opened = await Journal.open<SchedulerSnapshot, JournalRecord>(config.state, log);
   const { journal } = opened;
   const writing = new Set<Promise<void>>();

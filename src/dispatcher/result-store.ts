@@ -2,12 +2,13 @@
 // written atomically when the build ends. Only validated commit ids become
 // file names, so nothing from the wire can name a path outside the folder.
 
-import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import type { BuildRecord } from '../protocol/records.js';
 import { isCommitId } from '../protocol/validate.js';
+import { CappedLog } from './capped-log.js';
 import { MAX_OUTPUT_IN_REPORT, renderReport } from './report.js';
 
 /** The last `max` bytes of a file (the report shows only the tail of a long log). */
@@ -30,9 +31,9 @@ async function readTail(path: string, max: number): Promise<{ text: string; omit
 }
 
 export class ResultStore {
-  private readonly logs = new Map<string, WriteStream>();
+  private readonly logs = new Map<string, CappedLog>();
 
-  constructor(readonly dir: string) {
+  constructor(readonly dir: string, private readonly maxLogBytes: number) {
     mkdirSync(dir, { recursive: true });
   }
 
@@ -50,24 +51,21 @@ export class ResultStore {
     }
   }
 
-  /** Appends output to <sha>.log; the write is buffered by the stream. */
+  /** Appends output to <sha>.log, live up to the cap (see CappedLog). */
   appendLog(commit: string, text: string): void {
-    let stream = this.logs.get(commit);
-    if (!stream) {
-      stream = createWriteStream(this.path(commit, '.log'), { flags: 'a' });
-      // A failing log write (disk full) must not crash the dispatcher; the
-      // final report still carries the outcome.
-      stream.on('error', () => {});
-      this.logs.set(commit, stream);
+    let log = this.logs.get(commit);
+    if (!log) {
+      log = new CappedLog(this.path(commit, '.log'), this.maxLogBytes);
+      this.logs.set(commit, log);
     }
-    stream.write(text);
+    log.append(text);
   }
 
   private closeLog(commit: string): Promise<void> {
-    const stream = this.logs.get(commit);
-    if (!stream) return Promise.resolve();
+    const log = this.logs.get(commit);
+    if (!log) return Promise.resolve();
     this.logs.delete(commit);
-    return new Promise((resolve) => stream.end(resolve));
+    return log.close();
   }
 
   /** Flushes the log, then writes <sha>.json and the readable <sha>, each atomically. */
