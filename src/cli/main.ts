@@ -2,6 +2,7 @@
 // keel: one executable for every role and query.
 //   keel dispatcher|runner|observer [flags]   start a long-running process
 //   keel status [sha] [--json]                 ask the dispatcher
+//   keel notify                                observers scan now (post-receive hook)
 //   keel demo [--repo PATH]                    all three on a sample repo (npm start)
 
 import { isEntry } from '../common/entry.js';
@@ -11,6 +12,7 @@ import { main as observer } from '../observer/main.js';
 import { main as runner } from '../runner/main.js';
 import { UnreachableError } from './client.js';
 import { demo } from './demo.js';
+import { notify } from './notify.js';
 import { status } from './status.js';
 
 const USAGE = `usage: keel <command> [flags]
@@ -20,6 +22,7 @@ commands:
   runner       start a runner (keel runner --help)
   observer     watch a clone and report new commits (keel observer --help)
   status       show builds: keel status [SHA] [--json]
+  notify       make observers look for new commits now (for a post-receive hook)
   demo         run all three on a sample repository (what npm start does)`;
 
 async function run(argv: string[]): Promise<number | null> {
@@ -29,6 +32,7 @@ async function run(argv: string[]): Promise<number | null> {
     case 'runner': await runner(rest); return null;
     case 'observer': await observer(rest); return null;
     case 'status': return status(rest);
+    case 'notify': return notify(rest, process.env);
     case 'demo': return demo(rest);
     case 'help': case '--help': case '-h': console.log(USAGE); return 0;
     case undefined: console.error(USAGE); return 2;
