@@ -2,6 +2,7 @@
 // keel: one executable for every role and query.
 //   keel dispatcher|runner|observer [flags]   start a long-running process
 //   keel status [sha] [--json]                 ask the dispatcher
+//   keel token ROLE, keel admin ...            secrets and admins
 //   keel notify                                observers scan now (post-receive hook)
 //   keel demo [--repo PATH]                    all three on a sample repo (npm start)
 
@@ -10,10 +11,12 @@ import { ConfigError, TimeoutError } from '../common/errors.js';
 import { main as dispatcher } from '../dispatcher/main.js';
 import { main as observer } from '../observer/main.js';
 import { main as runner } from '../runner/main.js';
+import { admin } from './admin.js';
 import { UnreachableError } from './client.js';
 import { demo } from './demo.js';
 import { notify } from './notify.js';
 import { status } from './status.js';
+import { token } from './token.js';
 
 const USAGE = `usage: keel <command> [flags]
 
@@ -22,6 +25,8 @@ commands:
   runner       start a runner (keel runner --help)
   observer     watch a clone and report new commits (keel observer --help)
   status       show builds: keel status [SHA] [--json]
+  token        print the secret for a role: keel token runner|observer|client|admin
+  admin        who may act as admin: keel admin list | add NAME | remove NAME
   notify       make observers look for new commits now (for a post-receive hook)
   demo         run all three on a sample repository (what npm start does)`;
 
@@ -31,7 +36,9 @@ async function run(argv: string[]): Promise<number | null> {
     case 'dispatcher': await dispatcher(rest); return null;
     case 'runner': await runner(rest); return null;
     case 'observer': await observer(rest); return null;
-    case 'status': return status(rest);
+    case 'status': return status(rest, process.env);
+    case 'token': return token(rest, process.env);
+    case 'admin': return admin(rest, process.env);
     case 'notify': return notify(rest, process.env);
     case 'demo': return demo(rest);
     case 'help': case '--help': case '-h': console.log(USAGE); return 0;

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { configErrorFrom, parseSeconds } from '../common/flags.js';
+import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 import { isRefName, isRepoUrl } from '../protocol/validate.js';
 import { cursorPath } from './cursor.js';
 import { inspectClone } from './clone-info.js';
@@ -26,6 +27,7 @@ export interface ObserverConfig {
   readonly repoUrl: string;
   readonly stateDir: string;
   readonly cursorFile: string;
+  readonly security: Security;
 }
 
 export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--interval SECONDS]
@@ -38,12 +40,13 @@ export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--
                           of origin, or of the clone itself when it has no origin)
   --state DIR             where the cursor file is kept (default ./.keel-state)
   --repo-url URL          what runners fetch from (default origin's URL, or the
-                          clone's own path when it has no origin)`;
+                          clone's own path when it has no origin)
+${SECURITY_USAGE}`;
 
 const MIN_INTERVAL_S = 0.05;
 const MAX_INTERVAL_S = 86_400;
 
-export async function parseObserverConfig(argv: string[]): Promise<ObserverConfig> {
+export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<ObserverConfig> {
   let values;
   let positionals;
   try {
@@ -58,6 +61,7 @@ export async function parseObserverConfig(argv: string[]): Promise<ObserverConfi
         state: { type: 'string', default: '.keel-state' },
         'repo-url': { type: 'string' },
         help: { type: 'boolean' },
+        ...SECURITY_FLAGS,
       },
     }));
   } catch (error) {
@@ -68,6 +72,10 @@ export async function parseObserverConfig(argv: string[]): Promise<ObserverConfi
   const branches = values.branch ? Object.freeze([...new Set(values.branch.map(checkBranch))]) : null;
   if (values.state === '') throw new ConfigError('--state must be a folder path, got ""');
   const stateDir = resolve(values.state);
+  const security = loadSecurity(values, env.KEEL_TOKEN);
+  if (security.secret?.kind === 'role' && security.secret.role !== 'observer') {
+    throw new ConfigError(`the secret given is a ${security.secret.role} token; an observer needs an observer token (keel token observer)`);
+  }
 
   if (positionals.length === 0) throw new ConfigError('<clone> is missing: give the path of the git clone to watch');
   if (positionals.length > 1) {
@@ -93,6 +101,7 @@ export async function parseObserverConfig(argv: string[]): Promise<ObserverConfi
     repoUrl,
     stateDir,
     cursorFile: cursorPath(stateDir, clone.path),
+    security,
   });
 }
 

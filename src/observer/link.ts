@@ -11,6 +11,8 @@ import { backoffDelay } from '../common/backoff.js';
 import { Connection } from '../common/connection.js';
 import { dial } from '../common/dial.js';
 import type { Log } from '../common/log.js';
+import { answerChallenge, hello } from '../common/hello.js';
+import type { Security } from '../common/security.js';
 import { PROTOCOL_VERSION, type Message, type Queued } from '../protocol/messages.js';
 import type { PendingCommit } from './cursor.js';
 
@@ -24,6 +26,7 @@ export interface LinkSource {
 
 export interface LinkOptions {
   dispatcher: Address;
+  security: Security;
   /** How the dispatcher knows this observer, in `hello`. */
   name: string;
   /** What runners fetch from, in every `commit`. */
@@ -86,7 +89,7 @@ export class DispatcherLink {
     this.retryTimer = null;
     let socket;
     try {
-      socket = await dial(this.options.dispatcher);
+      socket = await dial(this.options.dispatcher, this.options.security.tls);
     } catch (error) {
       this.retry((error as Error).message);
       return;
@@ -101,7 +104,7 @@ export class DispatcherLink {
     this.welcomed = false;
     this.refusal = null;
     this.inFlight.clear();
-    conn.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'observer', name: this.options.name });
+    conn.send(hello('observer', this.options.name));
     this.welcomeTimer = setTimeout(() => {
       this.refusal = `no welcome within ${this.options.welcomeTimeoutMs ?? WELCOME_TIMEOUT_MS} ms`;
       conn.destroy();
@@ -132,6 +135,14 @@ export class DispatcherLink {
 
   private receive(conn: Connection, message: Message): void {
     switch (message.type) {
+      case 'challenge':
+        try {
+          conn.send(answerChallenge(message.nonce, this.options.security.secret, 'observer', this.options.name));
+        } catch (error) {
+          this.refusal = (error as Error).message;
+          conn.close();
+        }
+        return;
       case 'welcome':
         if (this.welcomed) return;
         if (message.version !== PROTOCOL_VERSION) {

@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   let config: ObserverConfig;
   try {
-    config = await parseObserverConfig(argv);
+    config = await parseObserverConfig(argv, process.env);
   } catch (error) {
     exitOnConfigError(error);
   }
@@ -42,6 +42,7 @@ export async function main(argv: string[]): Promise<void> {
   const observer = new Observer(config, saved, log);
   const link = new DispatcherLink({
     dispatcher: config.dispatcher,
+    security: config.security,
     name: helloName(config.clone),
     repoUrl: config.repoUrl,
     log,
