@@ -30,6 +30,7 @@ test('defaults: local dispatcher, 5 s, every branch, ./.keel-state, origin as th
     originGitDir: realpathSync(central),
     repoUrl: central,
     stateDir: resolve('.keel-state'),
+    security: { secret: null, tls: null },
     cursorFile: cursorPath(resolve('.keel-state'), path),
   });
   assert.ok(Object.isFrozen(config));
