@@ -15,6 +15,15 @@ export class UnreachableError extends Error {
   readonly code = 'unreachable';
 }
 
+/** The dispatcher answered with an `error` (auth failed, not allowed, ...). */
+export class RefusedError extends Error {
+  override readonly name = 'RefusedError';
+
+  constructor(readonly code: string, message: string) {
+    super(`dispatcher refused: ${code}: ${message}`);
+  }
+}
+
 export interface RequestOptions {
   security?: Security;
   /** `client` (read-only) unless the request needs `admin`. */
@@ -56,7 +65,7 @@ export async function request<T extends MessageType>(address: Address, message: 
         } else if (reply.type === expect) {
           settle(() => resolve(reply as MessageOf<T>));
         } else if (reply.type === 'error') {
-          settle(() => reject(new Error(`dispatcher refused: ${reply.code}: ${reply.message}`)));
+          settle(() => reject(new RefusedError(reply.code, reply.message)));
         }
       },
     });

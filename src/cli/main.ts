@@ -7,12 +7,13 @@
 //   keel demo [--repo PATH]                    all three on a sample repo (npm start)
 
 import { isEntry } from '../common/entry.js';
+import { TokenError } from '../common/auth.js';
 import { ConfigError, TimeoutError } from '../common/errors.js';
 import { main as dispatcher } from '../dispatcher/main.js';
 import { main as observer } from '../observer/main.js';
 import { main as runner } from '../runner/main.js';
 import { admin } from './admin.js';
-import { UnreachableError } from './client.js';
+import { RefusedError, UnreachableError } from './client.js';
 import { demo } from './demo.js';
 import { notify } from './notify.js';
 import { status } from './status.js';
@@ -54,7 +55,9 @@ if (isEntry(import.meta.url)) {
     },
     (error: Error) => {
       process.stderr.write(`keel: ${error.message}\n`);
-      process.exitCode = error instanceof ConfigError || error instanceof UnreachableError || error instanceof TimeoutError ? 2 : 1;
+      // Bad usage, a secret that does not fit, a refusal or no dispatcher: the question could not be asked.
+      const usage = [ConfigError, TokenError, RefusedError, UnreachableError, TimeoutError].some((kind) => error instanceof kind);
+      process.exitCode = usage ? 2 : 1;
     },
   );
 }
