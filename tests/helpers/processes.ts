@@ -10,36 +10,37 @@ const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 export interface Proc {
   child: ChildProcess;
   lines: string[];
-  /** Resolves with the first stderr line (already seen or future) matching `pattern`. */
+  /** Resolves with the first output line (already seen or to come) matching `pattern`; rejects if the process exits first. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** How many output lines so far match `pattern`. */
+  count(pattern: RegExp): number;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnKeel(t: TestContext, entry: string, args: string[], options: { cwd?: string } = {}): Proc {
-  const child = spawn(process.execPath, [`${DIST}${entry}`, ...args], {
+/** Starts `node ...argv` with its stdout and stderr collected line by line. */
+export function spawnWatched(argv: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const child = spawn(process.execPath, argv, {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_DEBUG: '' },
+    env: { ...process.env, NODE_DEBUG: '', ...options.env },
   });
+  const what = argv.find((arg) => /\.(ts|js)$/.test(arg)) ?? argv[0];
   const lines: string[] = [];
   const listeners = new Set<() => void>();
+  const wake = () => {
+    for (const listener of [...listeners]) listener();
+  };
   const onLine = (line: string) => {
     lines.push(line);
-    for (const listener of listeners) listener();
+    wake();
   };
   createInterface({ input: child.stderr! }).on('line', onLine);
   createInterface({ input: child.stdout! }).on('line', onLine);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      for (const listener of listeners) listener();
+    child.once('close', (code, signal) => {
       resolve({ code, signal });
+      wake();
     });
-  });
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
   });
   const waitForLine = (pattern: RegExp, timeoutMs = 30_000) => new Promise<RegExpExecArray>((resolve, reject) => {
     const check = () => {
@@ -48,10 +49,10 @@ export function spawnKeel(t: TestContext, entry: string, args: string[], options
         if (match) return finish(() => resolve(match));
       }
       if (child.exitCode !== null || child.signalCode !== null) {
-        finish(() => reject(new Error(`${entry} exited before printing ${pattern}:\n${lines.join('\n')}`)));
+        finish(() => reject(new Error(`${what} exited before printing ${pattern}:\n${lines.join('\n')}`)));
       }
     };
-    const timer = setTimeout(() => finish(() => reject(new Error(`${entry} did not print ${pattern} within ${timeoutMs} ms:\n${lines.join('\n')}`))), timeoutMs);
+    const timer = setTimeout(() => finish(() => reject(new Error(`${what} did not print ${pattern} within ${timeoutMs} ms:\n${lines.join('\n')}`))), timeoutMs);
     const finish = (settle: () => void) => {
       clearTimeout(timer);
       listeners.delete(check);
@@ -60,7 +61,21 @@ export function spawnKeel(t: TestContext, entry: string, args: string[], options
     listeners.add(check);
     check();
   });
-  return { child, lines, waitForLine, exited };
+  const count = (pattern: RegExp) => lines.filter((line) => pattern.test(line)).length;
+  return { child, lines, waitForLine, count, exited };
+}
+
+/** SIGKILLs the process if it is still running, and waits for it. */
+export async function kill(proc: Proc): Promise<void> {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
+  await proc.exited;
+}
+
+/** Starts a built entry point (e.g. `runner/main.js`); it is killed when the test ends, pass or fail. */
+export function spawnKeel(t: TestContext, entry: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const proc = spawnWatched([`${DIST}${entry}`, ...args], options);
+  t.after(() => kill(proc));
+  return proc;
 }
 
 /** Starts a dispatcher on a free port and returns it with its port. */

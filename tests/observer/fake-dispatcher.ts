@@ -1,9 +1,10 @@
 // A stand-in dispatcher for observer tests: a real TCP server that speaks the
 // protocol with the real codec, answers hello with welcome and each commit
 // with queued (unless told to hold), and records everything it received.
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { decode, encode } from '../../src/protocol/codec.js';
 import { LineSplitter } from '../../src/protocol/line-splitter.js';
+import { listenOn } from '../helpers/listen.js';
 import { PROTOCOL_VERSION, type Commit, type Hello, type Message } from '../../src/protocol/messages.js';
 
 export interface Received extends Commit {
@@ -25,14 +26,8 @@ export class FakeDispatcher {
   private constructor(private readonly server: Server, readonly port: number) {}
 
   static async listen(port = 0): Promise<FakeDispatcher> {
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    const fake = new FakeDispatcher(server, address.port);
+    const { server, port: bound } = await listenOn(port);
+    const fake = new FakeDispatcher(server, bound);
     server.on('connection', (socket) => fake.accept(socket));
     return fake;
   }

@@ -3,9 +3,10 @@
 // welcome and register with registered, answers each result with recorded
 // (unless told to hold), lets the test send jobs, and records everything it
 // received with the number of the connection that carried it.
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { decode, encode } from '../../src/protocol/codec.js';
 import { LineSplitter } from '../../src/protocol/line-splitter.js';
+import { listenOn } from '../helpers/listen.js';
 import { PROTOCOL_VERSION, type Job, type Message, type MessageOf, type MessageType } from '../../src/protocol/messages.js';
 
 export type Received = Message & { connection: number };
@@ -22,14 +23,8 @@ export class FakeDispatcher {
 
   /** Listens on `port` (0 for a free one); the same port again brings a "restarted" dispatcher back. */
   static async listen(port = 0): Promise<FakeDispatcher> {
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    const fake = new FakeDispatcher(server, address.port);
+    const { server, port: bound } = await listenOn(port);
+    const fake = new FakeDispatcher(server, bound);
     server.on('connection', (socket) => fake.accept(socket));
     return fake;
   }
