@@ -22,9 +22,14 @@ test('a push, a nested branch and packed refs are each seen without polling', as
   const { watcher, changes } = watchCentral(t, central);
   assert.equal(watcher.start(), true);
 
-  commitFiles(work, { 'a.txt': '1' });
-  git(work, 'push', '-q', 'origin', 'main');
-  await waitFor(() => changes.length >= 1, 'a change after pushing main', 5_000);
+  // Each push renames a new file over refs/heads/main; every one must be seen
+  // (Node 20's recursive watch on Linux loses the file after the first).
+  for (let i = 1; i <= 3; i++) {
+    const before = changes.length;
+    commitFiles(work, { 'a.txt': String(i) });
+    git(work, 'push', '-q', 'origin', 'main');
+    await waitFor(() => changes.length > before, `a change after push ${i} of main`, 5_000);
+  }
 
   let seen = changes.length;
   git(work, 'push', '-q', 'origin', 'main:refs/heads/team/feature');
