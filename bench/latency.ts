@@ -36,14 +36,14 @@ export async function measurePollingLatency(intervalS = 5): Promise<Figure[]> {
 function figures(mode: string, timings: Timing[], setup: string, targetMs: number | null): Figure[] {
   const started = timings.map((t) => t.testStartedAt - t.pushedAt);
   const finished = timings.map((t) => t.resultAt - t.pushedAt);
-  const startMedian = median(started);
+  const startMedian = Math.round(median(started));
   return [
     {
       id: `latency.${mode}.test-start.median`, label: `commit → test started, median (${mode})`, value: startMedian, unit: 'ms', setup,
       ...(targetMs === null ? {} : { target: `≤ ${targetMs} ms`, met: startMedian <= targetMs }),
     },
-    { id: `latency.${mode}.test-start.p95`, label: `commit → test started, p95 (${mode})`, value: percentile(started, 95), unit: 'ms', setup },
-    { id: `latency.${mode}.result.median`, label: `commit → result file, median (${mode})`, value: median(finished), unit: 'ms', setup },
-    { id: `latency.${mode}.result.p95`, label: `commit → result file, p95 (${mode})`, value: percentile(finished, 95), unit: 'ms', setup },
+    { id: `latency.${mode}.test-start.p95`, label: `commit → test started, p95 (${mode})`, value: Math.round(percentile(started, 95)), unit: 'ms', setup },
+    { id: `latency.${mode}.result.median`, label: `commit → result file, median (${mode})`, value: Math.round(median(finished)), unit: 'ms', setup },
+    { id: `latency.${mode}.result.p95`, label: `commit → result file, p95 (${mode})`, value: Math.round(percentile(finished, 95)), unit: 'ms', setup },
   ];
 }

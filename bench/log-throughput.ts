@@ -46,10 +46,11 @@ export async function measureLogThroughput(): Promise<Figure[]> {
   runner.close();
   observer.close();
 
-  const mbps = TOTAL_BYTES / 1024 / 1024 / seconds;
+  // What reached the disk: the dispatcher caps each job's log and drops the rest.
+  const mbps = logBytes / 1024 / 1024 / seconds;
   const setup = `one fake runner, ${TOTAL_BYTES / 1024 / 1024} MB in 64 KiB output messages; log on disk ${(logBytes / 1024 / 1024).toFixed(0)} MB; --heartbeat ${HEARTBEAT_S} --deadline ${DEADLINE_S}`;
   return [
-    { id: 'dispatcher.log.throughput', label: 'log written to disk', value: Math.round(mbps), unit: 'MB/s', setup, target: '≥ 50 MB/s', met: mbps >= 50 },
+    { id: 'dispatcher.log.throughput', label: 'log written to disk (bytes on disk / time to result file)', value: Math.round(mbps), unit: 'MB/s', setup, target: '≥ 50 MB/s', met: mbps >= 50 },
     {
       id: 'dispatcher.log.worst-ping-gap', label: 'worst gap between pings while writing', value: Math.round(worstGap), unit: 'ms',
       setup: `${setup}; runner ${dropped ? 'WAS' : 'was not'} declared lost`, target: `≤ ${DEADLINE_S * 1000} ms (deadline), runner never lost`,

@@ -1,12 +1,14 @@
 // A bare mirror per repository under <workdir>/mirrors, and a fresh worktree
 // per job under <workdir>/jobs. Mirror updates for one repository are run one
 // at a time, since two fetches into the same mirror would fight over its lock.
+// Shared: the runner checks commits out of it, the dispatcher reads keel.json
+// from it (job-source.ts).
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git } from '../common/git.js';
+import { git } from './git.js';
 
 export class Mirrors {
   private readonly locks = new Map<string, Promise<unknown>>();
