@@ -4,7 +4,7 @@
 
 import type { Job } from '../protocol/messages.js';
 import type { RunOutcome } from '../protocol/records.js';
-import type { Mirrors } from './mirror.js';
+import type { Mirrors } from '../common/mirrors.js';
 import { runTests, type OutputSink } from './run-tests.js';
 import { chooseTestCommand, NoTestsError } from './test-command.js';
 import { testEnv } from './test-env.js';

@@ -24,7 +24,7 @@ import { onShutdown } from '../common/shutdown.js';
 import { RUNNER_USAGE, parseRunnerConfig } from './config.js';
 import { drainRunner, SHUTDOWN_MARGIN_MS } from './drain.js';
 import { DispatcherLink } from './link.js';
-import { Mirrors } from './mirror.js';
+import { Mirrors } from '../common/mirrors.js';
 import { ResultSpool } from './result-spool.js';
 import { RunningJobs } from './running-jobs.js';
 

@@ -7,7 +7,7 @@ import type { Log } from '../common/log.js';
 import type { Job, Result, Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { runJob } from './job.js';
-import type { Mirrors } from './mirror.js';
+import type { Mirrors } from '../common/mirrors.js';
 
 /** What the jobs need of the dispatcher link. */
 export interface JobLink {
