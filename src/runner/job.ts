@@ -1,13 +1,19 @@
 // One job from start to finish: make sure the mirror has the commit, check it
-// out into a fresh worktree, run the tests there, and remove the worktree.
-// Every way this can go wrong ends as a RunOutcome, never as a throw.
+// out into a fresh worktree, run the job's command there (its own `run`, or
+// what test-command.ts finds in tests/), read its JUnit report if it has one,
+// and remove the worktree. Every way this can go wrong ends as a RunOutcome,
+// never as a throw; `infra` marks the ways that were the runner's fault.
 
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Job } from '../protocol/messages.js';
 import type { RunOutcome } from '../protocol/records.js';
 import type { Mirrors } from '../common/mirrors.js';
+import { attachJunit } from './junit-file.js';
+import { boundOutcome, errorOutcome } from './outcome.js';
 import { runTests, type OutputSink } from './run-tests.js';
-import { chooseTestCommand, NoTestsError } from './test-command.js';
-import { testEnv } from './test-env.js';
+import { chooseTestCommand, NoTestsError, type TestPlan } from './test-command.js';
+import { jobEnv, testEnv } from './test-env.js';
 
 export interface JobOptions {
   mirrors: Mirrors;
@@ -15,46 +21,64 @@ export interface JobOptions {
   killGraceMs: number;
   output: OutputSink;
   signal: AbortSignal;
-}
-
-function errorOutcome(startedAt: Date, message: string): RunOutcome {
-  return {
-    status: 'error', exitCode: null, signal: null, timedOut: false,
-    startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(),
-    command: [], message, counts: null,
-  };
+  /** For what the runner decided about this job (ignored env names, an unreadable report). */
+  log: (message: string) => void;
 }
 
 export async function runJob(job: Job, options: JobOptions): Promise<RunOutcome> {
+  return boundOutcome(await runJobUnbounded(job, options));
+}
+
+async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { mirrors } = options;
   let mirror: string;
   try {
     mirror = await mirrors.ensureCommit(job.repo, job.commit);
   } catch (error) {
-    return errorOutcome(startedAt, `fetch failed: ${(error as Error).message}`);
+    return errorOutcome(startedAt, `fetch failed: ${(error as Error).message}`, true);
   }
   const worktree = mirrors.jobPath(job.lease);
   try {
     await mirrors.addWorktree(mirror, worktree, job.commit);
   } catch (error) {
-    return errorOutcome(startedAt, `checkout failed: ${(error as Error).message}`);
+    return errorOutcome(startedAt, `checkout failed: ${(error as Error).message}`, true);
   }
   try {
-    const plan = await chooseTestCommand(worktree);
-    return await runTests({
+    const plan = await choosePlan(job, worktree);
+    if (plan.junit !== undefined) {
+      // The repository could have committed a symlink there; the reporter must not write through it.
+      await rm(join(worktree, plan.junit), { recursive: true, force: true });
+    }
+    const outcome = await runTests({
       cwd: worktree,
       plan,
-      env: testEnv(process.env, { KEEL_COMMIT: job.commit, KEEL_REF: job.ref, KEEL_JOB: job.job }),
+      env: environment(job, options.log),
       timeoutMs: job.timeoutMs ?? options.timeoutMs,
       killGraceMs: options.killGraceMs,
       output: options.output,
       signal: options.signal,
     });
+    const junit = job.junit ?? plan.junit ?? null;
+    if (junit === null || options.signal.aborted) return outcome;
+    return await attachJunit(outcome, worktree, junit, options.log);
   } catch (error) {
-    if (error instanceof NoTestsError) return errorOutcome(startedAt, error.message);
-    return errorOutcome(startedAt, `could not run the tests: ${(error as Error).message}`);
+    if (error instanceof NoTestsError) return errorOutcome(startedAt, error.message, false);
+    return errorOutcome(startedAt, `could not run the tests: ${(error as Error).message}`, true);
   } finally {
     await mirrors.removeWorktree(mirror, worktree).catch(() => {});
   }
+}
+
+/** The job's own argv when it has one, else the tests/ the repository holds. */
+async function choosePlan(job: Job, worktree: string): Promise<TestPlan> {
+  // An empty argv becomes an empty plan, which runTests reports as such.
+  if (job.run !== null) return { steps: job.run.length > 0 ? [job.run] : [], description: job.run.join(' ') };
+  return chooseTestCommand(worktree);
+}
+
+function environment(job: Job, log: (message: string) => void): NodeJS.ProcessEnv {
+  const { kept, ignored } = jobEnv(job.env);
+  if (ignored.length > 0) log(`ignoring env ${ignored.join(', ')}: the runner sets these itself`);
+  return testEnv(process.env, { ...kept, KEEL_COMMIT: job.commit, KEEL_REF: job.ref, KEEL_JOB: job.job });
 }

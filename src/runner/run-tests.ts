@@ -7,7 +7,9 @@
 // Steps run in order and all of them run even when one fails (like
 // `make -k`). A timeout (for the whole plan) or a cancel stops the plan at
 // the running step; a step that cannot be started stops it too, since the
-// plan itself is then broken.
+// plan itself is then broken. Whose fault that is decides `infra`: a command
+// that does not exist or may not be executed is the repository's; running
+// out of processes, memory or file descriptors is the runner's.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Stream } from '../protocol/messages.js';
@@ -38,6 +40,8 @@ export interface RunOptions {
 }
 
 const DEFAULT_KILL_GRACE_MS = 5_000;
+/** spawn errors that say the command itself cannot be run, which is the repository's problem. */
+const COMMAND_ERRORS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG', 'E2BIG', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE']);
 /** setTimeout fires at once for anything larger. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -55,18 +59,21 @@ interface StepContext {
   tails: Record<Stream, Tail>;
 }
 
-type Ending = Pick<RunOutcome, 'status' | 'exitCode' | 'signal' | 'timedOut' | 'message'>;
+type Ending = Pick<RunOutcome, 'status' | 'exitCode' | 'signal' | 'timedOut' | 'message'> & { infra?: boolean };
 
 export async function runTests(options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { steps } = options.plan;
   const tails: Record<Stream, Tail> = { stdout: new Tail(), stderr: new Tail() };
-  const finish = (ending: Ending): RunOutcome => ({
+  const finish = ({ infra = false, ...ending }: Ending): RunOutcome => ({
     ...ending,
+    infra,
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
     command: steps.map((argv) => argv.join(' ')),
     counts: parseCounts(`${tails.stdout.text}\n${tails.stderr.text}`),
+    failedTests: [],
+    junit: null,
   });
   const stopped = { status: 'error', exitCode: null, signal: null, timedOut: false } as const;
   if (steps.length === 0) return finish({ ...stopped, message: 'the test plan has no steps' });
@@ -87,7 +94,9 @@ export async function runTests(options: RunOptions): Promise<RunOutcome> {
     const end = await runStep(argv, context);
     const { exitCode, signal } = end;
     if (end.spawnError !== null) {
-      return finish({ ...stopped, message: `could not start ${argv[0]}: ${end.spawnError.code ?? end.spawnError.message}` });
+      const { code, message } = end.spawnError;
+      const infra = code === undefined || !COMMAND_ERRORS.has(code);
+      return finish({ ...stopped, infra, message: `could not start ${argv[0]}: ${code ?? message}` });
     }
     if (end.stoppedBy === 'timeout') return finish({ ...stopped, exitCode, signal, timedOut: true, message: timedOut });
     if (end.stoppedBy === 'cancel') return finish({ ...stopped, exitCode, signal, message: 'cancelled' });

@@ -5,7 +5,8 @@
 //    patterns — test.js, test-*.js, *.test.js, *-test.js, *_test.js, and the
 //    same for .mjs/.cjs. If none match but tests/ itself holds .js/.mjs/.cjs
 //    files, those are the tests. Runs `<this node> --test <paths>`, so tests
-//    get the same Node as the runner.
+//    get the same Node as the runner, with two reporters: TAP on stdout (for
+//    people, and for counts) and JUnit into JUNIT_FILE (for failed names).
 // 2. Python: any test*.py under tests/ → `python3 -m unittest discover -s tests -v`.
 // 3. Executables: every executable regular file directly in tests/, sorted by
 //    name, one step each, as `./tests/<name>` (the `./` keeps execvp from
@@ -24,6 +25,8 @@ export interface TestPlan {
   /** Each step is an argv, run in order with cwd = the worktree. */
   steps: string[][];
   description: string;
+  /** Where the plan itself has the tests write JUnit XML, relative to the worktree. */
+  junit?: string;
 }
 
 export class NoTestsError extends Error {
@@ -32,6 +35,13 @@ export class NoTestsError extends Error {
 }
 
 const TESTS_DIR = 'tests';
+/** A dot-file, so no test pattern picks it up; the worktree is removed after the job. */
+export const JUNIT_FILE = '.keel-junit.xml';
+/** Giving any reporter replaces Node's default, so TAP to stdout is asked for explicitly. */
+const NODE_REPORTERS = [
+  '--test-reporter=tap', '--test-reporter-destination=stdout',
+  '--test-reporter=junit', `--test-reporter-destination=${JUNIT_FILE}`,
+];
 /** Deep enough for any sane layout; a bound so a hostile tree cannot make us walk forever. */
 const MAX_DEPTH = 16;
 
@@ -62,8 +72,9 @@ export async function chooseTestCommand(worktree: string): Promise<TestPlan> {
   if (nodeFiles.length > 0) {
     const paths = nodeFiles.map((file) => file.path).sort();
     return {
-      steps: [[process.execPath, '--test', ...paths]],
+      steps: [[process.execPath, '--test', ...NODE_REPORTERS, ...paths]],
       description: `node --test (${plural(paths.length, 'file')})`,
+      junit: JUNIT_FILE,
     };
   }
 

@@ -23,3 +23,19 @@ export function testEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>):
   env.KEEL = '1';
   return { ...env, ...extra };
 }
+
+/** Whether a name belongs to the runner: it sets KEEL_* itself and owns where tools and home are. */
+function isReserved(name: string): boolean {
+  return name.startsWith('KEEL_') || name === 'PATH' || name === 'HOME';
+}
+
+/** Splits a job's `env` into what the test gets and the names the runner keeps for itself. */
+export function jobEnv(env: Record<string, string>): { kept: Record<string, string>; ignored: string[] } {
+  const kept: Record<string, string> = {};
+  const ignored: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (isReserved(name)) ignored.push(name);
+    else kept[name] = value;
+  }
+  return { kept, ignored };
+}

@@ -6,7 +6,7 @@ import { MAX_OUTPUT_CHUNK, type Stream } from '../../src/protocol/messages.js';
 import { killGroup } from '../../src/runner/process-group.js';
 import { splitChunk } from '../../src/runner/pipe-output.js';
 import { runTests, type OutputSink, type RunOptions } from '../../src/runner/run-tests.js';
-import { chooseTestCommand, type TestPlan } from '../../src/runner/test-command.js';
+import { chooseTestCommand, JUNIT_FILE, type TestPlan } from '../../src/runner/test-command.js';
 import { testEnv } from '../../src/runner/test-env.js';
 import { tempDir, waitFor } from '../helpers/temp.js';
 
@@ -68,7 +68,7 @@ test('a passing script: output streamed, outcome passed', async (t) => {
   const outcome = await runTests(options(dir, plan, sink, { env: testEnv({ ...process.env, KEEL_TOKEN: 'secret' }, { KEEL_COMMIT: 'abc' }) }));
   assert.deepEqual({ ...outcome, startedAt: '', durationMs: 0 }, {
     status: 'passed', exitCode: 0, signal: null, timedOut: false, startedAt: '', durationMs: 0,
-    command: ['./tests/ok'], message: '', counts: null,
+    command: ['./tests/ok'], message: '', counts: null, infra: false, failedTests: [], junit: null,
   });
   assert.ok(Date.parse(outcome.startedAt) >= before - 1000);
   assert.ok(outcome.durationMs >= 0);
@@ -221,6 +221,7 @@ test('timeout kills the whole process group and skips later steps', async (t) =>
   assert.equal(outcome.status, 'error');
   assert.equal(outcome.timedOut, true);
   assert.equal(outcome.message, 'timed out after 500 ms');
+  assert.equal(outcome.infra, false, "a timeout is the tests' problem");
   assert.equal(outcome.signal, 'SIGTERM');
   assert.ok(outcome.durationMs >= 500);
   const grandchild = Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8'));
@@ -280,11 +281,13 @@ test('spawn failures: ENOENT and EACCES name the file and the code', async (t) =
   assert.equal(missing.status, 'error');
   assert.equal(missing.exitCode, null);
   assert.equal(missing.message, 'could not start ./tests/missing: ENOENT');
+  assert.equal(missing.infra, false, "a missing command is the repository's problem");
   mkdirSync(join(dir, 'tests'));
   writeFileSync(join(dir, 'tests', 'not-executable'), '#!/bin/sh\n');
   const denied = await runTests(options(dir, { steps: [['./tests/not-executable']], description: '' }, collector()));
   assert.equal(denied.status, 'error');
   assert.equal(denied.message, 'could not start ./tests/not-executable: EACCES');
+  assert.equal(denied.infra, false);
 });
 
 test('real node --test: one passing and one failing test file give counts', async (t) => {
@@ -297,7 +300,9 @@ test('real node --test: one passing and one failing test file give counts', asyn
   assert.equal(outcome.status, 'failed');
   assert.equal(outcome.exitCode, 1);
   assert.deepEqual(outcome.counts, { tests: 2, passed: 1, failed: 1, skipped: 0 });
-  assert.match(sink.text('stdout'), /^TAP version 13$/m, 'TAP when stdout is not a TTY');
+  assert.equal(outcome.infra, false);
+  assert.match(sink.text('stdout'), /^TAP version 13$/m, 'TAP to stdout alongside the JUnit reporter');
+  assert.match(readFileSync(join(dir, JUNIT_FILE), 'utf8'), /<testcase name="bad"/);
 });
 
 test('real python unittest gives counts', async (t) => {

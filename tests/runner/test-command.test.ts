@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { chooseTestCommand, NoTestsError } from '../../src/runner/test-command.js';
+import { chooseTestCommand, JUNIT_FILE, NoTestsError } from '../../src/runner/test-command.js';
 import { tempDir } from '../helpers/temp.js';
 
 /** Writes each file (path relative to `root`); a mode of 0o755 makes it executable. */
@@ -17,6 +17,12 @@ function layout(root: string, files: Record<string, string | { text: string; mod
 }
 
 const EXEC = { text: '#!/bin/sh\nexit 0\n', mode: 0o755 };
+
+/** TAP to stdout for the log and counts, JUnit to a file for failed test names. */
+const REPORTERS = [
+  '--test-reporter=tap', '--test-reporter-destination=stdout',
+  '--test-reporter=junit', `--test-reporter-destination=${JUNIT_FILE}`,
+];
 
 async function rejectsNoTests(worktree: string, message: RegExp): Promise<void> {
   await assert.rejects(chooseTestCommand(worktree), (error: unknown) => {
@@ -65,16 +71,17 @@ test('node test files by name, recursively, sorted, with this node', async (t) =
   });
   const plan = await chooseTestCommand(worktree);
   assert.deepEqual(plan.steps, [
-    [process.execPath, '--test', 'tests/test-a.js', 'tests/test.js', 'tests/unit/b-test.mjs', 'tests/unit/c_test.cjs', 'tests/z.test.js'],
+    [process.execPath, '--test', ...REPORTERS, 'tests/test-a.js', 'tests/test.js', 'tests/unit/b-test.mjs', 'tests/unit/c_test.cjs', 'tests/z.test.js'],
   ]);
   assert.match(plan.description, /node --test \(5 files\)/);
+  assert.equal(plan.junit, JUNIT_FILE);
 });
 
 test('without test-named files, .js files directly in tests/ are the tests', async (t) => {
   const worktree = tempDir(t);
   layout(worktree, { 'tests/one.js': '', 'tests/two.mjs': '', 'tests/lib/helper.js': '', 'tests/notes.md': '' });
   const plan = await chooseTestCommand(worktree);
-  assert.deepEqual(plan.steps, [[process.execPath, '--test', 'tests/one.js', 'tests/two.mjs']]);
+  assert.deepEqual(plan.steps, [[process.execPath, '--test', ...REPORTERS, 'tests/one.js', 'tests/two.mjs']]);
 });
 
 test('symlinked test files and folders are skipped', async (t) => {
@@ -85,7 +92,7 @@ test('symlinked test files and folders are skipped', async (t) => {
   symlinkSync(join(outside, 'evil.test.js'), join(worktree, 'tests', 'evil.test.js'));
   symlinkSync(join(outside, 'dir'), join(worktree, 'tests', 'dir'));
   const plan = await chooseTestCommand(worktree);
-  assert.deepEqual(plan.steps, [[process.execPath, '--test', 'tests/real.test.js']]);
+  assert.deepEqual(plan.steps, [[process.execPath, '--test', ...REPORTERS, 'tests/real.test.js']]);
 
   // A symlinked executable is not run either.
   const other = tempDir(t);
@@ -99,6 +106,7 @@ test('python: test*.py anywhere under tests/', async (t) => {
   layout(worktree, { 'tests/pkg/test_things.py': '', 'tests/conftest.py': '', 'tests/run.sh': EXEC });
   const plan = await chooseTestCommand(worktree);
   assert.deepEqual(plan.steps, [['python3', '-m', 'unittest', 'discover', '-s', 'tests', '-v']]);
+  assert.equal(plan.junit, undefined, 'unittest writes no JUnit');
 });
 
 test('executables directly in tests/, one step each, sorted, with ./', async (t) => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { testEnv } from '../../src/runner/test-env.js';
+import { jobEnv, testEnv } from '../../src/runner/test-env.js';
 
 const BASE: NodeJS.ProcessEnv = {
   PATH: '/usr/bin:/bin',
@@ -51,4 +51,11 @@ test('does not modify the base environment', () => {
   const base = { ...BASE };
   testEnv(base, { KEEL_COMMIT: 'abc' });
   assert.deepEqual(base, BASE);
+});
+
+test("a job's env: KEEL_*, PATH and HOME are the runner's and are set aside", () => {
+  const { kept, ignored } = jobEnv({ FLAVOUR: 'x', KEEL_TOKEN: 'no', KEEL_COMMIT: 'fake', PATH: '/nope', HOME: '/tmp', KEEL: '0', NODE_ENV: 'test' });
+  assert.deepEqual(kept, { FLAVOUR: 'x', KEEL: '0', NODE_ENV: 'test' });
+  assert.deepEqual(ignored, ['KEEL_TOKEN', 'KEEL_COMMIT', 'PATH', 'HOME']);
+  assert.deepEqual(jobEnv({}), { kept: {}, ignored: [] });
 });
