@@ -26,6 +26,8 @@ const MAX_HELD_LEASES = 1024;
 export interface LinkOptions {
   spool: ResultSpool;
   onJob(job: Job): void;
+  /** The dispatcher cancelled the job holding `lease`. */
+  onAbort(lease: string): void;
   /** Leases of the jobs running now. */
   runningLeases(): Iterable<string>;
 }
@@ -194,6 +196,9 @@ export class DispatcherLink {
         return;
       case 'job':
         this.options.onJob(message);
+        return;
+      case 'abort':
+        this.options.onAbort(message.lease);
         return;
       case 'recorded':
         if (message.accepted) this.log(`dispatcher recorded the result of lease ${message.lease}`);

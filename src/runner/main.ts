@@ -4,7 +4,8 @@
 // holds), answers `ping` with `pong`, and for each `job` fetches the commit
 // into a mirror under --workdir, checks it out into a fresh worktree, runs the
 // tests in their own process group (killed on --timeout), streams `output`
-// chunks, and sends a `result`. Each result is first written to
+// chunks, and sends a `result`; an `abort` kills the job's process group and
+// sends no result. Each result is first written to
 // <workdir>/results/<lease>.json and deleted when the dispatcher answers
 // `recorded`, so it survives a dispatcher outage and a runner restart. It
 // reconnects with backoff when the dispatcher goes away and never exits
@@ -46,7 +47,12 @@ export async function main(argv: string[]): Promise<void> {
   if (spooled.length > 0) log(`${spooled.length} unrecorded result(s) from an earlier run to deliver: ${spool.leases().join(', ')}`);
 
   // The link and the jobs need each other; the link calls back only once started, after both exist.
-  const link: DispatcherLink = new DispatcherLink(config, log, { spool, onJob: (job) => jobs.start(job), runningLeases: () => jobs.leases() });
+  const link: DispatcherLink = new DispatcherLink(config, log, {
+    spool,
+    onJob: (job) => jobs.start(job),
+    onAbort: (lease) => jobs.abort(lease),
+    runningLeases: () => jobs.leases(),
+  });
   const jobs: RunningJobs = new RunningJobs(config, log, { mirrors: new Mirrors(config.workdir), link });
   log(`starting; dispatcher ${formatAddress(config.dispatcher)}, workdir ${config.workdir}, ${config.slots} slot(s)`);
   link.start();

@@ -1,7 +1,9 @@
 // The jobs this runner is running, keyed by lease: starts each `job` the
 // dispatcher sends, reports its output and result through the link, and,
 // when the runner drains, refuses new jobs and can cancel the running ones
-// and hand them back, which means sending no result for them at all.
+// and hand them back, which means sending no result for them at all. A job
+// the dispatcher aborts (cancelled by someone) is stopped the same way, and
+// likewise sends no result: the dispatcher expects none.
 
 import type { Log } from '../common/log.js';
 import type { Job, Result, Stream } from '../protocol/messages.js';
@@ -19,6 +21,8 @@ export interface JobLink {
 
 interface Running {
   controller: AbortController;
+  /** Who stopped it, once someone has. */
+  stoppedBy: 'drain' | 'dispatcher' | null;
   /** Settles once the job has ended and its result (if any) is spooled. */
   done: Promise<void>;
 }
@@ -55,18 +59,25 @@ export class RunningJobs {
     this.log(`${what} attempt ${job.attempt}: starting`);
     const { link, mirrors } = this.parts;
     const controller = new AbortController();
-    const done = runJob(job, {
+    const entry: Running = { controller, stoppedBy: null, done: Promise.resolve() };
+    entry.done = runJob(job, {
       mirrors,
       timeoutMs: this.config.timeoutMs,
       killGraceMs: this.config.killGraceMs,
       signal: controller.signal,
+      log: (message) => this.log(`${what}: ${message}`),
       output: {
         write: (stream, data) => link.sendOutput(job.lease, stream, data),
         onDrain: (listener) => link.onDrain(listener),
       },
     }).then(async (outcome) => {
-      // Only a drain aborts a job. A run that ended some other way before the abort took hold still reports.
-      if (controller.signal.aborted && outcome.status === 'error' && outcome.message === 'cancelled') {
+      const cancelled = outcome.status === 'error' && outcome.message === 'cancelled';
+      if (entry.stoppedBy === 'dispatcher') {
+        // Whatever the outcome, the dispatcher has stopped waiting for it.
+        link.forgetOutput(job.lease);
+        this.log(`${what} lease ${job.lease}: cancelled by the dispatcher`);
+      } else if (entry.stoppedBy === 'drain' && cancelled) {
+        // A run that ended some other way before the drain's cancel took hold still reports.
         link.forgetOutput(job.lease);
         this.log(`${what}: cancelled by the drain, handed back to the dispatcher`);
       } else {
@@ -81,7 +92,16 @@ export class RunningJobs {
       this.running.delete(job.lease);
       this.log(`${what}: cannot report the result: ${error.message}`);
     });
-    this.running.set(job.lease, { controller, done });
+    this.running.set(job.lease, entry);
+  }
+
+  /** Stops the job holding `lease` (its process group is killed) and sends no result for it. */
+  abort(lease: string): void {
+    const job = this.running.get(lease);
+    // Already finished (its result is spooled or recorded) or never ours: nothing to stop.
+    if (job === undefined || job.stoppedBy === 'dispatcher') return;
+    job.stoppedBy = 'dispatcher';
+    job.controller.abort();
   }
 
   /** From now on every `job` is ignored. */
@@ -104,7 +124,10 @@ export class RunningJobs {
   /** Cancels every running job (their process groups are killed) and waits until they have ended. */
   async handBack(): Promise<void> {
     const jobs = [...this.running.values()];
-    for (const job of jobs) job.controller.abort();
+    for (const job of jobs) {
+      job.stoppedBy ??= 'drain';
+      job.controller.abort();
+    }
     await Promise.all(jobs.map((job) => job.done));
   }
 }

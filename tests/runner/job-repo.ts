@@ -1,10 +1,13 @@
-// A central repository holding one commit whose tests/run.sh is the given
-// script, a workdir for the runner, and a `job` message for that commit.
+// A central repository holding one commit (a tests/run.sh script, or any
+// files), a workdir for the runner, and a `job` message for that commit.
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Job } from '../../src/protocol/messages.js';
 import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/temp.js';
+
+export type JobFields = Omit<Job, 'type'>;
 
 export interface JobRepo {
   central: string;
@@ -12,14 +15,29 @@ export interface JobRepo {
   workdir: string;
   /** A scratch folder for files the script and the test share (absolute paths only: the test env is allow-listed). */
   files: string;
-  job(lease: string): Omit<Job, 'type'>;
+  /** A job for the commit with no `run`, `env` or `junit`, as the default `tests` job has; `extra` overrides. */
+  job(lease: string, extra?: Partial<JobFields>): JobFields;
   spooled(lease: string): string;
 }
 
+/** One commit whose tests/run.sh is `script` (given the scratch folder). */
 export function jobRepo(t: TestContext, script: (files: string) => string): JobRepo {
+  return jobRepoOf(t, (files) => ({ 'tests/run.sh': `#!/bin/sh\n${script(files)}\n` }));
+}
+
+/**
+ * One commit of the files `tree` returns (path → content; `.sh` files are
+ * executable), and of the symlinks `links` returns (path → target).
+ */
+export function jobRepoOf(
+  t: TestContext,
+  tree: (files: string) => Record<string, string>,
+  links: (files: string) => Record<string, string> = () => ({}),
+): JobRepo {
   const { central, work } = makeCentralAndClone(t);
   const files = tempDir(t, 'keel-files-');
-  const commit = commitFiles(work, { 'tests/run.sh': `#!/bin/sh\n${script(files)}\n` }, 'tests');
+  for (const [path, target] of Object.entries(links(files))) symlinkSync(target, join(work, path));
+  const commit = commitFiles(work, tree(files), 'tests');
   git(work, 'push', '-q', 'origin', 'main');
   const workdir = tempDir(t, 'keel-runner-');
   return {
@@ -27,7 +45,10 @@ export function jobRepo(t: TestContext, script: (files: string) => string): JobR
     commit,
     workdir,
     files,
-    job: (lease) => ({ lease, attempt: 1, job: 'tests', commit, repo: central, ref: 'refs/heads/main', timeoutMs: null }),
+    job: (lease, extra = {}) => ({
+      lease, attempt: 1, job: 'tests', commit, repo: central, ref: 'refs/heads/main', timeoutMs: null,
+      title: 'tests', run: null, env: {}, junit: null, ...extra,
+    }),
     spooled: (lease) => join(workdir, 'results', `${lease}.json`),
   };
 }
