@@ -1,0 +1,469 @@
+// Jobs end to end: keel.json matrices, retries and flakiness, runner labels
+// and slots, several repositories on one dispatcher, keel cancel and keel
+// retry, a bad keel.json, superseding, and JUnit — real dispatcher, runner
+// and observer processes on real repositories. Every wait is on a log line or
+// a file; the tests' own scripts block on a release file at an absolute path
+// where the test needs to decide when a running job ends.
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
+import { runKeel, spawnKeel, type Proc } from '../helpers/processes.js';
+import { tempDir, waitFor } from '../helpers/temp.js';
+
+const WAIT_MS = 45_000;
+const BEATS = ['--heartbeat', '0.5', '--deadline', '2'];
+
+type Dispatcher = Proc & { port: number; address: string };
+type Attempt = { attempt: number; status: string; runner: string; startedAt: string; endedAt: string | null };
+type Job = {
+  name: string; status: string; flaky: boolean; runner: string | null; log: string; junit: string | null;
+  failedTests: string[]; counts: unknown; message: string; startedAt: string | null; endedAt: string | null;
+  spec: { title: string; env: Record<string, string>; labels: string[] }; attempts: Attempt[];
+};
+
+/** True once `pid` no longer runs (gone, or a zombie nobody has reaped yet). */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * One test's world: a central repo with a working copy and a clone, temp
+ * folders, and starters for the processes. Its after-hook is added first, so
+ * it runs first: every process is killed, and every process group a test
+ * script wrote to control/pids, before the folders go.
+ */
+function world(t: TestContext) {
+  const procs: Array<{ label: string; proc: Proc }> = [];
+  let control = '';
+  t.after(async () => {
+    await Promise.all(procs.map(async ({ proc }) => {
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }));
+    const pids = control && existsSync(join(control, 'pids')) ? readFileSync(join(control, 'pids'), 'utf8') : '';
+    for (const pid of pids.split('\n').filter(Boolean)) {
+      try { process.kill(-Number(pid), 'SIGKILL'); } catch { /* already gone */ }
+    }
+  });
+  const repos = makeCentralAndClone(t);
+  const tmp = tempDir(t, 'keel-jobs-');
+  control = join(tmp, 'control');
+  mkdirSync(control);
+  const results = join(tmp, 'results');
+  let address = '';
+
+  const track = (label: string, proc: Proc): Proc => {
+    procs.push({ label, proc });
+    return proc;
+  };
+  const logs = (): string => procs.map(({ label, proc }) => `--- ${label}\n${proc.lines.join('\n')}`).join('\n');
+  const withLogs = (error: Error): never => {
+    throw new Error(`${error.message}\n${logs()}`);
+  };
+
+  return {
+    ...repos, tmp, control, results, logs,
+
+    async dispatcher(extra: string[] = []): Promise<Dispatcher> {
+      const args = ['--port', '0', '--results', results, '--state', join(tmp, 'dispatcher-state'), ...BEATS, ...extra];
+      const proc = track('dispatcher', spawnKeel(t, 'dispatcher/main.js', args));
+      const match = await proc.waitForLine(/listening on [^ ]*:(\d+);/);
+      address = `127.0.0.1:${match[1]}`;
+      return { ...proc, port: Number(match[1]), address };
+    },
+
+    /** A runner; resolves once the dispatcher has registered it. */
+    async runner(dispatcher: Dispatcher, name: string, options: { labels?: string; slots?: number } = {}): Promise<Proc> {
+      const args = ['--dispatcher', dispatcher.address, '--name', name, '--workdir', join(tmp, `runner-${name}`),
+        '--slots', String(options.slots ?? 1), ...(options.labels ? ['--labels', options.labels] : [])];
+      const proc = track(`runner ${name}`, spawnKeel(t, 'runner/main.js', args));
+      await dispatcher.waitForLine(new RegExp(`runner ${name} registered`), WAIT_MS).catch(withLogs);
+      return proc;
+    },
+
+    observer(dispatcher: Dispatcher, options: { clone?: string; project?: string; supersede?: boolean; state?: string } = {}): Proc {
+      const args = ['--dispatcher', dispatcher.address, '--interval', '0.1', '--state', join(tmp, options.state ?? 'observer-state'),
+        ...(options.project ? ['--project', options.project] : []), ...(options.supersede ? ['--supersede'] : []),
+        options.clone ?? repos.clone];
+      return track(`observer ${options.project ?? ''}`, spawnKeel(t, 'observer/main.js', args));
+    },
+
+    /** Commits to the working copy, pushes to central; returns the sha. */
+    push(files: Record<string, string>, message: string, work = repos.work): string {
+      const sha = commitFiles(work, files, message);
+      git(work, 'push', '-q', 'origin', 'main');
+      return sha;
+    },
+
+    /** The observer's clone, made after the first push. */
+    clone(central = repos.central, clone = repos.clone): void {
+      git(tmp, 'clone', '-q', central, clone);
+    },
+
+    /** Waits for the report <results>[/project]/<sha> (written last) and returns <sha>.json. */
+    async result(sha: string, project?: string, timeoutMs = WAIT_MS) {
+      const folder = project ? join(results, project) : results;
+      await waitFor(() => existsSync(join(folder, sha)), `the result of ${sha}`, timeoutMs).catch(withLogs);
+      return JSON.parse(readFileSync(join(folder, `${sha}.json`), 'utf8'));
+    },
+
+    report(sha: string, project?: string): string {
+      return readFileSync(join(project ? join(results, project) : results, sha), 'utf8');
+    },
+
+    /** `keel ARGS --dispatcher <the dispatcher>` as the owner (the dispatcher has no secret). */
+    keel(...args: string[]) {
+      return runKeel('cli/main.js', [...args, '--dispatcher', address]);
+    },
+
+    async waitFile(name: string): Promise<string> {
+      const path = join(control, name);
+      await waitFor(() => existsSync(path) && readFileSync(path, 'utf8').trim(), `control/${name}`, WAIT_MS).catch(withLogs);
+      return readFileSync(path, 'utf8').trim();
+    },
+
+    release(): void {
+      writeFileSync(join(control, 'release'), '');
+    },
+  };
+}
+
+function keelJson(jobs: Record<string, unknown>): string {
+  return `${JSON.stringify({ jobs }, null, 2)}\n`;
+}
+
+function overlaps(a: { startedAt: string | null; endedAt: string | null }, b: { startedAt: string | null; endedAt: string | null }): boolean {
+  return Date.parse(a.startedAt!) < Date.parse(b.endedAt!) && Date.parse(b.startedAt!) < Date.parse(a.endedAt!);
+}
+
+test('a 2x2 matrix: four jobs with their own ids, titles, env and logs, two at a time on a 2-slot runner; one fails, so the build fails', async (t) => {
+  const w = world(t);
+  const script = [
+    '#!/bin/sh',
+    'echo "A=$A B=$B job=$KEEL_JOB"',
+    `echo $$ >> '${w.control}/pids'`,
+    `echo $$ > "${w.control}/started-$A$B"`,
+    `while [ ! -e '${w.control}/release' ]; do sleep 0.05; done`,
+    '[ "$A$B" != "2y" ]',
+    '',
+  ].join('\n');
+  const sha = w.push({
+    'keel.json': keelJson({ m: { run: './job.sh', matrix: { A: ['1', '2'], B: ['x', 'y'] } } }),
+    'job.sh': script,
+  }, 'matrix');
+  w.clone();
+  const dispatcher = await w.dispatcher();
+  await w.runner(dispatcher, 'r1', { slots: 2 });
+  w.observer(dispatcher);
+  await dispatcher.waitForLine(new RegExp(`queued ${sha} \\(refs/heads/main\\): 4 jobs`), WAIT_MS);
+
+  // Two started and blocked: both slots are in use at once.
+  await waitFor(() => readdirSync(w.control).filter((f) => f.startsWith('started-')).length >= 2, 'two jobs running', WAIT_MS)
+    .catch((error: Error) => { throw new Error(`${error.message}\n${w.logs()}`); });
+  const overview = await w.keel('status', '--json');
+  assert.equal(overview.code, 0, overview.stderr);
+  const status = JSON.parse(overview.stdout);
+  const r1 = status.runners.find((r: { name: string }) => r.name === 'r1');
+  assert.deepEqual(r1.running, [sha, sha], `two jobs of the build run on r1 at once\n${overview.stdout}`);
+  assert.equal(status.queued, 2, 'the other two wait');
+  assert.equal(readdirSync(w.control).filter((f) => f.startsWith('started-')).length, 2, 'never more than the slots');
+  w.release();
+
+  const record = await w.result(sha);
+  assert.equal(record.status, 'failed', w.logs());
+  const jobs: Job[] = record.jobs;
+  const expected = [['1', 'x'], ['1', 'y'], ['2', 'x'], ['2', 'y']];
+  assert.deepEqual(jobs.map((j) => j.name), expected.map(([a, b]) => `m.A-${a}.B-${b}`));
+  assert.deepEqual(jobs.map((j) => j.spec.title), expected.map(([a, b]) => `m (A=${a}, B=${b})`));
+  assert.deepEqual(jobs.map((j) => j.spec.env), expected.map(([a, b]) => ({ A: a, B: b })));
+  assert.deepEqual(jobs.map((j) => j.status), ['passed', 'passed', 'passed', 'failed']);
+  assert.ok(jobs.every((j) => j.runner === 'r1' && j.attempts.length === 1), JSON.stringify(jobs));
+  const pairs = jobs.flatMap((a, i) => jobs.slice(i + 1).filter((b) => overlaps(a, b)));
+  assert.ok(pairs.length >= 1, `some two jobs' run times overlap: ${JSON.stringify(jobs.map((j) => [j.startedAt, j.endedAt]))}`);
+
+  const report = w.report(sha);
+  assert.match(report, /status: +FAILED/);
+  for (const [a, b] of expected) {
+    const id = `m.A-${a}.B-${b}`;
+    assert.ok(report.includes(`m (A=${a}, B=${b})`), `the report names ${id}:\n${report}`);
+    const job = jobs.find((j) => j.name === id)!;
+    assert.equal(job.log, `${sha}.${id}.log`);
+    assert.match(readFileSync(join(w.results, job.log), 'utf8'), new RegExp(`A=${a} B=${b} job=${id.replace(/\./g, '\\.')}`));
+  }
+  assert.match(report, /job m \(A=2, B=y\): FAILED/);
+});
+
+test('a job with retries that fails once and then passes: passed, flaky, both attempts on record and in the log', async (t) => {
+  const w = world(t);
+  const marker = join(w.control, 'failed-once');
+  const script = [
+    '#!/bin/sh',
+    `if [ -e '${marker}' ]; then echo 'second attempt passes'; exit 0; fi`,
+    `touch '${marker}'`,
+    "echo 'first attempt fails'",
+    'exit 1',
+    '',
+  ].join('\n');
+  const sha = w.push({ 'keel.json': keelJson({ flaky: { run: './flaky.sh', retries: 2, retryDelay: 0.1 } }), 'flaky.sh': script }, 'flaky');
+  w.clone();
+  const dispatcher = await w.dispatcher();
+  await w.runner(dispatcher, 'r1');
+  w.observer(dispatcher);
+
+  const record = await w.result(sha);
+  assert.equal(record.status, 'passed', w.logs());
+  assert.equal(record.flaky, true);
+  const [job] = record.jobs as Job[];
+  assert.equal(job!.status, 'passed');
+  assert.equal(job!.flaky, true);
+  assert.deepEqual(job!.attempts.map((a) => a.status), ['failed', 'passed']);
+  assert.match(w.report(sha), /FLAKY/);
+  const log = readFileSync(join(w.results, job!.log), 'utf8');
+  assert.equal(job!.log, `${sha}.log`, 'one job: the plain log name');
+  assert.match(log, /first attempt fails[\s\S]*second attempt passes/);
+  const status = await w.keel('status', sha);
+  assert.equal(status.code, 0, status.stdout + status.stderr);
+  assert.match(status.stdout, /flaky/, 'keel status says so too');
+});
+
+test('labels: a gpu job waits, saying so in keel status, until a gpu runner connects, and runs there', async (t) => {
+  const w = world(t);
+  const sha = w.push({ 'keel.json': keelJson({ cuda: { run: 'echo "on $KEEL_JOB"', labels: ['gpu'] } }) }, 'gpu job');
+  w.clone();
+  const dispatcher = await w.dispatcher();
+  await w.runner(dispatcher, 'cpu', { labels: 'linux,x86', slots: 2 });
+  w.observer(dispatcher);
+  await dispatcher.waitForLine(new RegExp(`queued ${sha} `), WAIT_MS);
+
+  const text = await w.keel('status');
+  assert.equal(text.code, 0, text.stderr);
+  const row = text.stdout.split('\n').find((line) => line.startsWith(sha.slice(0, 12)));
+  assert.ok(row, `the build is in the overview:\n${text.stdout}`);
+  assert.match(row!, /queued/);
+  assert.match(row!, /waiting for a runner with labels gpu/);
+  const json = await w.keel('status', '--json');
+  assert.equal(json.code, 0, json.stderr);
+  const build = JSON.parse(json.stdout).builds.find((b: { commit: string }) => b.commit === sha);
+  assert.equal(build.status, 'queued');
+  assert.equal(build.jobs[0].message, 'waiting for a runner with labels gpu');
+  assert.equal(existsSync(join(w.results, sha)), false);
+
+  await w.runner(dispatcher, 'gpu1', { labels: 'gpu' });
+  const record = await w.result(sha);
+  assert.equal(record.status, 'passed', w.logs());
+  assert.equal(record.runner, 'gpu1');
+  assert.equal(record.jobs[0].runner, 'gpu1');
+  assert.deepEqual(record.jobs[0].spec.labels, ['gpu']);
+  assert.match(readFileSync(join(w.results, `${sha}.log`), 'utf8'), /on cuda/);
+});
+
+test('two repositories, one with --project lib, share a dispatcher and two runners; both are tested and kept apart', async (t) => {
+  const w = world(t);
+  const app = w.push({ 'tests/math.test.js': "import { test } from 'node:test';\ntest('adds', () => {});\n" }, 'app');
+  w.clone();
+  const lib = makeCentralAndClone(t);
+  const libSha = w.push({ 'keel.json': keelJson({ build: { run: 'echo lib built' } }) }, 'lib', lib.work);
+  w.clone(lib.central, lib.clone);
+
+  const dispatcher = await w.dispatcher();
+  await w.runner(dispatcher, 'r1');
+  await w.runner(dispatcher, 'r2');
+  w.observer(dispatcher, { state: 'observer-app' });
+  w.observer(dispatcher, { clone: lib.clone, project: 'lib', state: 'observer-lib' });
+
+  const appRecord = await w.result(app);
+  const libRecord = await w.result(libSha, 'lib');
+  assert.equal(appRecord.status, 'passed', w.logs());
+  assert.equal(appRecord.project, null);
+  assert.equal(libRecord.status, 'passed', w.logs());
+  assert.equal(libRecord.project, 'lib');
+  assert.equal(libRecord.repo, lib.central);
+  assert.match(readFileSync(join(w.results, 'lib', `${libSha}.log`), 'utf8'), /lib built/);
+  assert.match(w.report(libSha, 'lib'), /project: +lib/);
+  assert.equal(existsSync(join(w.results, libSha)), false, 'the lib build is not in the plain folder');
+  assert.equal(existsSync(join(w.results, 'lib', app)), false, 'the app build is not in lib/');
+
+  const status = await w.keel('status', libSha, '--project', 'lib');
+  assert.equal(status.code, 0, status.stdout + status.stderr);
+  assert.match(status.stdout, new RegExp(`commit: +${libSha}`));
+  assert.match(status.stdout, /status: +passed/);
+  const json = await w.keel('status', libSha, '--project', 'lib', '--json');
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(JSON.parse(json.stdout).project, 'lib');
+  const plain = await w.keel('status', libSha);
+  assert.equal(plain.code, 1, `without --project the lib build is not this one:\n${plain.stdout}`);
+});
+
+test('keel cancel stops a running job: the build ends cancelled and the job\'s child process is gone', async (t) => {
+  const w = world(t);
+  const script = [
+    '#!/bin/sh',
+    `echo $$ >> '${w.control}/pids'`,
+    'sleep 60 &',
+    `echo $! > '${w.control}/child'`,
+    'echo started',
+    'wait',
+    '',
+  ].join('\n');
+  const sha = w.push({ 'keel.json': keelJson({ slow: { run: './slow.sh' } }), 'slow.sh': script }, 'slow');
+  w.clone();
+  const dispatcher = await w.dispatcher();
+  await w.runner(dispatcher, 'r1');
+  w.observer(dispatcher);
+  const child = Number(await w.waitFile('child'));
+  const shell = Number((await w.waitFile('pids')).split('\n')[0]);
+  assert.equal(gone(child), false, 'the child runs');
+
+  const cancel = await w.keel('cancel', sha);
+  assert.equal(cancel.code, 0, cancel.stdout + cancel.stderr);
+  assert.match(cancel.stdout + cancel.stderr, /cancelled/);
+  const record = await w.result(sha);
+  assert.equal(record.status, 'cancelled', w.logs());
+  assert.equal(record.jobs[0].status, 'cancelled');
+  assert.equal(record.jobs[0].attempts.at(-1).status, 'cancelled');
+  assert.match(w.report(sha), /CANCELLED/);
+  await waitFor(() => gone(child), `the child ${child} to be killed`, WAIT_MS)
+    .catch((error: Error) => { throw new Error(`${error.message}\n${w.logs()}`); });
+  await waitFor(() => gone(shell), `the job's shell ${shell} to be killed`, WAIT_MS);
+
+  const again = await w.keel('cancel', sha);
+  assert.equal(again.code, 1, `nothing left to cancel: ${again.stdout}${again.stderr}`);
+});
+
+test('keel retry runs a failed build again: it passes, and the job keeps its failed attempt', async (t) => {
+  const w = world(t);
+  const marker = join(w.control, 'ran-once');
+  const script = [
+    '#!/bin/sh',
+    `if [ -e '${marker}' ]; then echo 'passes now'; exit 0; fi`,
+    `touch '${marker}'`,
+    "echo 'fails first'",
+    'exit 1',
+    '',
+  ].join('\n');
+  const sha = w.push({ 'keel.json': keelJson({ once: { run: './once.sh' } }), 'once.sh': script }, 'fails once');
+  w.clone();
+  const dispatcher = await w.dispatcher();
+  await w.runner(dispatcher, 'r1');
+  w.observer(dispatcher);
+  const first = await w.result(sha);
+  assert.equal(first.status, 'failed', w.logs());
+  const wrote = new RegExp(`wrote \\S*/${sha}$`);
+  await dispatcher.waitForLine(wrote, WAIT_MS);
+
+  const wrongJob = await w.keel('retry', sha, '--job', 'nope');
+  assert.equal(wrongJob.code, 1, wrongJob.stdout + wrongJob.stderr);
+  const retry = await w.keel('retry', sha, '--job', 'once');
+  assert.equal(retry.code, 0, retry.stdout + retry.stderr);
+  await waitFor(() => dispatcher.count(wrote) >= 2, 'the result written again', WAIT_MS)
+    .catch((error: Error) => { throw new Error(`${error.message}\n${w.logs()}`); });
+  const record = JSON.parse(readFileSync(join(w.results, `${sha}.json`), 'utf8'));
+  assert.equal(record.status, 'passed', w.logs());
+  const job: Job = record.jobs[0];
+  assert.equal(job.status, 'passed');
+  assert.ok(job.attempts.length >= 2, JSON.stringify(job.attempts));
+  assert.equal(job.attempts[0]!.status, 'failed');
+  assert.equal(job.attempts.at(-1)!.status, 'passed');
+  assert.match(w.report(sha), /status: +PASSED/);
+  assert.match(readFileSync(join(w.results, `${sha}.log`), 'utf8'), /fails first[\s\S]*passes now/);
+});
+
+test('an invalid keel.json ends the build as error, naming the field, without any runner', async (t) => {
+  const w = world(t);
+  const sha = w.push({ 'keel.json': '{"jobs": {"unit": {"run": "true", "matrix": {"NODE": [18]}}}}\n' }, 'bad keel.json');
+  w.clone();
+  const dispatcher = await w.dispatcher();
+  w.observer(dispatcher);
+  const record = await w.result(sha);
+  assert.equal(record.status, 'error', w.logs());
+  assert.match(record.message, /jobs\.unit\.matrix\.NODE/);
+  assert.match(w.report(sha), /jobs\.unit\.matrix\.NODE/);
+  assert.match(w.report(sha), /status: +ERROR/);
+});
+
+test('--supersede: a newer commit on main skips the queued older one, recorded; the newer passes once a runner comes', async (t) => {
+  const w = world(t);
+  const jobs = keelJson({ quick: { run: 'echo "testing $KEEL_COMMIT"' } });
+  const base = w.push({ 'keel.json': jobs }, 'base');
+  w.clone();
+  const dispatcher = await w.dispatcher();
+  w.observer(dispatcher, { supersede: true });
+  await dispatcher.waitForLine(new RegExp(`queued ${base} `), WAIT_MS);
+  const a = w.push({ 'a.txt': 'a\n' }, 'A');
+  await dispatcher.waitForLine(new RegExp(`queued ${a} `), WAIT_MS);
+  const b = w.push({ 'b.txt': 'b\n' }, 'B');
+  await dispatcher.waitForLine(new RegExp(`queued ${b} `), WAIT_MS);
+
+  const skipped = await w.result(a);
+  assert.equal(skipped.status, 'skipped', w.logs());
+  assert.match(skipped.message, new RegExp(`superseded by ${b}`));
+  assert.match(w.report(a), new RegExp(`superseded by ${b}`));
+  assert.equal((await w.result(base)).status, 'skipped', 'the base commit was superseded by A');
+  assert.equal(existsSync(join(w.results, b)), false, 'B waits for a runner');
+
+  await w.runner(dispatcher, 'r1');
+  const record = await w.result(b);
+  assert.equal(record.status, 'passed', w.logs());
+  assert.match(readFileSync(join(w.results, `${b}.log`), 'utf8'), new RegExp(`testing ${b}`));
+  assert.equal(JSON.parse(readFileSync(join(w.results, `${a}.json`), 'utf8')).status, 'skipped', 'A stays skipped');
+});
+
+test('JUnit: the default node --test job and a declared junit file are kept as <sha>.<job>.junit.xml and counted', async (t) => {
+  const w = world(t);
+  const tests = [
+    "import { test } from 'node:test';",
+    "import assert from 'node:assert/strict';",
+    "test('adds', () => assert.equal(1 + 1, 2));",
+    "test('multiplies', () => assert.equal(2 * 3, 7));",
+    '',
+  ].join('\n');
+  const first = w.push({ 'tests/math.test.js': tests }, 'node tests');
+  w.clone();
+  const dispatcher = await w.dispatcher();
+  await w.runner(dispatcher, 'r1');
+  w.observer(dispatcher);
+
+  const record = await w.result(first);
+  assert.equal(record.status, 'failed', w.logs());
+  const [job] = record.jobs as Job[];
+  const junitFiles = readdirSync(w.results).filter((f) => f.startsWith(`${first}.`) && f.endsWith('junit.xml'));
+  assert.deepEqual(junitFiles, [`${first}.tests.junit.xml`]);
+  assert.equal(job!.junit, junitFiles[0], `jobs[0].junit names the kept file\n${JSON.stringify(job, null, 1)}\n${w.logs()}`);
+  assert.match(readFileSync(join(w.results, junitFiles[0]!), 'utf8'), /<testcase[^>]*multiplies/);
+  assert.ok(job!.failedTests.some((name) => name.includes('multiplies')), JSON.stringify(job!.failedTests));
+  assert.ok(!job!.failedTests.some((name) => name.includes('adds')), JSON.stringify(job!.failedTests));
+  assert.deepEqual(job!.counts, { tests: 2, passed: 1, failed: 1, skipped: 0 });
+  assert.deepEqual(record.counts, { tests: 2, passed: 1, failed: 1, skipped: 0 });
+  assert.match(w.report(first), /failed test: .*multiplies/);
+
+  const xml = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<testsuites><testsuite name="suite" tests="3" failures="1" skipped="1">',
+    '<testcase classname="c" name="alpha"/>',
+    '<testcase classname="c" name="beta"><failure message="boom">beta broke</failure></testcase>',
+    '<testcase classname="c" name="gamma"><skipped/></testcase>',
+    '</testsuite></testsuites>',
+  ].join('\n');
+  const script = `#!/bin/sh\nmkdir -p reports\ncat > reports/j.xml <<'EOF'\n${xml}\nEOF\necho wrote the report\nexit 1\n`;
+  const second = w.push({ 'keel.json': keelJson({ xml: { run: './report.sh', junit: 'reports/j.xml' } }), 'report.sh': script }, 'declared junit');
+  const declared = await w.result(second);
+  assert.equal(declared.status, 'failed', w.logs());
+  const [xmlJob] = declared.jobs as Job[];
+  assert.equal(xmlJob!.junit, `${second}.xml.junit.xml`, `${JSON.stringify(xmlJob, null, 1)}\n${w.logs()}`);
+  assert.match(readFileSync(join(w.results, xmlJob!.junit!), 'utf8'), /name="beta"/);
+  assert.deepEqual(xmlJob!.counts, { tests: 3, passed: 1, failed: 1, skipped: 1 });
+  assert.deepEqual(xmlJob!.failedTests.filter((name) => name.includes('beta')).length, 1, JSON.stringify(xmlJob!.failedTests));
+  assert.ok(!xmlJob!.failedTests.some((name) => /alpha|gamma/.test(name)), JSON.stringify(xmlJob!.failedTests));
+});
