@@ -2,7 +2,7 @@
 // every field, so the rest of Keel only ever sees well-formed, typed messages.
 
 import { ProtocolError, ProtocolErrorCode, describeValue } from './errors.js';
-import { bool, checked, int, list, nullable, object, oneOf, text, type Fields } from './fields.js';
+import { bool, checked, int, list, nullable, object, oneOf, stringRecord, text, type Fields } from './fields.js';
 import { ADMIN_OPS, MAX_OUTPUT_CHUNK, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
 import { BUILD_STATUSES, OUTCOME_STATUSES, type BuildRecord, type RunOutcome, type RunnerSummary, type TestCounts } from './records.js';
 import { isCommitId, isName, isRefName, isRepoUrl } from './validate.js';
@@ -14,6 +14,10 @@ const MAX_INT = Number.MAX_SAFE_INTEGER;
 const MAX_LABELS = 32;
 const MAX_SLOTS = 256;
 const MAX_HELD_LEASES = 1024;
+const MAX_FAILED_TESTS = 100;
+/** JUnit XML travels inside one line, so it must stay well under the line cap. */
+export const MAX_JUNIT = 256 * 1024;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const LEASE = /^[A-Za-z0-9_-]{1,64}$/;
 // eslint-disable-next-line no-control-regex
 const isPrintable = (v: string) => v.length <= 256 && !/[\u0000-\u001f\u007f]/.test(v);
@@ -47,6 +51,9 @@ function outcome(o: Fields, f: string): RunOutcome {
     command: list(r, 'command', 4096, (x, k) => text(x, k, 4096)),
     message: text(r, 'message', 4096),
     counts: nullable(r, 'counts', counts),
+    infra: bool(r, 'infra'),
+    failedTests: list(r, 'failedTests', MAX_FAILED_TESTS, (x, k) => text(x, k, 1024)),
+    junit: nullable(r, 'junit', (x, k) => text(x, k, MAX_JUNIT)),
   };
 }
 
@@ -93,18 +100,29 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     repo: repo(o, 'repo'),
     ref: ref(o, 'ref'),
     timeoutMs: nullable(o, 'timeoutMs', count),
+    title: checked(o, 'title', isPrintable, 'printable text of at most 256 characters'),
+    run: nullable(o, 'run', (x, k) => list(x, k, 64, (y, j) => text(y, j, 4096))),
+    env: stringRecord(o, 'env', ENV_NAME, 64, 4096),
+    junit: nullable(o, 'junit', (x, k) => text(x, k, 512)),
   }),
+  abort: (o) => ({ lease: lease(o, 'lease') }),
   output: (o) => ({ lease: lease(o, 'lease'), stream: oneOf(o, 'stream', STREAMS), data: text(o, 'data', MAX_OUTPUT_CHUNK) }),
   result: (o) => ({ lease: lease(o, 'lease'), outcome: outcome(o, 'outcome') }),
   recorded: (o) => ({ lease: lease(o, 'lease'), accepted: bool(o, 'accepted') }),
   drain: () => ({}),
-  commit: (o) => ({ commit: commit(o, 'commit'), repo: repo(o, 'repo'), ref: ref(o, 'ref') }),
+  commit: (o) => ({
+    commit: commit(o, 'commit'), repo: repo(o, 'repo'), ref: ref(o, 'ref'),
+    project: nullable(o, 'project', name), supersede: bool(o, 'supersede'),
+  }),
   queued: (o) => ({ commit: commit(o, 'commit'), duplicate: bool(o, 'duplicate') }),
   scan: () => ({}),
-  query: (o) => ({ commit: nullable(o, 'commit', commit) }),
+  query: (o) => ({ commit: nullable(o, 'commit', commit), project: nullable(o, 'project', name) }),
   notify: () => ({}),
   notified: (o) => ({ observers: count(o, 'observers') }),
   admins: (o) => ({ op: oneOf(o, 'op', ADMIN_OPS), name: nullable(o, 'name', name) }),
+  cancel: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name) }),
+  retry: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name), job: nullable(o, 'job', name) }),
+  done: (o) => ({ message: text(o, 'message', 4096) }),
   'admin-list': (o) => ({ names: list(o, 'names', 10_000, name), token: nullable(o, 'token', (x, k) => text(x, k, 512)) }),
   status: (o) => ({
     builds: list(o, 'builds', 100_000, buildRecord),

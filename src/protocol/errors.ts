@@ -29,7 +29,8 @@ export function describeValue(value: unknown): string {
   try {
     text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value));
   } catch {
-    text = String(value);
+    // Too deep or circular to print: String() of a deeply nested array would overflow the stack too.
+    text = Array.isArray(value) ? '[...]' : typeof value === 'object' && value !== null ? '{...}' : String(value);
   }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

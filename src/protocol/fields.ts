@@ -63,3 +63,19 @@ export function list<T>(obj: Fields, field: string, max: number, read: (item: Fi
   if (!Array.isArray(value) || value.length > max) bad(field, value, `a list of at most ${max} items`);
   return value.map((item, i) => read({ [`${field}[${i}]`]: item }, `${field}[${i}]`));
 }
+
+/** An object of name -> string, e.g. environment variables. */
+export function stringRecord(obj: Fields, field: string, keyPattern: RegExp, maxEntries: number, maxValue: number): Record<string, string> {
+  const value = object(obj, field);
+  const entries = Object.entries(value);
+  if (entries.length > maxEntries) bad(field, value, `an object of at most ${maxEntries} entries`);
+  const record: Record<string, string> = Object.create(null);
+  for (const [key, item] of entries) {
+    if (!keyPattern.test(key)) bad(`${field}.${key}`, key, `a name matching ${keyPattern}`);
+    if (typeof item !== 'string' || item.length > maxValue || item.includes('\0')) {
+      bad(`${field}.${key}`, item, `a string of at most ${maxValue} characters without NUL`);
+    }
+    record[key] = item;
+  }
+  return { ...record };
+}

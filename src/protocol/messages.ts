@@ -38,7 +38,17 @@ export interface Job {
   repo: string;
   ref: string;
   timeoutMs: number | null;
+  /** For people: the job's title. */
+  title: string;
+  /** argv to run; null runs the default detection of tests/. */
+  run: string[] | null;
+  /** Added to the test's clean environment. */
+  env: Record<string, string>;
+  /** Relative path of JUnit XML the job writes, to send back. */
+  junit: string | null;
 }
+/** Dispatcher -> runner: stop this job now (it was cancelled); no result is expected. */
+export interface Abort { type: 'abort'; lease: string }
 export interface Output { type: 'output'; lease: string; stream: Stream; data: string }
 export interface Result { type: 'result'; lease: string; outcome: RunOutcome }
 export interface Recorded { type: 'recorded'; lease: string; accepted: boolean }
@@ -46,14 +56,18 @@ export interface Recorded { type: 'recorded'; lease: string; accepted: boolean }
 export interface Drain { type: 'drain' }
 
 // Observer -> dispatcher.
-export interface Commit { type: 'commit'; commit: string; repo: string; ref: string }
+/**
+ * `project` keeps several repositories' results apart (null: the default);
+ * `supersede` skips queued builds of older commits on the same ref.
+ */
+export interface Commit { type: 'commit'; commit: string; repo: string; ref: string; project: string | null; supersede: boolean }
 export interface Queued { type: 'queued'; commit: string; duplicate: boolean }
 
 // Dispatcher -> observer: look for new commits now (someone ran `keel notify`).
 export interface Scan { type: 'scan' }
 
 // Client <-> dispatcher.
-export interface Query { type: 'query'; commit: string | null }
+export interface Query { type: 'query'; commit: string | null; project: string | null }
 /** Asks every connected observer to scan now; answered by `notified`. */
 export interface Notify { type: 'notify' }
 export interface Notified { type: 'notified'; observers: number }
@@ -64,15 +78,20 @@ export type AdminOp = (typeof ADMIN_OPS)[number];
 export interface Admins { type: 'admins'; op: AdminOp; name: string | null }
 /** `token`: the new admin's secret after `add`, when the dispatcher has a secret. */
 export interface AdminList { type: 'admin-list'; names: string[]; token: string | null }
+
+// Admin -> dispatcher: stop a build, or run it (or one job) again. Answered by `done`.
+export interface Cancel { type: 'cancel'; commit: string; project: string | null }
+export interface Retry { type: 'retry'; commit: string; project: string | null; job: string | null }
+export interface Done { type: 'done'; message: string }
 /** `unwritten`: finished builds whose result files could not be written yet (retried). */
 export interface Status { type: 'status'; builds: BuildRecord[]; runners: RunnerSummary[]; queued: number; unwritten: string[] }
 
 export type Message =
   | Hello | Welcome | Challenge | Auth | ErrorMessage
-  | Register | Registered | Ping | Pong | Job | Output | Result | Recorded | Drain
+  | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Recorded | Drain
   | Commit | Queued | Scan
   | Query | Status | Notify | Notified
-  | Admins | AdminList;
+  | Admins | AdminList | Cancel | Retry | Done;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
