@@ -6,7 +6,7 @@
 
 import type { Socket } from 'node:net';
 import { decode, encode } from '../protocol/codec.js';
-import { ProtocolError } from '../protocol/errors.js';
+import { ProtocolError, ProtocolErrorCode } from '../protocol/errors.js';
 import { LineSplitter, MAX_LINE_BYTES } from '../protocol/line-splitter.js';
 import type { Message } from '../protocol/messages.js';
 import { trace } from './log.js';
@@ -72,14 +72,17 @@ export class Connection {
     this.close(cause ?? new Error(`${code}: ${message}`));
   }
 
-  /** Ends the socket after pending writes; destroys it if the peer does not let go. */
+  /**
+   * Ends the socket after pending writes; destroys it if the peer does not
+   * let go. Reading goes on (and is ignored), so the peer's own close is seen.
+   */
   close(cause: CloseCause = null): void {
     if (this.isClosed) return;
     this.cause ??= cause;
     this.isClosed = true;
-    this.socket.pause();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), FLUSH_BEFORE_DESTROY_MS).unref();
+    const timer = setTimeout(() => this.socket.destroy(), FLUSH_BEFORE_DESTROY_MS);
+    this.socket.once('close', () => clearTimeout(timer));
   }
 
   /** Closes at once, dropping anything unsent. */
@@ -114,8 +117,11 @@ export class Connection {
   }
 
   /** Answers a bad line; true when the connection stays open. */
-  private reject(error: unknown): boolean {
-    if (!(error instanceof ProtocolError)) throw error;
+  private reject(failure: unknown): boolean {
+    // Whatever went wrong reading a peer's line is that peer's bad line, never a crash.
+    const error = failure instanceof ProtocolError
+      ? failure
+      : new ProtocolError(ProtocolErrorCode.badJson, `line could not be read: ${(failure as Error)?.message ?? String(failure)}`, { cause: failure });
     const goOn = this.handlers.onProtocolError?.(error) === true && error.code !== 'line-too-long';
     if (goOn) this.send({ type: 'error', code: error.code, message: error.message });
     else this.fail(error.code, error.message, error);
