@@ -15,7 +15,8 @@ export class Mirrors {
 
   constructor(private readonly workdir: string) {}
 
-  private mirrorPath(repo: string): string {
+  /** Where the bare mirror of `repo` lives (it may not exist yet). */
+  mirrorPath(repo: string): string {
     return join(this.workdir, 'mirrors', `${createHash('sha256').update(repo).digest('hex').slice(0, 16)}.git`);
   }
 

@@ -3,9 +3,13 @@
 // nothing from the repository is checked out, followed or run. Every way this
 // can fail becomes an error string, because the build then ends as `error`
 // with that message and the committer has nothing else to go on.
+//
+// Thousands of commits may arrive at once, so each mirror keeps two
+// long-running `git cat-file` readers instead of starting git per commit.
 
+import { existsSync } from 'node:fs';
+import { CatFile } from '../common/cat-file.js';
 import { GitError } from '../common/errors.js';
-import { git } from '../common/git.js';
 import { Mirrors } from '../common/mirrors.js';
 import { DEFAULT_JOB, KeelJsonError, parseKeelJson, type JobSpec } from './keel-json.js';
 
@@ -14,15 +18,34 @@ export type JobsFound = { jobs: JobSpec[]; error: null } | { jobs: []; error: st
 const FILE = 'keel.json';
 const MAX_BYTES = 64 * 1024;
 
-/** What `git ls-tree -l` says of keel.json at the commit's root. */
-interface TreeEntry {
-  mode: string;
-  object: string;
-  size: number | null;
+interface Readers {
+  content: CatFile;
+  check: CatFile;
+}
+
+/** An entry of a git tree object: `<mode> <name>\0<binary object id>`. */
+function findEntry(tree: Buffer, name: string, idBytes: number): { mode: string; object: string } | null {
+  let at = 0;
+  while (at < tree.length) {
+    const space = tree.indexOf(0x20, at);
+    const nul = tree.indexOf(0, space);
+    if (space < 0 || nul < 0) return null;
+    const mode = tree.subarray(at, space).toString('latin1');
+    const entry = tree.subarray(space + 1, nul).toString('utf8');
+    const object = tree.subarray(nul + 1, nul + 1 + idBytes).toString('hex');
+    if (entry === name) return { mode, object };
+    at = nul + 1 + idBytes;
+  }
+  return null;
+}
+
+function fail(problem: string): never {
+  throw new KeelJsonError('', problem);
 }
 
 export class JobSource {
   private readonly mirrors: Mirrors;
+  private readonly readers = new Map<string, Readers>();
 
   /** Mirrors live under <stateDir>/mirrors. */
   constructor(stateDir: string) {
@@ -33,65 +56,67 @@ export class JobSource {
   async jobsFor(repo: string, commit: string): Promise<JobsFound> {
     let text: string | null;
     try {
-      // Fetches only when the mirror lacks the commit; serialised per mirror.
-      const mirror = await this.mirrors.ensureCommit(repo, commit);
-      text = await readKeelJson(mirror, commit);
+      text = await this.readKeelJson(repo, commit);
     } catch (error) {
-      if (error instanceof KeelJsonError) return failed(error.message);
-      return failed(`could not read keel.json: ${describeFailure(error)}`);
+      if (error instanceof KeelJsonError) return { jobs: [], error: error.message };
+      return { jobs: [], error: `could not read keel.json: ${describeFailure(error)}` };
     }
     if (text === null) return { jobs: [DEFAULT_JOB], error: null };
     try {
       return { jobs: parseKeelJson(text), error: null };
     } catch (error) {
-      if (error instanceof KeelJsonError) return failed(error.message);
+      if (error instanceof KeelJsonError) return { jobs: [], error: error.message };
       throw error;
     }
   }
-}
 
-/** keel.json's text at the commit's root; null when there is none. Throws KeelJsonError when it is not a small regular file. */
-async function readKeelJson(mirror: string, commit: string): Promise<string | null> {
-  const entry = await findEntry(mirror, commit);
-  if (entry === null) return null;
-  // A link's target would be read as the file's text, and might point outside the repository.
-  if (entry.mode === '120000') fail('is a symbolic link; it must be a regular file');
-  if (entry.mode === '040000') fail('is a directory; it must be a regular file');
-  if (entry.mode === '160000') fail('is a submodule; it must be a regular file');
-  if (entry.mode !== '100644' && entry.mode !== '100755') fail(`has git mode ${entry.mode}; it must be a regular file`);
-  if (entry.size === null) throw new Error(`git ls-tree gave no size for ${FILE}`);
-  // Checked before reading, so a huge file never reaches memory.
-  if (entry.size > MAX_BYTES) fail(`is ${entry.size} bytes; at most ${MAX_BYTES} (64 KiB) are allowed`);
-  const { stdout } = await git(['cat-file', 'blob', entry.object], { cwd: mirror });
-  return stdout;
-}
-
-async function findEntry(mirror: string, commit: string): Promise<TreeEntry | null> {
-  // ls-tree matches the path literally (no globbing) and, without -r, reports
-  // a directory as one entry rather than listing its contents.
-  const { stdout } = await git(['ls-tree', '-l', '-z', commit, '--', FILE], { cwd: mirror });
-  for (const record of stdout.split('\0')) {
-    const tab = record.indexOf('\t');
-    if (tab < 0 || record.slice(tab + 1) !== FILE) continue;
-    const [mode, , object, size] = record.slice(0, tab).trim().split(/ +/);
-    return { mode, object, size: /^\d+$/.test(size) ? Number(size) : null };
+  close(): void {
+    for (const { content, check } of this.readers.values()) {
+      content.close();
+      check.close();
+    }
+    this.readers.clear();
   }
-  return null;
+
+  /** keel.json's text at the commit's root; null when there is none. */
+  private async readKeelJson(repo: string, commit: string): Promise<string | null> {
+    const mirror = this.mirrors.mirrorPath(repo);
+    // Fetches only when the mirror lacks the commit.
+    if (!existsSync(mirror) || (await this.readersOf(mirror).check.read(`${commit}^{commit}`)) === null) {
+      await this.mirrors.ensureCommit(repo, commit);
+    }
+    const { content, check } = this.readersOf(mirror);
+    const tree = await content.read(`${commit}^{tree}`);
+    if (!tree?.content) throw new Error(`commit ${commit} has no tree`);
+    const entry = findEntry(tree.content, FILE, commit.length / 2);
+    if (entry === null) return null;
+    // A link's target would be read as the file's text, and might point outside the repository.
+    if (entry.mode === '120000') fail('is a symbolic link; it must be a regular file');
+    if (entry.mode === '40000') fail('is a directory; it must be a regular file');
+    if (entry.mode === '160000') fail('is a submodule; it must be a regular file');
+    if (entry.mode !== '100644' && entry.mode !== '100755') fail(`has git mode ${entry.mode}; it must be a regular file`);
+    // Checked before reading, so a huge file never reaches memory.
+    const size = (await check.read(entry.object))?.size ?? 0;
+    if (size > MAX_BYTES) fail(`is ${size} bytes; at most ${MAX_BYTES} (64 KiB) are allowed`);
+    const blob = await content.read(entry.object);
+    return blob?.content?.toString('utf8') ?? null;
+  }
+
+  private readersOf(mirror: string): Readers {
+    let readers = this.readers.get(mirror);
+    if (!readers) {
+      readers = { content: new CatFile(mirror, '--batch'), check: new CatFile(mirror, '--batch-check') };
+      this.readers.set(mirror, readers);
+    }
+    return readers;
+  }
 }
 
-/** git's own "fatal:" line where there is one: its last line is often the tail of advice ("and the repository exists."). */
+/** git's own `fatal:` line says why; the last line of its output often does not. */
 function describeFailure(error: unknown): string {
   if (error instanceof GitError) {
-    const line = error.stderr.split('\n').find((text) => /^(?:fatal|error): /.test(text));
-    if (line !== undefined) return line.replace(/^(?:fatal|error): /, '').trim();
+    const fatal = error.stderr.split('\n').find((line) => line.startsWith('fatal: '));
+    if (fatal) return fatal.slice('fatal: '.length);
   }
   return (error as Error).message;
-}
-
-function fail(problem: string): never {
-  throw new KeelJsonError('', problem);
-}
-
-function failed(error: string): JobsFound {
-  return { jobs: [], error };
 }
