@@ -1,32 +1,46 @@
 // A build is one commit x its jobs. These functions create and settle the
-// records; the scheduler decides when.
+// records; the scheduler decides when. They are pure over their arguments, so
+// replaying the journal reaches the same state.
 
-import type { AttemptRecord, BuildRecord, BuildStatus, JobRecord, RunOutcome } from '../protocol/records.js';
+import type { AttemptRecord, BuildRecord, BuildStatus, JobRecord, JobSpec, RunOutcome } from '../protocol/records.js';
+import { retryDelayMs } from './keel-json.js';
 
-/** The job every repository gets: run what its tests/ folder holds. */
-export const DEFAULT_JOB = 'tests';
-
-export function newBuild(commit: string, repo: string, ref: string, now: Date): BuildRecord {
-  return {
-    commit, repo, ref,
-    status: 'queued',
-    message: '',
-    runner: null,
-    attempts: 0,
-    queuedAt: now.toISOString(),
-    startedAt: null,
-    endedAt: null,
-    durationMs: null,
-    counts: null,
-    jobs: [newJob(DEFAULT_JOB, `${commit}.log`)],
-  };
+export interface NewBuild {
+  commit: string;
+  repo: string;
+  ref: string;
+  project: string | null;
+  specs: JobSpec[];
+  /** keel.json could not be used: the build ends as error at once. */
+  error: string | null;
 }
 
-function newJob(name: string, log: string): JobRecord {
+/** The log file of a job: <sha>.log for a build of one job, else <sha>.<job>.log. */
+function logName(commit: string, spec: JobSpec, jobs: number): string {
+  return jobs === 1 ? `${commit}.log` : `${commit}.${spec.id}.log`;
+}
+
+export function newBuild(input: NewBuild, now: Date): BuildRecord {
+  const build: BuildRecord = {
+    commit: input.commit, repo: input.repo, ref: input.ref, project: input.project,
+    status: 'queued', flaky: false, message: '', runner: null, attempts: 0,
+    queuedAt: now.toISOString(), startedAt: null, endedAt: null, durationMs: null, counts: null,
+    jobs: input.specs.map((spec) => newJob(spec, logName(input.commit, spec, input.specs.length))),
+  };
+  if (input.error !== null) {
+    build.status = 'error';
+    build.message = input.error;
+    build.endedAt = build.queuedAt;
+    build.durationMs = 0;
+  }
+  return build;
+}
+
+function newJob(spec: JobSpec, log: string): JobRecord {
   return {
-    name, status: 'queued', attempts: [], runner: null,
-    startedAt: null, endedAt: null, durationMs: null,
-    exitCode: null, signal: null, timedOut: false, counts: null, command: [], message: '', log,
+    name: spec.id, spec, status: 'queued', flaky: false, attempts: [], runner: null,
+    startedAt: null, endedAt: null, durationMs: null, exitCode: null, signal: null, timedOut: false,
+    counts: null, command: [], message: '', log, junit: null, failedTests: [], notBefore: null,
   };
 }
 
@@ -34,11 +48,13 @@ export function startAttempt(job: JobRecord, lease: string, runner: string, now:
   const attempt: AttemptRecord = {
     attempt: job.attempts.length + 1, lease, runner, status: 'running',
     startedAt: now.toISOString(), endedAt: null, durationMs: null,
-    exitCode: null, signal: null, timedOut: false, message: '',
+    exitCode: null, signal: null, timedOut: false, infra: false, message: '',
   };
   job.attempts.push(attempt);
   job.status = 'running';
   job.runner = runner;
+  job.message = '';
+  job.notBefore = null;
   job.startedAt ??= attempt.startedAt;
   return attempt;
 }
@@ -48,50 +64,89 @@ function endAttempt(attempt: AttemptRecord, now: Date): void {
   attempt.durationMs = now.getTime() - Date.parse(attempt.startedAt);
 }
 
-/** Records the runner's outcome; the job is finished. */
-export function finishAttempt(job: JobRecord, attempt: AttemptRecord, outcome: RunOutcome, now: Date): void {
+/** Attempts that failed for the runner's reasons (lost, fetch or checkout failed). */
+export function infraFailures(job: JobRecord): number {
+  return job.attempts.filter((a) => a.status === 'lost' || a.infra).length;
+}
+
+function finishJob(job: JobRecord, status: BuildStatus, message: string, endedAt: string | null): void {
+  job.status = status;
+  job.message = message;
+  job.endedAt = endedAt;
+  job.notBefore = null;
+}
+
+/**
+ * Records the runner's outcome. A test failure with retries left goes back to
+ * the queue after its delay; an infrastructure failure is retried at once up
+ * to `maxInfra` times and never makes a job flaky.
+ */
+export function finishAttempt(job: JobRecord, attempt: AttemptRecord, outcome: RunOutcome, maxInfra: number, now: Date): void {
   endAttempt(attempt, now);
   Object.assign(attempt, {
     status: outcome.status, exitCode: outcome.exitCode, signal: outcome.signal,
-    timedOut: outcome.timedOut, message: outcome.message,
+    timedOut: outcome.timedOut, infra: outcome.infra, message: outcome.message,
   });
   Object.assign(job, {
-    status: outcome.status, exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut,
-    counts: outcome.counts, command: outcome.command, message: outcome.message,
-    endedAt: attempt.endedAt, durationMs: outcome.durationMs,
+    exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut,
+    counts: outcome.counts, command: outcome.command, failedTests: outcome.failedTests,
+    durationMs: outcome.durationMs,
   });
+  const testFailures = job.attempts.filter((a) => a.status === 'failed').length;
+  if (outcome.status === 'passed') {
+    job.flaky = testFailures > 0;
+    finishJob(job, 'passed', '', attempt.endedAt);
+  } else if (outcome.status === 'failed' && testFailures <= job.spec.retries) {
+    job.status = 'queued';
+    job.message = `failed; retry ${testFailures} of ${job.spec.retries}`;
+    job.notBefore = new Date(now.getTime() + retryDelayMs(job.spec, testFailures)).toISOString();
+  } else if (outcome.infra && infraFailures(job) < maxInfra) {
+    job.status = 'queued';
+    job.message = `${outcome.message}; trying again`;
+  } else {
+    finishJob(job, outcome.status, outcome.message, attempt.endedAt);
+  }
 }
 
-/** The runner was lost; the job goes back to the queue unless `giveUp`. */
-export function loseAttempt(job: JobRecord, attempt: AttemptRecord, reason: string, giveUp: boolean, now: Date): void {
+/** The runner was lost; the job goes back to the queue unless it has been lost too often. */
+export function loseAttempt(job: JobRecord, attempt: AttemptRecord, reason: string, maxInfra: number, now: Date): boolean {
   endAttempt(attempt, now);
   attempt.status = 'lost';
   attempt.message = reason;
-  if (giveUp) {
-    job.status = 'error';
-    job.message = `runner lost ${job.attempts.length} times; last: ${reason}`;
-    job.endedAt = attempt.endedAt;
-  } else {
-    job.status = 'queued';
+  const giveUp = infraFailures(job) >= maxInfra;
+  if (giveUp) finishJob(job, 'error', `runner lost or failing ${job.attempts.length} times; last: ${reason}`, attempt.endedAt);
+  else job.status = 'queued';
+  return giveUp;
+}
+
+/** Stops a queued or running job for good. */
+export function cancelJob(job: JobRecord, status: 'cancelled' | 'skipped', message: string, now: Date): void {
+  const attempt = job.attempts.at(-1);
+  if (attempt?.status === 'running') {
+    endAttempt(attempt, now);
+    attempt.status = 'cancelled';
   }
+  finishJob(job, status, message, now.toISOString());
 }
 
 export function isFinished(status: BuildStatus): boolean {
   return status !== 'queued' && status !== 'running';
 }
 
+const SEVERITY: BuildStatus[] = ['error', 'cancelled', 'failed', 'skipped', 'passed'];
+
 /**
  * Settles the build from its jobs once all are finished. `error` wins over
  * `failed`: a build that could not run everything has no full verdict.
  */
 export function settleBuild(build: BuildRecord, now: Date): boolean {
+  if (isFinished(build.status)) return true;
   if (!build.jobs.every((job) => isFinished(job.status))) return false;
-  const statuses = build.jobs.map((job) => job.status);
-  build.status = statuses.includes('error') ? 'error'
-    : statuses.includes('cancelled') ? 'cancelled'
-      : statuses.includes('failed') ? 'failed' : 'passed';
-  const notPassed = build.jobs.find((job) => job.status === build.status && job.message);
-  build.message = build.status === 'passed' ? '' : notPassed?.message ?? '';
+  const statuses = new Set(build.jobs.map((job) => job.status));
+  build.status = SEVERITY.find((status) => statuses.has(status)) ?? 'passed';
+  const reason = build.jobs.find((job) => job.status === build.status && job.message);
+  build.message = build.status === 'passed' ? '' : reason ? `${reason.name}: ${reason.message}` : '';
+  build.flaky = build.jobs.some((job) => job.flaky);
   build.endedAt = now.toISOString();
   build.durationMs = build.startedAt ? now.getTime() - Date.parse(build.startedAt) : null;
   build.counts = sumCounts(build.jobs);
@@ -112,11 +167,25 @@ function sumCounts(jobs: JobRecord[]): BuildRecord['counts'] {
 
 /** Keeps the build-level summary (runner, attempts, start) in step with its jobs. */
 export function summarise(build: BuildRecord): void {
-  const attempts = build.jobs.flatMap((job) => job.attempts);
+  const attempts = build.jobs.flatMap((job) => job.attempts).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   build.attempts = attempts.length;
   build.runner = attempts.at(-1)?.runner ?? null;
   build.startedAt = attempts[0]?.startedAt ?? null;
   if (!isFinished(build.status)) {
     build.status = build.jobs.some((job) => job.status === 'running') ? 'running' : 'queued';
   }
+}
+
+/** Puts a finished build back in the queue (keel retry), keeping its attempts on record. */
+export function reopenBuild(build: BuildRecord, jobId: string | null): JobRecord[] {
+  const jobs = build.jobs.filter((job) => jobId === null || job.name === jobId);
+  for (const job of jobs) {
+    job.status = 'queued';
+    job.message = '';
+    job.flaky = false;
+    job.endedAt = null;
+    job.notBefore = null;
+  }
+  Object.assign(build, { status: 'queued', message: '', endedAt: null, durationMs: null });
+  return jobs;
 }

@@ -6,10 +6,11 @@ import type { Log } from '../common/log.js';
 import type { BuildRecord } from '../protocol/records.js';
 import { AdminList } from './admins.js';
 import type { DispatcherConfig } from './config.js';
+import { JobSource } from './job-source.js';
 import { Journal } from './journal.js';
 import type { JournalRecord, SchedulerSnapshot } from './records.js';
 import { ResultStore } from './result-store.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { DispatcherServer } from './server.js';
 
 export interface RunningDispatcher {
@@ -24,8 +25,15 @@ export interface RunningDispatcher {
 const COMPACT_AFTER = 1000;
 const WRITE_RETRY = { baseMs: 500, capMs: 30_000 };
 
-export async function startDispatcher(config: DispatcherConfig, log: Log): Promise<RunningDispatcher> {
+/** What tests may hand in instead of the real parts. */
+export interface DispatcherParts {
+  /** How a commit's jobs are found; by default keel.json read from the commit. */
+  jobsFor?: SchedulerOptions['jobsFor'];
+}
+
+export async function startDispatcher(config: DispatcherConfig, log: Log, parts: DispatcherParts = {}): Promise<RunningDispatcher> {
   const results = new ResultStore(config.results, config.maxLogBytes);
+  const jobSource = new JobSource(config.state);
   const opened = await Journal.open<SchedulerSnapshot, JournalRecord>(config.state, log);
   const { journal } = opened;
   const writing = new Set<Promise<void>>();
@@ -37,8 +45,8 @@ export async function startDispatcher(config: DispatcherConfig, log: Log): Promi
   const write = (build: BuildRecord, failures = 0): void => {
     const attempt = results.writeResult(build)
       .then(async () => {
-        log(`wrote ${config.results}/${build.commit}`);
-        await scheduler.written(build.commit);
+        log(`wrote ${config.results}/${build.project ? `${build.project}/` : ''}${build.commit}`);
+        await scheduler.written(build);
       })
       .catch((error: Error) => {
         const delay = backoffDelay(failures, WRITE_RETRY);
@@ -64,8 +72,13 @@ export async function startDispatcher(config: DispatcherConfig, log: Log): Promi
       }
       return durable;
     },
-    appendLog: (commit, text) => results.appendLog(commit, text),
-    hasResult: (commit) => results.hasResult(commit),
+    appendLog: (build, job, text) => results.appendLog(build, job, text),
+    hasResult: (project, commit) => results.hasResult(project, commit),
+    readResult: (project, commit) => results.readResult(project, commit),
+    jobsFor: parts.jobsFor ?? ((repo, commit) => jobSource.jobsFor(repo, commit)),
+    junit: (build, job, xml) => results.keepJunit(build, job, xml, (error) => {
+      log(`could not keep the JUnit XML of ${build.commit} (${job.name}): ${error.message}`);
+    }),
     finished: (build) => write(build),
   });
   scheduler.restore(opened.snapshot, opened.records);
@@ -98,6 +111,8 @@ export async function startDispatcher(config: DispatcherConfig, log: Log): Promi
     scheduler,
     close: async () => {
       closing = true;
+      scheduler.stop();
+      jobSource.close();
       if (orphanTimer) clearTimeout(orphanTimer);
       for (const timer of retryTimers) clearTimeout(timer);
       await server.close();

@@ -3,7 +3,7 @@
 // Validation lives in keel-json.ts; everything here may assume good input.
 
 import { isName } from '../protocol/validate.js';
-import type { JobSpec } from './keel-json.js';
+import type { JobSpec } from '../protocol/records.js';
 
 /** A job's fields after validation, before the matrix is expanded. */
 export interface JobTemplate extends Omit<JobSpec, 'id' | 'title'> {

@@ -5,25 +5,12 @@
 // (the build ends as error with it). keel.schema.json states the same rules
 // for editors; docs/keel-json.md for people.
 
+import type { JobSpec } from '../protocol/records.js';
 import { describeValue } from '../protocol/errors.js';
 import { isName } from '../protocol/validate.js';
 import { countCombinations, expandMatrix, type JobTemplate } from './keel-json-matrix.js';
 
-export interface JobSpec {
-  /** Unique within the build, file- and protocol-safe: "unit", "unit.NODE-18.OS-linux" or "unit.3". */
-  id: string;
-  /** For people: "unit" or "unit (NODE=18, OS=linux)". */
-  title: string;
-  /** argv to run, or null for the runner's default tests/ detection. */
-  run: string[] | null;
-  /** The job's env merged with this combination's matrix values. */
-  env: Record<string, string>;
-  timeoutMs: number | null;
-  retries: number;
-  retryDelayMs: number;
-  labels: string[];
-  junit: string | null;
-}
+export type { JobSpec };
 
 export class KeelJsonError extends Error {
   override readonly name = 'KeelJsonError';

@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     dispatcher = await startDispatcher(config, log);
   } catch (error) {
-    process.stderr.write(`keel: cannot listen on ${formatAddress(config)}: ${(error as Error).message}\n`);
+    process.stderr.write(`keel: cannot start the dispatcher on ${formatAddress(config)} with state in ${config.state}: ${(error as Error).message}\n`);
     process.exit(2);
   }
   const guard = config.security.secret ? 'secret required' : 'no secret: anyone who can connect is trusted';

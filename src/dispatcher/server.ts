@@ -46,7 +46,7 @@ const ALLOWED: Record<Role, readonly MessageType[]> = {
   runner: ['register', 'pong', 'drain', 'output', 'result'],
   observer: ['commit'],
   client: ['query', 'notify'],
-  admin: ['query', 'notify', 'admins'],
+  admin: ['query', 'notify', 'admins', 'cancel', 'retry'],
 };
 
 export class DispatcherServer {
@@ -191,7 +191,8 @@ export class DispatcherServer {
   private fromObserver(peer: Peer, message: Message): void {
     if (message.type !== 'commit') return;
     // `queued` only once the commit is durable: the observer then forgets it.
-    void this.options.scheduler.addCommit(message.commit, message.repo, message.ref).then(
+    const { commit, repo, ref, project, supersede } = message;
+    void this.options.scheduler.addCommit({ commit, repo, ref, project, supersede }).then(
       (added) => peer.conn.send({ type: 'queued', commit: message.commit, duplicate: !added }),
       (error: Error) => this.journalFailed(peer, error),
     );
@@ -206,18 +207,25 @@ export class DispatcherServer {
   private fromClient(peer: Peer, message: Message): void {
     if (message.type === 'notify') return this.notifyObservers(peer);
     if (message.type === 'admins') return void this.manageAdmins(peer, message.op, message.name);
-    if (message.type !== 'query') return;
     const { scheduler, results } = this.options;
+    const by = `${peer.role} ${peer.name}`;
+    const done = (text: Promise<string>) => void text.then(
+      (reply) => peer.conn.send({ type: 'done', message: reply }),
+      (error: Error) => this.journalFailed(peer, error),
+    );
+    if (message.type === 'cancel') return done(scheduler.cancel(message.project, message.commit, by));
+    if (message.type === 'retry') return done(scheduler.retry(message.project, message.commit, message.job, by));
+    if (message.type !== 'query') return;
     const overview = scheduler.overview();
     if (message.commit === null) {
       peer.conn.send({ type: 'status', ...overview });
       return;
     }
-    const commit = message.commit;
-    const known = scheduler.find(commit);
+    const { commit, project } = message;
+    const known = scheduler.find(project, commit);
     const reply = (builds: typeof overview.builds) => peer.conn.send({ ...overview, type: 'status', builds });
     if (known) return void reply([known]);
-    void results.readResult(commit).then((record) => reply(record ? [record] : []));
+    void results.readResult(project, commit).then((record) => reply(record ? [record] : []));
   }
 
   /** `keel admin`: list, add or remove the names allowed to act as admin. */
