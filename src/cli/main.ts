@@ -13,6 +13,7 @@ import { main as dispatcher } from '../dispatcher/main.js';
 import { main as observer } from '../observer/main.js';
 import { main as runner } from '../runner/main.js';
 import { admin } from './admin.js';
+import { buildControl } from './build-control.js';
 import { RefusedError, UnreachableError } from './client.js';
 import { demo } from './demo.js';
 import { notify } from './notify.js';
@@ -28,6 +29,8 @@ commands:
   status       show builds: keel status [SHA] [--json]
   token        print the secret for a role: keel token runner|observer|client|admin
   admin        who may act as admin: keel admin list | add NAME | remove NAME
+  cancel       stop a queued or running build: keel cancel SHA
+  retry        run a finished build again: keel retry SHA [--job NAME]
   notify       make observers look for new commits now (for a post-receive hook)
   demo         run all three on a sample repository (what npm start does)`;
 
@@ -40,6 +43,7 @@ async function run(argv: string[]): Promise<number | null> {
     case 'status': return status(rest, process.env);
     case 'token': return token(rest, process.env);
     case 'admin': return admin(rest, process.env);
+    case 'cancel': case 'retry': return buildControl(command, rest, process.env);
     case 'notify': return notify(rest, process.env);
     case 'demo': return demo(rest);
     case 'help': case '--help': case '-h': console.log(USAGE); return 0;

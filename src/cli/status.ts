@@ -11,11 +11,12 @@ import type { BuildRecord } from '../protocol/records.js';
 import { isCommitId } from '../protocol/validate.js';
 import { formatCounts } from '../dispatcher/report.js';
 import { request } from './client.js';
-import { parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
+import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
 export const STATUS_USAGE = `usage: keel status [SHA] [--dispatcher HOST:PORT] [--json]
 
   SHA                     a full commit id; without it, the queue, runners and recent builds
+  --project NAME          the observer's --project the commit belongs to
   --json                  print the dispatcher's answer as JSON
 ${TARGET_USAGE}`;
 
@@ -26,7 +27,7 @@ function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: { ...TARGET_FLAGS, json: { type: 'boolean', default: false } },
+      options: { ...TARGET_FLAGS, json: { type: 'boolean', default: false }, project: { type: 'string' } },
     });
   } catch (error) {
     throw configErrorFrom(error);
@@ -37,16 +38,24 @@ function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
   if (commit !== null && !isCommitId(commit)) {
     throw new ConfigError(`SHA must be a full commit id (40 or 64 lower-case hex digits), got "${commit}"`);
   }
-  return { target: parseTarget(values, env), json: values.json, commit };
+  return { target: parseTarget(values, env), json: values.json, commit, project: parseProject(values.project) };
 }
 
 function duration(ms: number | null): string {
   return ms === null ? '-' : `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** Why a queued build is not running: the first job that says so. */
+function waiting(build: BuildRecord): string {
+  return build.status === 'queued' ? build.jobs.find((job) => job.message)?.message ?? '' : build.message;
+}
+
 function buildTable(builds: BuildRecord[]): string[] {
-  const rows = builds.map((b) => [b.commit.slice(0, 12), b.status, String(b.attempts), b.runner ?? '-', duration(b.durationMs), b.ref]);
-  const header = ['COMMIT', 'STATUS', 'ATTEMPTS', 'RUNNER', 'DURATION', 'REF'];
+  const rows = builds.map((b) => [
+    b.commit.slice(0, 12), `${b.status}${b.flaky ? ' (flaky)' : ''}`, String(b.attempts), b.runner ?? '-', duration(b.durationMs),
+    `${b.project ? `${b.project}:` : ''}${b.ref}`, waiting(b),
+  ]);
+  const header = ['COMMIT', 'STATUS', 'ATTEMPTS', 'RUNNER', 'DURATION', 'REF', 'NOTE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
 }
@@ -70,7 +79,10 @@ function printBuild(build: BuildRecord, unwritten: boolean): void {
   console.log(`tests:    ${formatCounts(build.counts)}`);
   if (build.message) console.log(`reason:   ${build.message}`);
   if (unwritten) console.log('results:  not yet written (the dispatcher keeps it and retries)');
-  for (const job of build.jobs) console.log(`job ${job.name}: ${job.status} (${job.attempts.length} attempt(s))`);
+  for (const job of build.jobs) {
+    const notes = [`${job.attempts.length} attempt(s)`, ...(job.flaky ? ['flaky'] : []), ...(job.message ? [job.message] : [])];
+    console.log(`job ${job.spec?.title ?? job.name}: ${job.status} (${notes.join('; ')})`);
+  }
 }
 
 export async function status(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -78,8 +90,8 @@ export async function status(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
     console.log(STATUS_USAGE);
     return 0;
   }
-  const { target, json, commit } = parseStatusArgs(argv, env);
-  const reply = await request(target.address, { type: 'query', commit }, 'status', { security: target.security });
+  const { target, json, commit, project } = parseStatusArgs(argv, env);
+  const reply = await request(target.address, { type: 'query', commit, project }, 'status', { security: target.security });
   if (json) {
     console.log(JSON.stringify(commit === null ? reply : reply.builds[0] ?? null, null, 2));
   } else if (commit === null) {

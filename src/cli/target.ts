@@ -2,6 +2,8 @@
 // reach it safely.
 
 import { parseAddress, type Address } from '../common/address.js';
+import { ConfigError } from '../common/errors.js';
+import { isName } from '../protocol/validate.js';
 import { loadSecurity, SECURITY_FLAGS, type Security } from '../common/security.js';
 
 export const TARGET_FLAGS = {
@@ -24,4 +26,11 @@ export function parseTarget(values: { dispatcher: string } & Record<string, unkn
     address: parseAddress(values.dispatcher, '--dispatcher'),
     security: loadSecurity(values as Parameters<typeof loadSecurity>[0], env.KEEL_TOKEN),
   };
+}
+
+/** --project NAME, as the observer was given it. */
+export function parseProject(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (!isName(value)) throw new ConfigError(`--project must be a plain name (letters, digits, ".", "_", "-"), got "${value}"`);
+  return value;
 }

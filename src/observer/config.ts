@@ -8,7 +8,7 @@ import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { configErrorFrom, parseSeconds } from '../common/flags.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
-import { isRefName, isRepoUrl } from '../protocol/validate.js';
+import { isName, isRefName, isRepoUrl } from '../protocol/validate.js';
 import { cursorPath } from './cursor.js';
 import { inspectClone } from './clone-info.js';
 
@@ -25,6 +25,8 @@ export interface ObserverConfig {
   readonly originGitDir: string | null;
   /** What runners fetch from; sent with every commit. */
   readonly repoUrl: string;
+  readonly project: string | null;
+  readonly supersede: boolean;
   readonly stateDir: string;
   readonly cursorFile: string;
   readonly security: Security;
@@ -41,6 +43,10 @@ export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--
   --state DIR             where the cursor file is kept (default ./.keel-state)
   --repo-url URL          what runners fetch from (default origin's URL, or the
                           clone's own path when it has no origin)
+  --project NAME          keep this repository's results in RESULTS/NAME/ (for a
+                          dispatcher serving several repositories)
+  --supersede             a new commit skips queued, not yet started builds of
+                          older commits on the same branch (recorded as skipped)
 ${SECURITY_USAGE}`;
 
 const MIN_INTERVAL_S = 0.05;
@@ -60,6 +66,8 @@ export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv
         branch: { type: 'string', multiple: true },
         state: { type: 'string', default: '.keel-state' },
         'repo-url': { type: 'string' },
+        project: { type: 'string' },
+        supersede: { type: 'boolean', default: false },
         help: { type: 'boolean' },
         ...SECURITY_FLAGS,
       },
@@ -99,10 +107,18 @@ export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv
     hasOrigin: clone.hasOrigin,
     originGitDir: clone.originGitDir,
     repoUrl,
+    project: checkProject(values.project),
+    supersede: values.supersede,
     stateDir,
     cursorFile: cursorPath(stateDir, clone.path),
     security,
   });
+}
+
+function checkProject(name: string | undefined): string | null {
+  if (name === undefined) return null;
+  if (!isName(name)) throw new ConfigError(`--project must be a plain name (letters, digits, ".", "_", "-"), got "${name}"`);
+  return name;
 }
 
 function checkBranch(name: string): string {

@@ -31,6 +31,10 @@ export interface LinkOptions {
   name: string;
   /** What runners fetch from, in every `commit`. */
   repoUrl: string;
+  /** Keeps this repository's results apart (--project); null for the default folder. */
+  project: string | null;
+  /** Newer commits skip queued builds of older ones on the same branch (--supersede). */
+  supersede: boolean;
   log: Log;
   source: LinkSource;
   welcomeTimeoutMs?: number;
@@ -71,7 +75,8 @@ export class DispatcherLink {
     for (const { commit, ref } of this.options.source.pending()) {
       if (this.inFlight.has(commit)) continue;
       this.inFlight.add(commit);
-      this.conn!.send({ type: 'commit', commit, repo: this.options.repoUrl, ref });
+      const { repoUrl: repo, project, supersede } = this.options;
+      this.conn!.send({ type: 'commit', commit, repo, ref, project, supersede });
     }
   }
 

@@ -45,6 +45,8 @@ export async function main(argv: string[]): Promise<void> {
     security: config.security,
     name: helloName(config.clone),
     repoUrl: config.repoUrl,
+    project: config.project,
+    supersede: config.supersede,
     log,
     source: observer,
   });

@@ -1,0 +1,48 @@
+// keel cancel SHA and keel retry SHA [--job NAME]: stop a queued or running
+// build (running jobs' process groups are killed on their runners), or run a
+// finished one again, keeping the earlier attempts on record. Admins only.
+
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../common/errors.js';
+import { configErrorFrom } from '../common/flags.js';
+import { isCommitId, isName } from '../protocol/validate.js';
+import { request } from './client.js';
+import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
+
+export const CANCEL_USAGE = `usage: keel cancel SHA [--project NAME] [--as NAME]
+       keel retry SHA [--job NAME] [--project NAME] [--as NAME]
+
+  --job NAME              retry only this job (its id, as in the report)
+  --project NAME          the observer's --project the commit belongs to
+  --as NAME               the admin you act as (default: your admin token's name, or "owner")
+${TARGET_USAGE}`;
+
+export async function buildControl(command: 'cancel' | 'retry', argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes('--help')) {
+    console.log(CANCEL_USAGE);
+    return 0;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, strict: true, allowPositionals: true,
+      options: { ...TARGET_FLAGS, project: { type: 'string' }, as: { type: 'string' }, ...(command === 'retry' ? { job: { type: 'string' } } : {}) },
+    });
+  } catch (error) {
+    throw configErrorFrom(error);
+  }
+  const [commit, ...extra] = parsed.positionals;
+  if (!commit || extra.length > 0 || !isCommitId(commit)) {
+    throw new ConfigError(`SHA must be one full commit id (40 or 64 lower-case hex digits), got "${parsed.positionals.join(' ')}"`);
+  }
+  const job = (parsed.values as { job?: string }).job ?? null;
+  if (job !== null && !isName(job)) throw new ConfigError(`--job must be a job id as shown in the report, got "${job}"`);
+  const project = parseProject(parsed.values.project);
+  const target = parseTarget(parsed.values, env);
+  const secret = target.security.secret;
+  const as = parsed.values.as ?? (secret?.kind === 'role' ? secret.admin : null) ?? 'owner';
+  const message = command === 'cancel' ? { type: 'cancel' as const, commit, project } : { type: 'retry' as const, commit, project, job };
+  const reply = await request(target.address, message, 'done', { security: target.security, role: 'admin', name: as });
+  console.log(reply.message);
+  return /^(cancelled|retrying) /.test(reply.message) ? 0 : 1;
+}
