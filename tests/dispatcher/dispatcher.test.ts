@@ -7,6 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { parseDispatcherConfig, type DispatcherConfig } from '../../src/dispatcher/config.js';
 import { startDispatcher } from '../../src/dispatcher/dispatcher.js';
 import type { RunOutcome } from '../../src/protocol/records.js';
+import { defaultJobs } from '../helpers/default-jobs.js';
 import { TestPeer } from '../helpers/peer.js';
 import { tempDir, waitFor } from '../helpers/temp.js';
 
@@ -23,7 +24,7 @@ async function dispatcher(t: TestContext, overrides: Partial<DispatcherConfig> =
     ...parseDispatcherConfig(['--port', '0', '--results', results, '--state', state], {}),
     ...overrides,
   };
-  const running = await startDispatcher(config, (line) => lines.push(line));
+  const running = await startDispatcher(config, (line) => lines.push(line), defaultJobs);
   const peers: TestPeer[] = [];
   t.after(async () => {
     for (const peer of peers) peer.close();
@@ -53,6 +54,7 @@ function outcome(status: RunOutcome['status'], exitCode: number | null = status 
     status, exitCode, signal: null, timedOut: false, startedAt: new Date().toISOString(),
     durationMs: 12, command: ['node', '--test'], message: status === 'passed' ? '' : 'tests failed',
     counts: { tests: 2, passed: status === 'passed' ? 2 : 1, failed: status === 'passed' ? 0 : 1, skipped: 0 },
+    infra: false, failedTests: [], junit: null,
   };
 }
 
@@ -63,9 +65,9 @@ function readJson(results: string, sha: string) {
 test('a commit goes to a runner and ends with its three result files', async (t) => {
   const d = await dispatcher(t);
   const observer = await d.as('observer');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
   assert.deepEqual(await observer.next('queued'), { type: 'queued', commit: SHA_A, duplicate: false });
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
   assert.equal((await observer.next('queued')).duplicate, true, 'the same commit is deduplicated');
 
   const runner = await d.runner('r1');
@@ -92,7 +94,7 @@ test('a commit goes to a runner and ends with its three result files', async (t)
   assert.deepEqual(readdirSync(d.results).sort(), [SHA_A, `${SHA_A}.json`, `${SHA_A}.log`].sort(), 'no temp files left');
 
   const client = await d.as('client');
-  client.send({ type: 'query', commit: SHA_A });
+  client.send({ type: 'query', commit: SHA_A, project: null });
   const status = await client.next('status');
   assert.equal(status.builds[0]?.status, 'passed');
 });
@@ -101,7 +103,7 @@ test('a failing result makes a failed build', async (t) => {
   const d = await dispatcher(t);
   const runner = await d.runner('r1');
   const observer = await d.as('observer');
-  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF, project: null, supersede: false });
   const job = await runner.next('job');
   runner.send({ type: 'result', lease: job.lease, outcome: outcome('failed') });
   await waitFor(() => existsSync(join(d.results, SHA_B)), 'the report');
@@ -113,8 +115,8 @@ test('a runner whose connection closes has its job requeued at the front, and a 
   const d = await dispatcher(t);
   const observer = await d.as('observer');
   const first = await d.runner('r1');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF });
-  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
+  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF, project: null, supersede: false });
   const lost = await first.next('job');
   assert.equal(lost.commit, SHA_A);
   first.close();
@@ -142,7 +144,7 @@ test('a runner that stops answering pings is declared lost and its job requeued'
   const d = await dispatcher(t, { heartbeatMs: 50, deadlineMs: 300 });
   const observer = await d.as('observer');
   const silent = await d.runner('silent');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
   await silent.next('job');
   silent.socket.pause(); // reads nothing, answers nothing: like a frozen host
   const healthy = (await d.runner('healthy')).answerPings();
@@ -155,7 +157,7 @@ test('a runner that stops answering pings is declared lost and its job requeued'
 test('after three lost runners the commit ends as error', async (t) => {
   const d = await dispatcher(t);
   const observer = await d.as('observer');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
   for (let i = 1; i <= 3; i++) {
     const runner = await d.runner(`r${i}`);
     const job = await runner.next('job');
@@ -166,7 +168,7 @@ test('after three lost runners the commit ends as error', async (t) => {
   const record = readJson(d.results, SHA_A);
   assert.equal(record.status, 'error');
   assert.equal(record.attempts, 3);
-  assert.match(record.message, /runner lost 3 times/);
+  assert.match(record.message, /runner lost or failing 3 times/);
 });
 
 test('hostile input before hello gets an error and a closed connection; everyone else is still served', async (t) => {
@@ -177,7 +179,7 @@ test('hostile input before hello gets an error and a closed connection; everyone
     { what: 'invalid UTF-8', lines: [Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])], code: 'bad-utf8' },
     { what: 'a 10 MB line', lines: [Buffer.alloc(10 * 1024 * 1024, 0x61)], code: 'line-too-long' },
     { what: 'an unknown type', lines: ['{"type":"launch-missiles"}\n'], code: 'unknown-type' },
-    { what: 'a message before hello', lines: [`{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"${REF}"}\n`], code: 'unexpected' },
+    { what: 'a message before hello', lines: [`{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"${REF}","project":null,"supersede":false}\n`], code: 'unexpected' },
     { what: 'a wrong version', lines: ['{"type":"hello","version":99,"role":"runner","name":"x"}\n'], code: 'version-mismatch' },
   ];
   for (const c of cases) {
@@ -192,7 +194,7 @@ test('hostile input before hello gets an error and a closed connection; everyone
   vanishing.sendRaw('{"type":"hel');
   vanishing.close();
 
-  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF, project: null, supersede: false });
   assert.equal((await observer.next('queued')).commit, SHA_B, 'the well-behaved observer is still served');
   assert.deepEqual(readdirSync(d.results), [], 'no bad input wrote a file');
   assert.equal(d.lines.filter((line) => line.includes('bad line')).length, 4, 'each bad line is logged once');
@@ -215,10 +217,10 @@ test('an admitted peer gets an error for each bad message, nothing is acted on, 
     observer.sendRaw(`${c.line}\n`);
     assert.equal((await observer.next('error')).code, c.code, c.what);
   }
-  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF, project: null, supersede: false });
   assert.deepEqual(await observer.next('queued'), { type: 'queued', commit: SHA_B, duplicate: false }, 'still served after 8 errors');
   const client = await d.as('client');
-  client.send({ type: 'query', commit: SHA_A });
+  client.send({ type: 'query', commit: SHA_A, project: null });
   assert.deepEqual((await client.next('status')).builds, [], 'no bad commit was queued');
   observer.sendRaw('nonsense\n');
   assert.equal((await observer.next('error')).code, 'bad-json');
@@ -237,17 +239,17 @@ test('a connection that never says hello is closed after the deadline', async (t
 test('status without a commit lists runners, builds and the queue', async (t) => {
   const d = await dispatcher(t);
   const observer = await d.as('observer');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
   await observer.next('queued');
   await d.runner('r1', 2);
   const client = await d.as('client');
-  client.send({ type: 'query', commit: null });
+  client.send({ type: 'query', commit: null, project: null });
   const status = await client.next('status');
   assert.equal(status.runners.length, 1);
   assert.equal(status.runners[0]!.slots, 2);
   assert.deepEqual(status.runners[0]!.running, [SHA_A]);
   assert.equal(status.builds[0]!.status, 'running');
-  client.send({ type: 'query', commit: SHA_B });
+  client.send({ type: 'query', commit: SHA_B, project: null });
   assert.deepEqual((await client.next('status')).builds, [], 'an unknown commit has no build');
 });
 

@@ -8,6 +8,7 @@ import { test, type TestContext } from 'node:test';
 import { parseDispatcherConfig, type DispatcherConfig } from '../../src/dispatcher/config.js';
 import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher/dispatcher.js';
 import type { RunOutcome } from '../../src/protocol/records.js';
+import { defaultJobs } from '../helpers/default-jobs.js';
 import { TestPeer } from '../helpers/peer.js';
 import { tempDir, waitFor } from '../helpers/temp.js';
 
@@ -18,6 +19,7 @@ const REF = 'refs/heads/main';
 const passed: RunOutcome = {
   status: 'passed', exitCode: 0, signal: null, timedOut: false, startedAt: new Date().toISOString(),
   durationMs: 5, command: ['./tests/run.sh'], message: '', counts: null,
+  infra: false, failedTests: [], junit: null,
 };
 
 /** A dispatcher on fixed folders that can be stopped and started again. */
@@ -35,7 +37,7 @@ function harness(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
     current = await startDispatcher({
       ...parseDispatcherConfig(['--port', '0', '--results', results, '--state', state], {}),
       ...overrides,
-    }, (line) => lines.push(line));
+    }, (line) => lines.push(line), defaultJobs);
     return current;
   };
   const stop = async () => {
@@ -57,7 +59,7 @@ function harness(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
   };
   const commit = async (sha: string) => {
     const observer = await peer('observer');
-    observer.send({ type: 'commit', commit: sha, repo: REPO, ref: REF });
+    observer.send({ type: 'commit', commit: sha, repo: REPO, ref: REF, project: null, supersede: false });
     return observer.next('queued');
   };
   const record = (sha: string) => JSON.parse(readFileSync(join(results, `${sha}.json`), 'utf8'));
@@ -89,7 +91,7 @@ test('after a restart, queued work is still queued and a reclaimed job is not re
     assert.equal(h.record(sha).status, 'passed');
   }
   const observer = await h.peer('observer');
-  observer.send({ type: 'commit', commit: SHA[0]!, repo: REPO, ref: REF });
+  observer.send({ type: 'commit', commit: SHA[0]!, repo: REPO, ref: REF, project: null, supersede: false });
   assert.equal((await observer.next('queued')).duplicate, true, 'a finished commit is not taken again');
 });
 
@@ -162,7 +164,7 @@ test('a result that cannot be written is kept, shown as unwritten, and retried',
   await runner.next('recorded');
   await waitFor(() => h.lines.some((line) => line.includes(`could not write the result of ${SHA[0]}`)), 'the failed write');
   const client = await h.peer('client');
-  client.send({ type: 'query', commit: null });
+  client.send({ type: 'query', commit: null, project: null });
   assert.deepEqual((await client.next('status')).unwritten, [SHA[0]]);
 
   // Restarting does not lose it either.
@@ -172,9 +174,9 @@ test('a result that cannot be written is kept, shown as unwritten, and retried',
   await h.done(SHA[0]!);
   assert.equal(h.record(SHA[0]!).status, 'passed');
   const after = await h.peer('client');
-  after.send({ type: 'query', commit: null });
+  after.send({ type: 'query', commit: null, project: null });
   await waitFor(async () => {
-    after.send({ type: 'query', commit: null });
+    after.send({ type: 'query', commit: null, project: null });
     return (await after.next('status')).unwritten.length === 0;
   }, 'the unwritten list to empty');
 });
@@ -184,7 +186,7 @@ test('the journal is compacted into a snapshot and replays the same state', asyn
   await h.start();
   const observer = await h.peer('observer');
   const shas = Array.from({ length: 1100 }, (_, i) => i.toString(16).padStart(40, '0'));
-  for (const sha of shas) observer.send({ type: 'commit', commit: sha, repo: REPO, ref: REF });
+  for (const sha of shas) observer.send({ type: 'commit', commit: sha, repo: REPO, ref: REF, project: null, supersede: false });
   for (let i = 0; i < shas.length; i++) await observer.next('queued');
   await waitFor(() => existsSync(join(h.state, 'dispatcher.snapshot.json')), 'the snapshot');
   await h.stop();
@@ -192,6 +194,6 @@ test('the journal is compacted into a snapshot and replays the same state', asyn
   assert.ok(journalLines < 1100, `the journal was truncated (${journalLines} records left)`);
   await h.start();
   const client = await h.peer('client');
-  client.send({ type: 'query', commit: null });
+  client.send({ type: 'query', commit: null, project: null });
   assert.equal((await client.next('status')).queued, 1100, 'every commit is still queued');
 });

@@ -96,7 +96,7 @@ function harness(t: TestContext) {
 
     /** Reports a commit of the central repo as an observer would; resolves once the dispatcher says it is queued. */
     async report(peer: TestPeer, commit: string): Promise<boolean> {
-      peer.send({ type: 'commit', commit, repo: repos.central, ref: 'refs/heads/main' });
+      peer.send({ type: 'commit', commit, repo: repos.central, ref: 'refs/heads/main', project: null, supersede: false });
       const queued = await peer.next('queued');
       assert.equal(queued.commit, commit);
       return queued.duplicate;

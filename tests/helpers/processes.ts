@@ -78,9 +78,10 @@ export function spawnKeel(t: TestContext, entry: string, args: string[], options
   return proc;
 }
 
-/** Starts a dispatcher on a free port and returns it with its port. */
+/** Starts a dispatcher on a free port (with its own state folder unless `extra` names one) and returns it with its port. */
 export async function startDispatcherProcess(t: TestContext, results: string, extra: string[] = []): Promise<Proc & { port: number }> {
-  const proc = spawnKeel(t, 'dispatcher/main.js', ['--port', '0', '--results', results, ...extra]);
+  const state = extra.includes('--state') ? [] : ['--state', `${results}-state`];
+  const proc = spawnKeel(t, 'dispatcher/main.js', ['--port', '0', '--results', results, ...state, ...extra]);
   const match = await proc.waitForLine(/listening on [^ ]*:(\d+);/);
   return { ...proc, port: Number(match[1]) };
 }

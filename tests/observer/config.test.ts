@@ -31,6 +31,8 @@ test('defaults: local dispatcher, 5 s, every branch, ./.keel-state, origin as th
     repoUrl: central,
     stateDir: resolve('.keel-state'),
     security: { secret: null, tls: null },
+    project: null,
+    supersede: false,
     cursorFile: cursorPath(resolve('.keel-state'), path),
   });
   assert.ok(Object.isFrozen(config));

@@ -29,7 +29,7 @@ test('scan from the dispatcher asks the owner to scan, and the link stays connec
   let scans = 0;
   const lines: string[] = [];
   const link = new DispatcherLink({
-    security: { secret: null, tls: null }, dispatcher: { host: '127.0.0.1', port },
+    security: { secret: null, tls: null }, project: null, supersede: false, dispatcher: { host: '127.0.0.1', port },
     name: 'test-observer',
     repoUrl: '/srv/git/app.git',
     log: (line) => lines.push(line),

@@ -65,8 +65,9 @@ for (const { message } of fixtures) {
   seen.add(message.type);
   for (const field of Object.keys(message).filter((f) => f !== 'type')) {
     badField(`${message.type} without ${field}`, message, { [field]: undefined });
-    // Where null is allowed (query.commit, job.timeoutMs, admins.name, admin-list.token), `true` is the wrong type instead.
-    const nullable = message.type === 'query' || ['timeoutMs', 'token'].includes(field) || (message.type === 'admins' && field === 'name');
+    // Where null is allowed (query.commit, job.timeoutMs/run/junit, project, admins.name, admin-list.token, retry.job), `true` is the wrong type instead.
+    const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project'].includes(field)
+      || (message.type === 'admins' && field === 'name') || (message.type === 'retry' && field === 'job');
     badField(`${message.type} with ${field} ${nullable ? 'true' : 'null'}`, message, { [field]: nullable ? true : null });
   }
 }

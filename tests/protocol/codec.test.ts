@@ -59,7 +59,7 @@ test('decode accepts values at their limits', () => {
     { type: 'ping', seq: Number.MAX_SAFE_INTEGER },
     { type: 'result', lease: 'l', outcome: { ...sample('result').outcome, exitCode: -255 } },
     { type: 'result', lease: 'l', outcome: { ...sample('result').outcome, exitCode: 255 } },
-    { type: 'query', commit: SHA1 },
+    { type: 'query', commit: SHA1, project: null },
   ];
   for (const message of limits) {
     assert.deepEqual(decode(JSON.stringify(message)), message, JSON.stringify(message).slice(0, 100));

@@ -20,6 +20,7 @@ export const ALL_TYPES: Record<MessageType, true> = {
   register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
   commit: true, queued: true, scan: true,
   query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true,
+  abort: true, cancel: true, retry: true, done: true,
 };
 
 export const fullOutcome: RunOutcome = {
@@ -32,6 +33,9 @@ export const fullOutcome: RunOutcome = {
   command: ['npm', 'test', '--', NASTY],
   message: `2 tests failed: ${NASTY}`,
   counts: { tests: 10, passed: 7, failed: 2, skipped: 1 },
+  infra: false,
+  failedTests: ['math.adds', `odd ${NASTY}`],
+  junit: `<testsuites><testcase name="a &amp; b"/></testsuites>${NASTY}`,
 };
 
 export const killedOutcome: RunOutcome = {
@@ -44,6 +48,9 @@ export const killedOutcome: RunOutcome = {
   command: [],
   message: 'timed out after 600000 ms',
   counts: null,
+  infra: false,
+  failedTests: [],
+  junit: null,
 };
 
 const attempt: AttemptRecord = {
@@ -57,6 +64,7 @@ const attempt: AttemptRecord = {
   exitCode: 1,
   signal: null,
   timedOut: false,
+  infra: false,
   message: NASTY,
 };
 
@@ -66,7 +74,12 @@ const lostAttempt: AttemptRecord = {
 
 const jobRecord: JobRecord = {
   name: 'test',
+  spec: {
+    id: 'test', title: 'test (NODE=20)', run: ['sh', '-c', 'npm test'], env: { NODE: '20' },
+    timeoutMs: 600_000, retries: 2, retryDelayMs: 10_000, labels: ['linux'], junit: 'reports/junit.xml',
+  },
   status: 'failed',
+  flaky: false,
   attempts: [lostAttempt, { ...attempt, attempt: 3, lease: 'lease_3' }],
   runner: 'runner-1',
   startedAt: '2024-05-01T12:00:00.000Z',
@@ -79,13 +92,18 @@ const jobRecord: JobRecord = {
   command: ['npm', 'test'],
   message: '2 tests failed',
   log: `stdout and stderr ${NASTY}`,
+  junit: null,
+  failedTests: ['math.adds'],
+  notBefore: null,
 };
 
 export const buildRecord: BuildRecord = {
   commit: SHA1,
   repo: '/srv/git/app.git',
   ref: 'refs/heads/main',
+  project: null,
   status: 'failed',
+  flaky: false,
   message: '2 tests failed',
   runner: 'runner-1',
   attempts: 3,
@@ -132,6 +150,7 @@ export const fixtures: Fixture[] = [
     message: {
       type: 'job', lease: 'lease_1-a', attempt: 1, job: 'test', commit: SHA1,
       repo: '/srv/git/app.git', ref: 'refs/heads/main', timeoutMs: 600_000,
+      title: 'test (NODE=20, "quoted")', run: ['sh', '-c', `echo ${NASTY.replace(/\u0000/g, '')}`], env: { NODE: '20', _X1: '' }, junit: 'reports/junit.xml',
     },
   },
   {
@@ -139,6 +158,7 @@ export const fixtures: Fixture[] = [
     message: {
       type: 'job', lease: 'L'.repeat(64), attempt: 3, job: 'lint.node-20', commit: SHA256,
       repo: 'ssh://git@example.com/app.git', ref: 'refs/tags/v1.0', timeoutMs: null,
+      title: 'lint', run: null, env: {}, junit: null,
     },
   },
   { name: 'output stdout', message: { type: 'output', lease: 'lease_1-a', stream: 'stdout', data: NASTY } },
@@ -147,11 +167,17 @@ export const fixtures: Fixture[] = [
   { name: 'result killed, no counts', message: { type: 'result', lease: 'lease_1-a', outcome: killedOutcome } },
   { name: 'recorded accepted', message: { type: 'recorded', lease: 'lease_1-a', accepted: true } },
   { name: 'recorded stale', message: { type: 'recorded', lease: 'lease_1-a', accepted: false } },
-  { name: 'commit', message: { type: 'commit', commit: SHA1, repo: 'file:///srv/git/app.git', ref: 'refs/heads/feature/x-1' } },
+  { name: 'commit', message: { type: 'commit', commit: SHA1, repo: 'file:///srv/git/app.git', ref: 'refs/heads/feature/x-1', project: null, supersede: false } },
+  { name: 'commit for a project, superseding', message: { type: 'commit', commit: SHA256, repo: '/srv/git/lib.git', ref: 'refs/heads/main', project: 'lib', supersede: true } },
+  { name: 'abort', message: { type: 'abort', lease: 'lease_1-a' } },
+  { name: 'cancel', message: { type: 'cancel', commit: SHA1, project: null } },
+  { name: 'retry one job', message: { type: 'retry', commit: SHA1, project: 'lib', job: 'unit.NODE-18' } },
+  { name: 'retry all', message: { type: 'retry', commit: SHA256, project: null, job: null } },
+  { name: 'done', message: { type: 'done', message: `cancelled ${SHA1}` } },
   { name: 'queued', message: { type: 'queued', commit: SHA1, duplicate: false } },
   { name: 'queued duplicate', message: { type: 'queued', commit: SHA256, duplicate: true } },
-  { name: 'query overview', message: { type: 'query', commit: null } },
-  { name: 'query one commit', message: { type: 'query', commit: SHA1 } },
+  { name: 'query overview', message: { type: 'query', commit: null, project: null } },
+  { name: 'query one commit', message: { type: 'query', commit: SHA1, project: null } },
   { name: 'status', message: { type: 'status', builds: [buildRecord, queuedBuild], runners: [runnerSummary], queued: 1, unwritten: [buildRecord.commit] } },
   { name: 'status empty', message: { type: 'status', builds: [], runners: [], queued: 0, unwritten: [] } },
 ];
