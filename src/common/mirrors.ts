@@ -1,17 +1,25 @@
-// A bare mirror per repository under <workdir>/mirrors, and a fresh worktree
-// per job under <workdir>/jobs. Mirror updates for one repository are run one
-// at a time, since two fetches into the same mirror would fight over its lock.
+// A bare mirror per repository under <workdir>/mirrors, and worktrees of it
+// under <workdir>/worktrees. Mirror updates for one repository are run one at
+// a time, since two fetches into the same mirror would fight over its lock.
 // Shared: the runner checks commits out of it, the dispatcher reads keel.json
 // from it (job-source.ts).
+//
+// A worktree is reused by the next job of the same repository: it is reset
+// with `checkout --force` and `clean -ffdx`, so the job still starts from
+// exactly the commit and nothing of the last run is left, but only the files
+// that differ are written — `git worktree add` of a large tree costs far more.
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { git } from './git.js';
 
 export class Mirrors {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Worktrees no job is using, per mirror. */
+  private readonly idle = new Map<string, string[]>();
+  private made = 0;
 
   constructor(private readonly workdir: string) {}
 
@@ -47,13 +55,32 @@ export class Mirrors {
     });
   }
 
-  /** A detached worktree of `commit` at `path`. */
-  async addWorktree(mirror: string, path: string, commit: string): Promise<void> {
-    await mkdir(join(this.workdir, 'jobs'), { recursive: true });
+  /** A worktree of `commit` for one job: an idle one of this mirror reset to it, or a new one. */
+  async checkout(mirror: string, commit: string): Promise<string> {
+    const idle = this.idle.get(mirror)?.pop();
+    if (idle !== undefined) {
+      try {
+        await git(['checkout', '--quiet', '--detach', '--force', commit, '--'], { cwd: idle });
+        await git(['clean', '--quiet', '-ffdx'], { cwd: idle });
+        return idle;
+      } catch {
+        await this.removeWorktree(mirror, idle);
+      }
+    }
+    const path = join(this.workdir, 'worktrees', `${basename(mirror, '.git')}-${process.pid}-${++this.made}`);
+    await mkdir(join(this.workdir, 'worktrees'), { recursive: true });
     await this.serialise(mirror, () => git(['worktree', 'add', '--quiet', '--detach', '--force', path, commit], { cwd: mirror }));
+    return path;
   }
 
-  async removeWorktree(mirror: string, path: string): Promise<void> {
+  /** The job is over (its processes are gone): the worktree can serve the next one. */
+  release(mirror: string, path: string): void {
+    const idle = this.idle.get(mirror) ?? [];
+    idle.push(path);
+    this.idle.set(mirror, idle);
+  }
+
+  private async removeWorktree(mirror: string, path: string): Promise<void> {
     await this.serialise(mirror, async () => {
       await git(['worktree', 'remove', '--force', path], { cwd: mirror, allowFailure: true });
       await rm(path, { recursive: true, force: true });
@@ -61,8 +88,15 @@ export class Mirrors {
     });
   }
 
-  jobPath(lease: string): string {
-    return join(this.workdir, 'jobs', lease);
+  /** At start: worktrees left by an earlier run are removed, and the mirrors forget them. */
+  async removeStaleWorktrees(): Promise<void> {
+    await rm(join(this.workdir, 'worktrees'), { recursive: true, force: true });
+    await rm(join(this.workdir, 'jobs'), { recursive: true, force: true });
+    const mirrors = join(this.workdir, 'mirrors');
+    if (!existsSync(mirrors)) return;
+    for (const name of await readdir(mirrors)) {
+      await git(['worktree', 'prune'], { cwd: join(mirrors, name), allowFailure: true });
+    }
   }
 }
 

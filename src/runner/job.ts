@@ -1,8 +1,9 @@
 // One job from start to finish: make sure the mirror has the commit, check it
-// out into a fresh worktree, run the job's command there (its own `run`, or
+// out into a clean worktree, run the job's command there (its own `run`, or
 // what test-command.ts finds in tests/), read its JUnit report if it has one,
-// and remove the worktree. Every way this can go wrong ends as a RunOutcome,
-// never as a throw; `infra` marks the ways that were the runner's fault.
+// and give the worktree back for the next job. Every way this can go wrong
+// ends as a RunOutcome, never as a throw; `infra` marks the ways that were the
+// runner's fault.
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,9 +39,9 @@ async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcom
   } catch (error) {
     return errorOutcome(startedAt, `fetch failed: ${(error as Error).message}`, true);
   }
-  const worktree = mirrors.jobPath(job.lease);
+  let worktree: string;
   try {
-    await mirrors.addWorktree(mirror, worktree, job.commit);
+    worktree = await mirrors.checkout(mirror, job.commit);
   } catch (error) {
     return errorOutcome(startedAt, `checkout failed: ${(error as Error).message}`, true);
   }
@@ -66,7 +67,7 @@ async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcom
     if (error instanceof NoTestsError) return errorOutcome(startedAt, error.message, false);
     return errorOutcome(startedAt, `could not run the tests: ${(error as Error).message}`, true);
   } finally {
-    await mirrors.removeWorktree(mirror, worktree).catch(() => {});
+    mirrors.release(mirror, worktree);
   }
 }
 

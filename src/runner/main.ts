@@ -53,7 +53,9 @@ export async function main(argv: string[]): Promise<void> {
     onAbort: (lease) => jobs.abort(lease),
     runningLeases: () => jobs.leases(),
   });
-  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors: new Mirrors(config.workdir), link });
+  const mirrors = new Mirrors(config.workdir);
+  await mirrors.removeStaleWorktrees();
+  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, link });
   log(`starting; dispatcher ${formatAddress(config.dispatcher)}, workdir ${config.workdir}, ${config.slots} slot(s)`);
   link.start();
 

@@ -154,7 +154,7 @@ describe('runner jobs', { concurrency: true }, () => {
     assert.equal((await fake.waitFor('result', (m) => m.lease === 'lease-after')).outcome.status, 'passed');
     assert.deepEqual(fake.all('result').map((m) => m.lease), ['lease-after']);
     assert.equal(existsSync(repo.spooled('lease-abort')), false);
-    assert.deepEqual(readdirSync(join(repo.workdir, 'jobs')), [], 'worktrees removed');
+    assert.equal(readdirSync(join(repo.workdir, 'worktrees')).length, 1, 'the aborted job\'s worktree served the next job');
   });
 
   test('a repository that cannot be fetched is an infrastructure error', async (t) => {
