@@ -21,8 +21,6 @@ export interface RunningDispatcher {
   close(): Promise<void>;
 }
 
-/** Records after which the journal is folded into a snapshot. */
-const COMPACT_AFTER = 1000;
 const WRITE_RETRY = { baseMs: 500, capMs: 30_000 };
 
 /** What tests may hand in instead of the real parts. */
@@ -67,7 +65,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     log,
     persist: (record) => {
       const durable = journal.append(record);
-      if (journal.length > COMPACT_AFTER) {
+      if (journal.wantsCompaction) {
         void journal.compact(scheduler.snapshot()).catch((error: Error) => log(`journal compaction failed: ${error.message}`));
       }
       return durable;

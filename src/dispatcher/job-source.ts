@@ -81,13 +81,14 @@ export class JobSource {
   /** keel.json's text at the commit's root; null when there is none. */
   private async readKeelJson(repo: string, commit: string): Promise<string | null> {
     const mirror = this.mirrors.mirrorPath(repo);
-    // Fetches only when the mirror lacks the commit.
-    if (!existsSync(mirror) || (await this.readersOf(mirror).check.read(`${commit}^{commit}`)) === null) {
+    // The commit's tree, fetching first only when the mirror lacks the commit.
+    let tree = existsSync(mirror) ? await this.readersOf(mirror).content.read(`${commit}^{tree}`) : null;
+    if (tree === null) {
       await this.mirrors.ensureCommit(repo, commit);
+      tree = await this.readersOf(mirror).content.read(`${commit}^{tree}`);
     }
-    const { content, check } = this.readersOf(mirror);
-    const tree = await content.read(`${commit}^{tree}`);
     if (!tree?.content) throw new Error(`commit ${commit} has no tree`);
+    const { content, check } = this.readersOf(mirror);
     const entry = findEntry(tree.content, FILE, commit.length / 2);
     if (entry === null) return null;
     // A link's target would be read as the file's text, and might point outside the repository.

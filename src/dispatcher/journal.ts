@@ -15,6 +15,9 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import type { Log } from '../common/log.js';
 
+/** Fewer records than this are never worth a snapshot. */
+const MIN_RECORDS = 1000;
+
 export interface Loaded<S, R> {
   snapshot: S | null;
   records: R[];
@@ -32,6 +35,8 @@ export class Journal<S, R extends object> {
   private flushing: Promise<void> | null = null;
   private compacting = false;
   private sinceSnapshot = 0;
+  private bytesSinceSnapshot = 0;
+  private snapshotBytes = 0;
 
   private constructor(
     private readonly handle: FileHandle,
@@ -90,16 +95,26 @@ export class Journal<S, R extends object> {
     return { journal, snapshot: snapshot?.state ?? null, records };
   }
 
-  /** Records since the last snapshot; the caller compacts when this grows. */
+  /** Records since the last snapshot. */
   get length(): number {
     return this.sinceSnapshot;
+  }
+
+  /**
+   * Time to compact: the records since the last snapshot outweigh it. Tied to
+   * the snapshot's size, so a large state is not rewritten every few records.
+   */
+  get wantsCompaction(): boolean {
+    return this.sinceSnapshot >= MIN_RECORDS && this.bytesSinceSnapshot > 2 * this.snapshotBytes;
   }
 
   /** Appends a record; resolves once it is on disk (fdatasync). */
   append(record: R): Promise<void> {
     this.seq += 1;
     this.sinceSnapshot += 1;
-    this.pending.push(`${JSON.stringify({ seq: this.seq, ...record })}\n`);
+    const line = `${JSON.stringify({ seq: this.seq, ...record })}\n`;
+    this.bytesSinceSnapshot += line.length;
+    this.pending.push(line);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing && !this.compacting) this.flushing = this.flush();
     return done;
@@ -132,12 +147,14 @@ export class Journal<S, R extends object> {
     this.compacting = true;
     const seq = this.seq;
     const snapshot = JSON.stringify({ seq, state });
+    this.snapshotBytes = snapshot.length;
     try {
       if (this.flushing) await this.flushing;
       await writeFileAtomic(this.snapshotPath, snapshot);
       await this.handle.truncate(0);
       await this.handle.datasync();
       this.sinceSnapshot = this.seq - seq;
+      this.bytesSinceSnapshot = this.pending.reduce((sum, line) => sum + line.length, 0);
     } finally {
       this.compacting = false;
       if (this.pending.length > 0 && !this.flushing) this.flushing = this.flush();

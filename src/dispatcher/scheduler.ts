@@ -64,6 +64,16 @@ interface RunnerState {
 }
 
 const RECENT_BUILDS = 20;
+/** How many commits' keel.json are looked up ahead of the one being recorded. */
+const LOOKAHEAD = 128;
+
+interface Incoming {
+  input: NewCommit;
+  key: BuildKey;
+  lookup: Promise<{ jobs: JobSpec[]; error: string | null }> | null;
+  recorded(durable: Promise<void>): void;
+  failed(error: Error): void;
+}
 
 const keyOf = (build: BuildRecord): BuildKey => buildKey(build.project, build.commit);
 
@@ -74,9 +84,10 @@ export class Scheduler {
   private readonly queue: QueuedJob[] = [];
   private readonly runners = new Map<string, RunnerState>();
   private readonly leases = new Map<string, Lease>();
-  /** Commits whose jobs are being looked up; taken one at a time, in order. */
+  /** Commits whose jobs are being looked up, in arrival order. */
   private readonly arriving = new Set<BuildKey>();
-  private intake: Promise<unknown> = Promise.resolve();
+  private readonly incoming: Incoming[] = [];
+  private taking = false;
   private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: SchedulerOptions) {}
@@ -248,7 +259,7 @@ export class Scheduler {
   /**
    * Takes a commit from an observer: looks up its jobs (keel.json), records
    * it, and resolves once durable; false when it is already known. Commits
-   * are taken one at a time so the queue keeps their order.
+   * are recorded in arrival order; the lookups of the next few run meanwhile.
    */
   addCommit(input: NewCommit): Promise<boolean> {
     const key = buildKey(input.project, input.commit);
@@ -256,21 +267,45 @@ export class Scheduler {
       return Promise.resolve(false);
     }
     this.arriving.add(key);
-    // Lookups and records follow each other in arrival order; waiting for the
-    // journal does not hold up the next commit (it shares the next fsync).
-    const recorded = this.intake.then(async () => {
-      const found = await this.options.jobsFor(input.repo, input.commit).finally(() => this.arriving.delete(key));
-      const durable = this.record({ op: 'commit', ...input, jobs: found.jobs, error: found.error, at: new Date().toISOString() });
-      const what = found.error ?? `${found.jobs.length} job${found.jobs.length === 1 ? '' : 's'}`;
-      this.options.log(`queued ${key} (${input.ref}): ${what}`);
-      this.schedule();
-      return { durable };
-    });
-    this.intake = recorded.catch(() => {});
-    return recorded.then(async ({ durable }) => {
+    return new Promise<Promise<void>>((recorded, failed) => {
+      this.incoming.push({ input, key, lookup: null, recorded, failed });
+      void this.takeIncoming();
+    }).then(async (durable) => {
+      // Waiting for the journal does not hold up the next commit: it shares the next fsync.
       await durable;
       return true;
     });
+  }
+
+  private async takeIncoming(): Promise<void> {
+    if (this.taking) return;
+    this.taking = true;
+    try {
+      while (this.incoming.length > 0) {
+        for (const next of this.incoming.slice(0, LOOKAHEAD)) {
+          next.lookup ??= this.options.jobsFor(next.input.repo, next.input.commit);
+        }
+        const head = this.incoming[0]!;
+        let found;
+        try {
+          found = await head.lookup!;
+        } catch (error) {
+          found = { jobs: [], error: `could not read keel.json: ${(error as Error).message}` };
+        }
+        this.incoming.shift();
+        this.arriving.delete(head.key);
+        try {
+          const durable = this.record({ op: 'commit', ...head.input, jobs: found.jobs, error: found.error, at: new Date().toISOString() });
+          this.options.log(`queued ${head.key} (${head.input.ref}): ${found.error ?? `${found.jobs.length} job${found.jobs.length === 1 ? '' : 's'}`}`);
+          this.schedule();
+          head.recorded(durable);
+        } catch (error) {
+          head.failed(error as Error);
+        }
+      }
+    } finally {
+      this.taking = false;
+    }
   }
 
   /**
