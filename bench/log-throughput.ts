@@ -10,8 +10,9 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode } from '../src/protocol/codec.js';
 import { MAX_OUTPUT_CHUNK, type Job } from '../src/protocol/messages.js';
+import { makeBenchRepo } from './bench-repo.js';
 import { FakePeer, passedOutcome } from './fake-peer.js';
-import { randomSha, startDispatcher, tempDir, waitUntil, type Figure } from './support.js';
+import { startDispatcher, tempDir, waitUntil, type Figure } from './support.js';
 
 const TOTAL_BYTES = 200 * 1024 * 1024;
 const HEARTBEAT_S = 0.5;
@@ -25,8 +26,9 @@ export async function measureLogThroughput(): Promise<Figure[]> {
   const runner = await FakePeer.runner(dispatcher.port, 'streamer', { onPing: () => pings.push(performance.now()), onJob: (j) => gotJob(j) });
   const observer = await FakePeer.connect(dispatcher.port, 'observer', 'bench-observer');
   await observer.welcome;
-  const sha = randomSha();
-  observer.send({ type: 'commit', commit: sha, repo: '/srv/git/bench.git', ref: 'refs/heads/main' });
+  const repo = makeBenchRepo(tempDir('log-repo'));
+  const [sha] = repo.commits(1) as [string];
+  observer.send({ type: 'commit', commit: sha, repo: repo.path, ref: 'refs/heads/main', project: null, supersede: false });
   const { lease } = await job;
 
   const line = Buffer.from(encode({ type: 'output', lease, stream: 'stdout', data: `${'x'.repeat(MAX_OUTPUT_CHUNK - 1)}\n` }));

@@ -4,7 +4,8 @@
 
 import { readdirSync } from 'node:fs';
 import { FakePeer, noopRunner, type NoopCounts } from './fake-peer.js';
-import { randomSha, waitUntil } from './support.js';
+import { makeBenchRepo } from './bench-repo.js';
+import { tempDir, waitUntil } from './support.js';
 
 export interface NoopFarm {
   /** Sends `count` new commits at once; resolves when every job is assigned and every result recorded. */
@@ -20,13 +21,15 @@ export async function startNoopFarm(port: number, runners: number): Promise<Noop
   for (let i = 0; i < runners; i++) peers.push(await noopRunner(port, `noop-${i}`, counts));
   const observer = await FakePeer.connect(port, 'observer', 'bench-observer');
   await observer.welcome;
+  const repo = makeBenchRepo(tempDir('farm-repo'));
   return {
     async build(count) {
       const jobsBefore = counts.jobs;
       const recordedBefore = counts.recorded;
+      const shas = repo.commits(count);
       const start = performance.now();
-      for (let i = 0; i < count; i++) {
-        observer.send({ type: 'commit', commit: randomSha(), repo: '/srv/git/bench.git', ref: 'refs/heads/main' });
+      for (const commit of shas) {
+        observer.send({ type: 'commit', commit, repo: repo.path, ref: 'refs/heads/main', project: null, supersede: false });
       }
       await waitUntil(() => counts.jobs - jobsBefore >= count, `${count} assignments`, 150_000, 2);
       const assignedMs = performance.now() - start;

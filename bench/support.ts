@@ -29,7 +29,7 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-const GIT_ENV: NodeJS.ProcessEnv = {
+export const GIT_ENV: NodeJS.ProcessEnv = {
   ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GIT_'))),
   GIT_AUTHOR_NAME: 'Keel Bench', GIT_AUTHOR_EMAIL: 'bench@keel.invalid',
   GIT_COMMITTER_NAME: 'Keel Bench', GIT_COMMITTER_EMAIL: 'bench@keel.invalid',
@@ -129,12 +129,6 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export const median = (values: readonly number[]) => percentile(values, 50);
-
-export function randomSha(): string {
-  let sha = '';
-  while (sha.length < 40) sha += Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
-  return sha.slice(0, 40);
-}
 
 /** One measured figure: printed as one line, and kept for --json. */
 export interface Figure {
