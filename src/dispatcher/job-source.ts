@@ -4,7 +4,7 @@
 // can fail becomes an error string, because the build then ends as `error`
 // with that message and the committer has nothing else to go on.
 //
-// Thousands of commits may arrive at once, so each mirror keeps two
+// Thousands of commits may arrive at once, so each repository read keeps two
 // long-running `git cat-file` readers instead of starting git per commit.
 
 import { existsSync } from 'node:fs';
@@ -80,16 +80,9 @@ export class JobSource {
 
   /** keel.json's text at the commit's root; null when there is none. */
   private async readKeelJson(repo: string, commit: string): Promise<string | null> {
-    const mirror = this.mirrors.mirrorPath(repo);
-    // The commit's tree, fetching first only when the mirror lacks the commit.
-    let tree = existsSync(mirror) ? await this.readersOf(mirror).content.read(`${commit}^{tree}`) : null;
-    if (tree === null) {
-      await this.mirrors.ensureCommit(repo, commit);
-      tree = await this.readersOf(mirror).content.read(`${commit}^{tree}`);
-    }
-    if (!tree?.content) throw new Error(`commit ${commit} has no tree`);
-    const { content, check } = this.readersOf(mirror);
-    const entry = findEntry(tree.content, FILE, commit.length / 2);
+    const { gitDir, tree } = await this.findTree(repo, commit);
+    const { content, check } = this.readersOf(gitDir);
+    const entry = findEntry(tree, FILE, commit.length / 2);
     if (entry === null) return null;
     // A link's target would be read as the file's text, and might point outside the repository.
     if (entry.mode === '120000') fail('is a symbolic link; it must be a regular file');
@@ -101,6 +94,26 @@ export class JobSource {
     if (size > MAX_BYTES) fail(`is ${size} bytes; at most ${MAX_BYTES} (64 KiB) are allowed`);
     const blob = await content.read(entry.object);
     return blob?.content?.toString('utf8') ?? null;
+  }
+
+  /**
+   * The commit's root tree. A repository on this machine is read in place,
+   * which saves a fetch per commit; anything else (or a local one that will
+   * not answer) goes through the mirror, fetching only what it lacks.
+   */
+  private async findTree(repo: string, commit: string): Promise<{ gitDir: string; tree: Buffer }> {
+    if (repo.startsWith('/') && existsSync(repo)) {
+      const tree = await this.readersOf(repo).content.read(`${commit}^{tree}`).catch(() => null);
+      if (tree?.content) return { gitDir: repo, tree: tree.content };
+    }
+    const mirror = this.mirrors.mirrorPath(repo);
+    let tree = existsSync(mirror) ? await this.readersOf(mirror).content.read(`${commit}^{tree}`) : null;
+    if (tree === null) {
+      await this.mirrors.ensureCommit(repo, commit);
+      tree = await this.readersOf(mirror).content.read(`${commit}^{tree}`);
+    }
+    if (!tree?.content) throw new Error(`commit ${commit} has no tree`);
+    return { gitDir: mirror, tree: tree.content };
   }
 
   private readersOf(mirror: string): Readers {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { rmSync, symlinkSync } from 'node:fs';
+import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { JobSource } from '../../src/dispatcher/job-source.js';
@@ -116,12 +116,23 @@ test('a commit already in the mirror is read without fetching: the source may be
   const repo = makeRepo(t);
   const commit = commitFiles(repo, { 'keel.json': MATRIX });
   const stateDir = tempDir(t);
-  const first = await new JobSource(stateDir).jobsFor(repo, commit);
+  // A file:// URL goes through the mirror (a plain local path is read in place).
+  const url = `file://${repo}`;
+  const first = await new JobSource(stateDir).jobsFor(url, commit);
   assert.equal(first.error, null);
   rmSync(repo, { recursive: true, force: true });
   // A fresh JobSource too, as after a restart: the mirror on disk is what counts.
-  const second = await new JobSource(stateDir).jobsFor(repo, commit);
+  const second = await new JobSource(stateDir).jobsFor(url, commit);
   assert.deepEqual(second, first);
+});
+
+test('a repository on this machine is read in place, without a mirror', async (t) => {
+  const repo = makeRepo(t);
+  const commit = commitFiles(repo, { 'keel.json': MATRIX });
+  const stateDir = tempDir(t);
+  const found = await new JobSource(stateDir).jobsFor(repo, commit);
+  assert.equal(found.jobs.length, 4);
+  assert.equal(existsSync(join(stateDir, 'mirrors')), false, 'nothing was fetched');
 });
 
 test('many commits at once from one repository are each read correctly', async (t) => {
