@@ -71,6 +71,24 @@ export async function kill(proc: Proc): Promise<void> {
   await proc.exited;
 }
 
+/**
+ * A starter for `node --import tsx <main>` (no build needed) whose processes
+ * are all killed when the test ends, pass or fail. Call it before making temp
+ * folders: after-hooks run in the order they were added, and a process still
+ * working in a folder spoils its removal.
+ */
+export function tsxStarter(t: TestContext, main: string, cwd: string): (args: string[]) => Proc {
+  const started: Proc[] = [];
+  t.after(async () => {
+    await Promise.all(started.map(kill));
+  });
+  return (args) => {
+    const proc = spawnWatched(['--import', 'tsx', main, ...args], { cwd });
+    started.push(proc);
+    return proc;
+  };
+}
+
 /** Starts a built entry point (e.g. `runner/main.js`); it is killed when the test ends, pass or fail. */
 export function spawnKeel(t: TestContext, entry: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
   const proc = spawnWatched([`${DIST}${entry}`, ...args], options);
