@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
 import { TestPeer } from '../helpers/peer.js';
-import { spawnKeel, type Proc } from '../helpers/processes.js';
+import { gone, spawnKeel, type Proc } from '../helpers/processes.js';
 import { tempDir, waitFor } from '../helpers/temp.js';
 
 const WAIT_MS = 30_000;
@@ -453,14 +453,7 @@ test('runner SIGTERMed past --drain-grace hands the job back unfinished, kills i
 
   runner.child.kill('SIGTERM');
   assert.deepEqual(await exitWithin(runner, EXIT_GRACE_MS, h.logs), { code: 0, signal: null }, `runner past its drain grace\n${h.logs()}`);
-  await waitFor(() => {
-    try {
-      process.kill(-group, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 'the handed-back test process group to be gone', WAIT_MS);
+  await waitFor(() => gone(-group), 'the handed-back test process group to be gone', WAIT_MS);
   await dispatcher.waitForLine(new RegExp(`requeued ${sha} `));
 
   h.release();

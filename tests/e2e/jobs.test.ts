@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
-import { runKeel, spawnKeel, type Proc } from '../helpers/processes.js';
+import { gone, runKeel, spawnKeel, type Proc } from '../helpers/processes.js';
 import { tempDir, waitFor } from '../helpers/temp.js';
 
 const WAIT_MS = 45_000;
@@ -23,19 +23,6 @@ type Job = {
   spec: { title: string; env: Record<string, string>; labels: string[] }; attempts: Attempt[];
 };
 
-/** True once `pid` no longer runs (gone, or a zombie nobody has reaped yet). */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 /**
  * One test's world: a central repo with a working copy and a clone, temp

@@ -1,6 +1,7 @@
 // Spawns Keel's built entry points (dist/) as real child processes, collects
 // their stderr lines, and kills them when the test ends, pass or fail.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
@@ -114,4 +115,35 @@ export function runKeel(entry: string, args: string[], options: { cwd?: string }
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * True when nothing runs any more as `pid` or, for a negative `pid`, in
+ * process group `-pid`. Zombies count as gone: where PID 1 is not an init
+ * that reaps orphans, a killed process can linger as one for a long time.
+ */
+export function gone(pid: number): boolean {
+  const running = (stat: string, wanted: (pid: number, group: number) => boolean): boolean => {
+    // Fields after the command name, which may itself contain spaces and parentheses.
+    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const own = Number(stat.slice(0, stat.indexOf(' ')));
+    return state !== 'Z' && wanted(own, Number(group));
+  };
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  if (pid > 0) {
+    const stat = read(`/proc/${pid}/stat`);
+    return stat === null || !running(stat, () => true);
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = read(`/proc/${entry}/stat`);
+    if (stat !== null && running(stat, (_, group) => group === -pid)) return false;
+  }
+  return true;
 }

@@ -8,6 +8,7 @@ import { waitFor } from '../helpers/temp.js';
 import { FakeDispatcher } from './fake-dispatcher.js';
 import { jobRepo, waitForFile } from './job-repo.js';
 import { runners } from './runner-process.js';
+import { gone } from '../helpers/processes.js';
 
 async function fakeDispatcher(t: TestContext): Promise<FakeDispatcher> {
   const fake = await FakeDispatcher.listen();
@@ -15,14 +16,6 @@ async function fakeDispatcher(t: TestContext): Promise<FakeDispatcher> {
   return fake;
 }
 
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 describe('runner drain', { concurrency: true }, () => {
   test('SIGTERM during a job: drain is sent, new jobs are ignored, the job finishes and reports, exit 0', async (t) => {

@@ -11,6 +11,7 @@ import { waitFor } from '../helpers/temp.js';
 import { FakeDispatcher } from './fake-dispatcher.js';
 import { jobRepo, jobRepoOf, type JobRepo } from './job-repo.js';
 import { runners, type StartRunner } from './runner-process.js';
+import { gone } from '../helpers/processes.js';
 
 async function connected(t: TestContext, start: StartRunner, repo: JobRepo, name: string, extra: string[] = []) {
   const fake = await FakeDispatcher.listen();
@@ -24,14 +25,6 @@ function stdoutOf(fake: FakeDispatcher, lease: string): string {
   return fake.all('output').filter((m: Output) => m.lease === lease && m.stream === 'stdout').map((m) => m.data).join('');
 }
 
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 const JUNIT = `<?xml version="1.0"?>
 <testsuites><testsuite name="s">

@@ -9,6 +9,7 @@ import { runTests, type OutputSink, type RunOptions } from '../../src/runner/run
 import { chooseTestCommand, JUNIT_FILE, type TestPlan } from '../../src/runner/test-command.js';
 import { testEnv } from '../../src/runner/test-env.js';
 import { tempDir, waitFor } from '../helpers/temp.js';
+import { gone } from '../helpers/processes.js';
 
 interface Collector extends OutputSink {
   writes: { stream: Stream; data: string }[];
@@ -48,15 +49,6 @@ function nodeScript(dir: string, source: string): TestPlan {
 
 function options(cwd: string, plan: TestPlan, output: OutputSink, extra: Partial<RunOptions> = {}): RunOptions {
   return { cwd, plan, env: testEnv(process.env, {}), timeoutMs: 30_000, killGraceMs: 200, output, ...extra };
-}
-
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
 
 test('a passing script: output streamed, outcome passed', async (t) => {
@@ -226,7 +218,7 @@ test('timeout kills the whole process group and skips later steps', async (t) =>
   assert.ok(outcome.durationMs >= 500);
   const grandchild = Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8'));
   assert.ok(grandchild > 0);
-  assert.ok(processGone(grandchild), `grandchild ${grandchild} is gone`);
+  assert.ok(gone(grandchild), `grandchild ${grandchild} is gone`);
   assert.equal(existsSync(join(dir, 'ran-b')), false);
 });
 
@@ -237,7 +229,7 @@ test('a script that ignores SIGTERM is SIGKILLed after the grace period', async 
   assert.equal(outcome.timedOut, true);
   assert.equal(outcome.signal, 'SIGKILL');
   assert.ok(outcome.durationMs >= 800, `took ${outcome.durationMs} ms`);
-  assert.ok(processGone(Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8'))));
+  assert.ok(gone(Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8'))));
 });
 
 test('background children left behind by a finished step are killed', async (t) => {
@@ -247,7 +239,7 @@ test('background children left behind by a finished step are killed', async (t) 
   const outcome = await runTests(options(dir, await chooseTestCommand(dir), collector()));
   assert.equal(outcome.status, 'passed');
   assert.equal(outcome.timedOut, false);
-  assert.ok(processGone(Number(readFileSync(join(dir, 'stray.pid'), 'utf8'))));
+  assert.ok(gone(Number(readFileSync(join(dir, 'stray.pid'), 'utf8'))));
 });
 
 test('aborting cancels: the group is killed and the outcome says cancelled', async (t) => {
@@ -263,7 +255,7 @@ test('aborting cancels: the group is killed and the outcome says cancelled', asy
   assert.equal(outcome.message, 'cancelled');
   assert.equal(outcome.timedOut, false);
   assert.equal(outcome.signal, 'SIGTERM');
-  assert.ok(processGone(Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8'))));
+  assert.ok(gone(Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8'))));
   assert.equal(existsSync(join(dir, 'ran-b')), false);
 });
 
