@@ -1,9 +1,8 @@
 // keel admin list | add NAME | remove NAME: who may act as admin. Needs an
 // admin token or the master secret; `add` prints the new admin's token.
 
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../common/errors.js';
-import { configErrorFrom } from '../common/flags.js';
+import { parseFlags } from '../common/flags.js';
 import { ADMIN_OPS, type AdminOp } from '../protocol/messages.js';
 import { isName } from '../protocol/validate.js';
 import { request } from './client.js';
@@ -19,12 +18,7 @@ export async function admin(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     console.log(ADMIN_USAGE);
     return 0;
   }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { ...TARGET_FLAGS, as: { type: 'string' } } });
-  } catch (error) {
-    throw configErrorFrom(error);
-  }
+  const parsed = parseFlags({ args: argv, strict: true, allowPositionals: true, options: { ...TARGET_FLAGS, as: { type: 'string' } } });
   const [op, name, ...extra] = parsed.positionals;
   if (!op || !(ADMIN_OPS as readonly string[]).includes(op) || extra.length > 0) {
     throw new ConfigError(`keel admin takes list, add NAME or remove NAME, got "${parsed.positionals.join(' ')}"`);

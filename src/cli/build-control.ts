@@ -2,9 +2,8 @@
 // build (running jobs' process groups are killed on their runners), or run a
 // finished one again, keeping the earlier attempts on record. Admins only.
 
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../common/errors.js';
-import { configErrorFrom } from '../common/flags.js';
+import { parseFlags } from '../common/flags.js';
 import { isCommitId, isName } from '../protocol/validate.js';
 import { request } from './client.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
@@ -22,15 +21,10 @@ export async function buildControl(command: 'cancel' | 'retry', argv: string[], 
     console.log(CANCEL_USAGE);
     return 0;
   }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv, strict: true, allowPositionals: true,
-      options: { ...TARGET_FLAGS, project: { type: 'string' }, as: { type: 'string' }, ...(command === 'retry' ? { job: { type: 'string' } } : {}) },
-    });
-  } catch (error) {
-    throw configErrorFrom(error);
-  }
+  const parsed = parseFlags({
+    args: argv, strict: true, allowPositionals: true,
+    options: { ...TARGET_FLAGS, project: { type: 'string' }, as: { type: 'string' }, ...(command === 'retry' ? { job: { type: 'string' } } : {}) },
+  });
   const [commit, ...extra] = parsed.positionals;
   if (!commit || extra.length > 0 || !isCommitId(commit)) {
     throw new ConfigError(`SHA must be one full commit id (40 or 64 lower-case hex digits), got "${parsed.positionals.join(' ')}"`);

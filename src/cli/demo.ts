@@ -7,8 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { configErrorFrom } from '../common/flags.js';
+import { parseFlags } from '../common/flags.js';
 import { git } from '../common/git.js';
 
 const DEMO_DIR = resolve('.keel-demo');
@@ -116,12 +115,7 @@ async function sample(children: ChildProcess[]): Promise<number> {
 }
 
 export async function demo(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { repo: { type: 'string' } } }));
-  } catch (error) {
-    throw configErrorFrom(error);
-  }
+  const { values } = parseFlags({ args: argv, strict: true, options: { repo: { type: 'string' } } });
   const children: ChildProcess[] = [];
   try {
     return values.repo ? await watchRepo(resolve(values.repo), children) : await sample(children);

@@ -4,9 +4,8 @@
 // were asked; exit 0, or 2 for bad usage or an unreachable dispatcher (the
 // push itself has succeeded by then, and polling will find it anyway).
 
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../common/errors.js';
-import { configErrorFrom } from '../common/flags.js';
+import { parseFlags } from '../common/flags.js';
 import { request } from './client.js';
 import { parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
@@ -21,17 +20,12 @@ ${TARGET_USAGE}`;
 const NOTIFY_TIMEOUT_MS = 5_000;
 
 function parseNotifyArgs(argv: string[], env: NodeJS.ProcessEnv) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: TARGET_FLAGS,
-    });
-  } catch (error) {
-    throw configErrorFrom(error);
-  }
+  const parsed = parseFlags({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: TARGET_FLAGS,
+  });
   if (parsed.positionals.length > 0) {
     throw new ConfigError(`keel notify takes no arguments, got ${parsed.positionals.map((p) => `"${p}"`).join(' ')}`);
   }

@@ -3,9 +3,8 @@
 // build that failed, errored, was cancelled or is unknown, 2 for bad usage or
 // an unreachable dispatcher.
 
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../common/errors.js';
-import { configErrorFrom } from '../common/flags.js';
+import { parseFlags } from '../common/flags.js';
 import type { Status } from '../protocol/messages.js';
 import type { BuildRecord } from '../protocol/records.js';
 import { isCommitId } from '../protocol/validate.js';
@@ -21,17 +20,12 @@ export const STATUS_USAGE = `usage: keel status [SHA] [--dispatcher HOST:PORT] [
 ${TARGET_USAGE}`;
 
 function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: { ...TARGET_FLAGS, json: { type: 'boolean', default: false }, project: { type: 'string' } },
-    });
-  } catch (error) {
-    throw configErrorFrom(error);
-  }
+  const parsed = parseFlags({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: { ...TARGET_FLAGS, json: { type: 'boolean', default: false }, project: { type: 'string' } },
+  });
   const { values, positionals } = parsed;
   if (positionals.length > 1) throw new ConfigError(`keel status takes at most one commit id, got ${positionals.length}`);
   const commit = positionals[0] ?? null;

@@ -2,10 +2,9 @@
 // client or admin, derived from the master secret (KEEL_TOKEN or --token-file).
 // It runs offline; the master never leaves this machine.
 
-import { parseArgs } from 'node:util';
 import { AUTH_ROLES, formatToken, type AuthRole } from '../common/auth.js';
 import { ConfigError } from '../common/errors.js';
-import { configErrorFrom } from '../common/flags.js';
+import { parseFlags } from '../common/flags.js';
 import { loadSecurity } from '../common/security.js';
 
 export const TOKEN_USAGE = `usage: keel token ROLE [--token-file MASTER]
@@ -18,12 +17,7 @@ export function token(argv: string[], env: NodeJS.ProcessEnv): number {
     console.log(TOKEN_USAGE);
     return 0;
   }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { 'token-file': { type: 'string' } } });
-  } catch (error) {
-    throw configErrorFrom(error);
-  }
+  const parsed = parseFlags({ args: argv, strict: true, allowPositionals: true, options: { 'token-file': { type: 'string' } } });
   const [role, ...extra] = parsed.positionals;
   if (!role || extra.length > 0 || !(AUTH_ROLES as readonly string[]).includes(role)) {
     throw new ConfigError(`ROLE must be one of ${AUTH_ROLES.join(', ')}, got "${parsed.positionals.join(' ')}"`);

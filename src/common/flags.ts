@@ -1,6 +1,7 @@
 // Helpers for turning parseArgs strings into checked values. Each failure is
 // a ConfigError naming the flag, the value and what was expected.
 
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from './errors.js';
 
 export function parseSeconds(value: string, flag: string, min: number, max: number): number {
@@ -19,11 +20,20 @@ export function parseInteger(value: string, flag: string, min: number, max: numb
   return n;
 }
 
+/** util.parseArgs, with its errors (unknown flag, missing value) as one-line ConfigErrors. */
+export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw configErrorFrom(error);
+  }
+}
+
 /**
  * Wraps util.parseArgs errors (unknown flag, missing value) as ConfigError,
  * keeping only their first sentence so the user sees one line.
  */
-export function configErrorFrom(error: unknown): ConfigError {
+function configErrorFrom(error: unknown): ConfigError {
   const message = error instanceof Error ? error.message : String(error);
   return new ConfigError(message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
 }

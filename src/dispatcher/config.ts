@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../common/errors.js';
-import { configErrorFrom, parseInteger, parseSeconds } from '../common/flags.js';
+import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 
 export interface DispatcherConfig {
@@ -46,33 +45,28 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        host: { type: 'string', default: '127.0.0.1' },
-        port: { type: 'string', default: '8888' },
-        results: { type: 'string', default: 'test_results' },
-        state: { type: 'string', default: '.keel-state' },
-        heartbeat: { type: 'string', default: '5' },
-        deadline: { type: 'string', default: '15' },
-        'max-attempts': { type: 'string', default: '3' },
-        'hello-timeout': { type: 'string', default: '10' },
-        'max-pending': { type: 'string', default: '64' },
-        'max-line-mib': { type: 'string', default: '1' },
-        'max-errors': { type: 'string', default: '100' },
-        'max-log-mib': { type: 'string', default: '128' },
-        admins: { type: 'string' },
-        insecure: { type: 'boolean', default: false },
-        ...SECURITY_FLAGS,
-      },
-    }));
-  } catch (error) {
-    throw configErrorFrom(error);
-  }
+  const { values } = parseFlags({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8888' },
+      results: { type: 'string', default: 'test_results' },
+      state: { type: 'string', default: '.keel-state' },
+      heartbeat: { type: 'string', default: '5' },
+      deadline: { type: 'string', default: '15' },
+      'max-attempts': { type: 'string', default: '3' },
+      'hello-timeout': { type: 'string', default: '10' },
+      'max-pending': { type: 'string', default: '64' },
+      'max-line-mib': { type: 'string', default: '1' },
+      'max-errors': { type: 'string', default: '100' },
+      'max-log-mib': { type: 'string', default: '128' },
+      admins: { type: 'string' },
+      insecure: { type: 'boolean', default: false },
+      ...SECURITY_FLAGS,
+    },
+  });
   if (!/^[A-Za-z0-9.:-]+$/.test(values.host)) {
     throw new ConfigError(`--host must be an IP address or host name, got "${values.host}"`);
   }

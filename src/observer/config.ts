@@ -3,10 +3,9 @@
 // runners fetch from) so that every mistake is reported before a socket opens.
 
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
-import { configErrorFrom, parseSeconds } from '../common/flags.js';
+import { parseFlags, parseSeconds } from '../common/flags.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 import { isName, isRefName, isRepoUrl } from '../protocol/validate.js';
 import { cursorPath } from './cursor.js';
@@ -53,28 +52,22 @@ const MIN_INTERVAL_S = 0.05;
 const MAX_INTERVAL_S = 86_400;
 
 export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<ObserverConfig> {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        dispatcher: { type: 'string', default: '127.0.0.1:8888' },
-        interval: { type: 'string', default: '5' },
-        branch: { type: 'string', multiple: true },
-        state: { type: 'string', default: '.keel-state' },
-        'repo-url': { type: 'string' },
-        project: { type: 'string' },
-        supersede: { type: 'boolean', default: false },
-        help: { type: 'boolean' },
-        ...SECURITY_FLAGS,
-      },
-    }));
-  } catch (error) {
-    throw configErrorFrom(error);
-  }
+  const { values, positionals } = parseFlags({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      dispatcher: { type: 'string', default: '127.0.0.1:8888' },
+      interval: { type: 'string', default: '5' },
+      branch: { type: 'string', multiple: true },
+      state: { type: 'string', default: '.keel-state' },
+      'repo-url': { type: 'string' },
+      project: { type: 'string' },
+      supersede: { type: 'boolean', default: false },
+      help: { type: 'boolean' },
+      ...SECURITY_FLAGS,
+    },
+  });
   const dispatcher = parseAddress(values.dispatcher, '--dispatcher');
   const intervalMs = parseSeconds(values.interval, '--interval', MIN_INTERVAL_S, MAX_INTERVAL_S);
   const branches = values.branch ? Object.freeze([...new Set(values.branch.map(checkBranch))]) : null;

@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
-import { configErrorFrom, parseInteger, parseSeconds } from '../common/flags.js';
+import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 import { isName } from '../protocol/validate.js';
 
@@ -44,27 +43,22 @@ function defaultName(): string {
 }
 
 export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): RunnerConfig {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        dispatcher: { type: 'string', default: '127.0.0.1:8888' },
-        name: { type: 'string' },
-        slots: { type: 'string', default: '1' },
-        labels: { type: 'string', default: '' },
-        workdir: { type: 'string', default: '.keel-runner' },
-        timeout: { type: 'string', default: '1800' },
-        'kill-grace': { type: 'string', default: '5' },
-        'drain-grace': { type: 'string', default: '60' },
-        ...SECURITY_FLAGS,
-      },
-    }));
-  } catch (error) {
-    throw configErrorFrom(error);
-  }
+  const { values } = parseFlags({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      dispatcher: { type: 'string', default: '127.0.0.1:8888' },
+      name: { type: 'string' },
+      slots: { type: 'string', default: '1' },
+      labels: { type: 'string', default: '' },
+      workdir: { type: 'string', default: '.keel-runner' },
+      timeout: { type: 'string', default: '1800' },
+      'kill-grace': { type: 'string', default: '5' },
+      'drain-grace': { type: 'string', default: '60' },
+      ...SECURITY_FLAGS,
+    },
+  });
   const name = values.name ?? defaultName();
   if (!isName(name)) {
     throw new ConfigError(`--name must be 1-64 letters, digits, ".", "_" or "-" starting with a letter or digit, got "${name}"`);
