@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
-import { gone, runKeel, spawnKeel, type Proc } from '../helpers/processes.js';
+import { gone, killGroupOf, runKeel, spawnKeel, type Proc } from '../helpers/processes.js';
 import { tempDir, waitFor } from '../helpers/temp.js';
 
 const WAIT_MS = 45_000;
@@ -40,9 +40,7 @@ function world(t: TestContext) {
       await proc.exited;
     }));
     const pids = control && existsSync(join(control, 'pids')) ? readFileSync(join(control, 'pids'), 'utf8') : '';
-    for (const pid of pids.split('\n').filter(Boolean)) {
-      try { process.kill(-Number(pid), 'SIGKILL'); } catch { /* already gone */ }
-    }
+    for (const pid of pids.split('\n').filter(Boolean)) killGroupOf(Number(pid));
   });
   const repos = makeCentralAndClone(t);
   const tmp = tempDir(t, 'keel-jobs-');

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
-import { spawnKeel, startDispatcherProcess } from '../helpers/processes.js';
+import { killGroupOf, spawnKeel, startDispatcherProcess } from '../helpers/processes.js';
 import { tempDir, waitFor } from '../helpers/temp.js';
 
 const PASSING = `import { test } from 'node:test';\nimport assert from 'node:assert/strict';\ntest('adds', () => assert.equal(1 + 1, 2));\n`;
@@ -83,16 +83,14 @@ test('a runner killed mid-test: the commit still passes on the other runner, att
   const script = `#!/bin/sh\nif [ -e '${marker}' ]; then echo second run; exit 0; fi\necho $$ > '${marker}'\necho first run\nexec sleep 60\n`;
   rmSync(join(s.work, 'tests', 'math.test.js'));
   const sha = push(s.work, { 'tests/run.sh': script }, 'slow test');
-  t.after(() => {
-    // The killed runner's test process group outlives it; end it here.
-    try { process.kill(-Number(readFileSync(marker, 'utf8')), 'SIGKILL'); } catch { /* already gone */ }
-  });
   const r1 = s.runner('r1');
   const r2 = s.runner('r2');
   await r1.waitForLine(/registered/);
   await r2.waitForLine(/registered/);
   s.observer();
-  await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').trim(), 'the first run to start');
+  const group = Number(await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').trim(), 'the first run to start'));
+  // The killed runner's test process group outlives it; end it when the test ends.
+  t.after(() => killGroupOf(group));
   const [, victim] = await s.dispatcher.waitForLine(new RegExp(`job ${sha} \\(tests\\) attempt 1 -> (r[12])`));
   (victim === 'r1' ? r1 : r2).child.kill('SIGKILL');
   const record = await waitForResult(s.results, sha);

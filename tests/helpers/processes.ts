@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
+import { stopAtEnd } from './temp.js';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 
@@ -74,18 +75,12 @@ export async function kill(proc: Proc): Promise<void> {
 
 /**
  * A starter for `node --import tsx <main>` (no build needed) whose processes
- * are all killed when the test ends, pass or fail. Call it before making temp
- * folders: after-hooks run in the order they were added, and a process still
- * working in a folder spoils its removal.
+ * are all killed when the test ends, pass or fail, before its temp folders go.
  */
 export function tsxStarter(t: TestContext, main: string, cwd: string): (args: string[]) => Proc {
-  const started: Proc[] = [];
-  t.after(async () => {
-    await Promise.all(started.map(kill));
-  });
   return (args) => {
     const proc = spawnWatched(['--import', 'tsx', main, ...args], { cwd });
-    started.push(proc);
+    stopAtEnd(t, () => kill(proc));
     return proc;
   };
 }
@@ -93,7 +88,7 @@ export function tsxStarter(t: TestContext, main: string, cwd: string): (args: st
 /** Starts a built entry point (e.g. `runner/main.js`); it is killed when the test ends, pass or fail. */
 export function spawnKeel(t: TestContext, entry: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
   const proc = spawnWatched([`${DIST}${entry}`, ...args], options);
-  t.after(() => kill(proc));
+  stopAtEnd(t, () => kill(proc));
   return proc;
 }
 
@@ -146,4 +141,23 @@ export function gone(pid: number): boolean {
     if (stat !== null && running(stat, (_, group) => group === -pid)) return false;
   }
   return true;
+}
+
+/** SIGKILLs the whole process group `pid` belongs to (a test script's `$$` may not lead its group). */
+export function killGroupOf(pid: number): void {
+  const stat = (() => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return null;
+    }
+  })();
+  const group = stat === null ? pid : Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  for (const target of [-group, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
