@@ -1,12 +1,11 @@
 // Graceful drain: the runner as a real process, sent SIGTERM while a job
 // runs, against a fake dispatcher over real TCP.
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { waitFor } from '../helpers/temp.js';
 import { FakeDispatcher } from './fake-dispatcher.js';
-import { jobRepo, waitForFile } from './job-repo.js';
+import { jobRepo, scriptPid, waitForFile } from './job-repo.js';
 import { runners } from './runner-process.js';
 import { gone } from '../helpers/processes.js';
 
@@ -52,10 +51,7 @@ describe('runner drain', { concurrency: true }, () => {
     const runner = start(['--dispatcher', `127.0.0.1:${fake.port}`, '--workdir', repo.workdir, '--name', 'drain-d', '--drain-grace', '0.5']);
     await fake.waitFor('register');
     fake.sendJob(repo.job('lease-d'));
-    const pid = await waitFor(() => {
-      const text = existsSync(pidFile(repo.files)) ? readFileSync(pidFile(repo.files), 'utf8') : '';
-      return text.endsWith('\n') ? Number(text) : 0;
-    }, 'the test script to write its pid');
+    const pid = await scriptPid(t, pidFile(repo.files));
     assert.equal(gone(pid), false);
 
     const signalledAt = Date.now();
@@ -79,14 +75,8 @@ describe('runner drain', { concurrency: true }, () => {
     const runner = start(['--dispatcher', `127.0.0.1:${fake.port}`, '--workdir', repo.workdir, '--name', 'drain-twice']);
     await fake.waitFor('register');
     fake.sendJob(repo.job('lease-twice'));
-    const pid = await waitFor(() => {
-      const text = existsSync(pidFile(repo.files)) ? readFileSync(pidFile(repo.files), 'utf8') : '';
-      return text.endsWith('\n') ? Number(text) : 0;
-    }, 'the test script to write its pid');
-    // Exiting at once leaves the test behind; it must not outlive this test.
-    t.after(() => {
-      if (!gone(-pid)) process.kill(-pid, 'SIGKILL');
-    });
+    // Exiting at once leaves the test behind; scriptPid makes sure it does not outlive this test.
+    await scriptPid(t, pidFile(repo.files));
 
     runner.child.kill('SIGTERM');
     await runner.waitForLine(/draining: no new jobs/);

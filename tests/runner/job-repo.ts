@@ -1,11 +1,12 @@
 // A central repository holding one commit (a tests/run.sh script, or any
 // files), a workdir for the runner, and a `job` message for that commit.
-import { symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Job } from '../../src/protocol/messages.js';
 import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
-import { tempDir } from '../helpers/temp.js';
+import { killGroupOf } from '../helpers/processes.js';
+import { stopAtEnd, tempDir, waitFor } from '../helpers/temp.js';
 
 export type JobFields = Omit<Job, 'type'>;
 
@@ -56,4 +57,17 @@ export function jobRepoOf(
 /** Shell lines that wait until `path` exists. */
 export function waitForFile(path: string): string {
   return `while [ ! -e '${path}' ]; do sleep 0.05; done`;
+}
+
+/**
+ * Waits for a test script to write its pid (one line) to `file`, and makes
+ * sure its process group does not outlive the test.
+ */
+export async function scriptPid(t: TestContext, file: string): Promise<number> {
+  const pid = await waitFor(() => {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    return text.endsWith('\n') ? Number(text) : 0;
+  }, 'the test script to write its pid');
+  stopAtEnd(t, () => killGroupOf(pid));
+  return pid;
 }

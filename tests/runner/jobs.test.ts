@@ -7,9 +7,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { Output } from '../../src/protocol/messages.js';
-import { waitFor } from '../helpers/temp.js';
 import { FakeDispatcher } from './fake-dispatcher.js';
-import { jobRepo, jobRepoOf, type JobRepo } from './job-repo.js';
+import { jobRepo, jobRepoOf, scriptPid, type JobRepo } from './job-repo.js';
 import { runners, type StartRunner } from './runner-process.js';
 import { gone } from '../helpers/processes.js';
 
@@ -124,13 +123,7 @@ describe('runner jobs', { concurrency: true }, () => {
     const repo = jobRepo(t, (files) => `echo started\necho $$ > '${pidFile(files)}'\nexec sleep 30`);
     const { fake, runner } = await connected(t, start, repo, 'jobs-abort');
     fake.sendJob(repo.job('lease-abort'));
-    const pid = await waitFor(() => {
-      const text = existsSync(pidFile(repo.files)) ? readFileSync(pidFile(repo.files), 'utf8') : '';
-      return text.endsWith('\n') ? Number(text) : 0;
-    }, 'the test script to write its pid');
-    t.after(() => {
-      if (!gone(-pid)) process.kill(-pid, 'SIGKILL');
-    });
+    const pid = await scriptPid(t, pidFile(repo.files));
     assert.equal(gone(pid), false);
 
     const abortedAt = Date.now();
