@@ -5,9 +5,23 @@ export const trace = debuglog('keel');
 
 export type Log = (message: string) => void;
 
-/** One line per event on stderr: `[time] [role] message`. */
+/**
+ * One line per event on stderr: `[time] [role] message`. A busy dispatcher
+ * logs thousands of lines a second and stderr on a pipe is written
+ * synchronously, so the lines of one turn of the event loop go out in one
+ * write; whatever is still waiting when the process exits is written then.
+ */
 export function createLog(role: string): Log {
+  let waiting: string[] = [];
+  const flush = () => {
+    if (waiting.length === 0) return;
+    const text = waiting.join('');
+    waiting = [];
+    process.stderr.write(text);
+  };
+  process.once('exit', flush);
   return (message) => {
-    process.stderr.write(`[${new Date().toISOString()}] [${role}] ${message}\n`);
+    if (waiting.length === 0) setImmediate(flush);
+    waiting.push(`[${new Date().toISOString()}] [${role}] ${message}\n`);
   };
 }
