@@ -50,10 +50,18 @@ export class Connection {
     return !this.isClosed;
   }
 
-  /** Queues a message; false when closed or when the peer is not keeping up. */
+  /**
+   * Queues a message; false when closed or when the peer is not keeping up.
+   * Messages sent in the same tick (a job and a `recorded`, say) leave in one
+   * write instead of one system call each.
+   */
   send(message: Message): boolean {
     if (this.isClosed || this.socket.destroyed) return false;
     trace('send %s %s', this.remote, message.type);
+    if (this.socket.writableCorked === 0) {
+      this.socket.cork();
+      process.nextTick(() => this.socket.uncork());
+    }
     return this.socket.write(encode(message));
   }
 

@@ -89,6 +89,13 @@ export class Scheduler {
   private readonly incoming: Incoming[] = [];
   private taking = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /**
+   * Lease ids: a random prefix per dispatcher run, so a restarted dispatcher
+   * never hands out an id an older run used, then a counter (a random id per
+   * lease cost a crypto call on every assignment).
+   */
+  private readonly leasePrefix = randomBytes(9).toString('base64url');
+  private leaseCount = 0;
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -493,7 +500,8 @@ export class Scheduler {
   }
 
   private assign({ build, job }: QueuedJob, runner: RunnerState): void {
-    const id = randomBytes(12).toString('base64url');
+    this.leaseCount += 1;
+    const id = `${this.leasePrefix}-${this.leaseCount.toString(36)}`;
     const durable = this.record({ op: 'assign', key: keyOf(build), job: job.name, lease: id, runner: runner.name, at: new Date().toISOString() });
     const attempt = job.attempts.at(-1)!;
     this.options.appendLog(build, job, `=== attempt ${attempt.attempt} of job ${job.spec.title} on runner ${runner.name} at ${attempt.startedAt} ===\n`);
