@@ -1,21 +1,70 @@
 // One build's <sha>.log with a size cap: output is written live until the
 // head is full; after that only the last TAIL_BYTES are kept in memory, and
 // at the end they follow a line saying how much was dropped between.
+//
+// The log also remembers the end of what it wrote, so the report can show
+// the last of the output without opening the file again. A log that was
+// already there when it was opened (a job running across a dispatcher
+// restart) does not know the start of its file: `close` returns null, and
+// the caller reads the file instead.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 
 export const TAIL_BYTES = 1024 * 1024;
+
+/** The last `limit` bytes pushed through it, as the chunks they came in. */
+class ByteWindow {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** Bytes pushed out of the window so far. */
+  dropped = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(data: Buffer): void {
+    this.chunks.push(data);
+    this.size += data.length;
+    while (this.size > this.limit) {
+      const first = this.chunks[0]!;
+      const excess = this.size - this.limit;
+      const cut = Math.min(first.length, excess);
+      if (cut === first.length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(cut);
+      this.size -= cut;
+      this.dropped += cut;
+    }
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  take(): Buffer[] {
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.size = 0;
+    return chunks;
+  }
+}
+
+/** The end of a closed log: its last bytes and how many came before them. */
+export interface LogEnd {
+  bytes: Buffer;
+  omitted: number;
+}
 
 export class CappedLog {
   private readonly stream: WriteStream;
   private readonly headBytes: number;
   private written = 0;
-  private tail: Buffer[] = [];
-  private tailBytes = 0;
-  private dropped = 0;
+  private readonly tail = new ByteWindow(TAIL_BYTES);
+  private readonly end: ByteWindow | null;
 
-  constructor(path: string, maxBytes: number) {
+  /** `endBytes`: how much of the end of the file `close` returns. */
+  constructor(path: string, maxBytes: number, endBytes: number) {
     this.headBytes = Math.max(0, maxBytes - TAIL_BYTES);
+    const existing = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    this.end = existing === 0 ? new ByteWindow(endBytes) : null;
     this.stream = createWriteStream(path, { flags: 'a' });
     // A failing log write (disk full) must not crash the dispatcher; the
     // final report still carries the outcome.
@@ -27,38 +76,27 @@ export class CappedLog {
     const room = this.headBytes - this.written;
     if (room > 0) {
       const head = data.subarray(0, room);
-      this.stream.write(head);
+      this.write(head);
       this.written += head.length;
       data = data.subarray(head.length);
     }
-    if (data.length > 0) this.keepTail(data);
+    if (data.length > 0) this.tail.push(data);
   }
 
-  private keepTail(data: Buffer): void {
-    this.tail.push(data);
-    this.tailBytes += data.length;
-    while (this.tailBytes > TAIL_BYTES) {
-      const first = this.tail[0]!;
-      const excess = this.tailBytes - TAIL_BYTES;
-      if (first.length <= excess) {
-        this.tail.shift();
-        this.tailBytes -= first.length;
-        this.dropped += first.length;
-      } else {
-        this.tail[0] = first.subarray(excess);
-        this.tailBytes -= excess;
-        this.dropped += excess;
-      }
-    }
+  private write(data: Buffer): void {
+    this.stream.write(data);
+    this.end?.push(data);
   }
 
-  /** Writes the kept tail (after a note of what was dropped) and closes the file. */
-  close(): Promise<void> {
-    if (this.dropped > 0) {
-      this.stream.write(`\n[keel: ${this.dropped} bytes of output dropped here: the log keeps the first ${this.written} and the last ${this.tailBytes} bytes (--max-log-mib)]\n`);
+  /** Writes the kept tail (after a note of what was dropped), closes the file and returns its end. */
+  async close(): Promise<LogEnd | null> {
+    if (this.tail.dropped > 0) {
+      this.write(Buffer.from(`\n[keel: ${this.tail.dropped} bytes of output dropped here: the log keeps the first ${this.written} and the last ${this.tail.bytes} bytes (--max-log-mib)]\n`));
     }
-    for (const piece of this.tail) this.stream.write(piece);
-    this.tail = [];
-    return new Promise((resolve) => this.stream.end(resolve));
+    for (const piece of this.tail.take()) this.write(piece);
+    await new Promise((resolve) => this.stream.end(resolve));
+    if (!this.end) return null;
+    const omitted = this.end.dropped;
+    return { bytes: Buffer.concat(this.end.take()), omitted };
   }
 }

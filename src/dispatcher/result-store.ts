@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import type { BuildRecord, JobRecord } from '../protocol/records.js';
 import { isCommitId, isName } from '../protocol/validate.js';
-import { CappedLog } from './capped-log.js';
-import { MAX_OUTPUT_IN_REPORT, renderReport } from './report.js';
+import { CappedLog, type LogEnd } from './capped-log.js';
+import { MAX_OUTPUT_IN_REPORT, renderReport, type LogTail } from './report.js';
 
 /** The last `max` bytes of a file (the report shows only the tail of a long log). */
-async function readTail(path: string, max: number): Promise<{ text: string; omitted: number }> {
+async function readTail(path: string, max: number): Promise<Omit<LogTail, 'job'>> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -77,7 +77,7 @@ export class ResultStore {
     const path = this.jobPath(build, job.log);
     let log = this.logs.get(path);
     if (!log) {
-      log = new CappedLog(path, this.maxLogBytes);
+      log = new CappedLog(path, this.maxLogBytes, MAX_OUTPUT_IN_REPORT);
       this.logs.set(path, log);
     }
     log.append(text);
@@ -97,11 +97,20 @@ export class ResultStore {
     return file;
   }
 
-  private closeLog(path: string): Promise<void> {
+  /** Closes a job's log; its end, or null when it was not open here or does not know its whole file. */
+  private async closeLog(path: string): Promise<LogEnd | null> {
     const log = this.logs.get(path);
-    if (!log) return Promise.resolve();
+    if (!log) return null;
     this.logs.delete(path);
     return log.close();
+  }
+
+  /** The last `max` bytes of a job's log, from memory when the log kept them. */
+  private async logEnd(path: string, max: number): Promise<Omit<LogTail, 'job'>> {
+    const end = await this.closeLog(path);
+    if (!end) return readTail(path, max);
+    const cut = Math.max(0, end.bytes.length - max);
+    return { text: end.bytes.subarray(cut).toString('utf8'), omitted: end.omitted + cut };
   }
 
   /** Flushes the logs, then writes <sha>.json and the readable <sha>, each atomically. */
@@ -112,9 +121,7 @@ export class ResultStore {
     const tails = [];
     const share = Math.floor(MAX_OUTPUT_IN_REPORT / Math.max(1, build.jobs.length));
     for (const job of build.jobs) {
-      const path = this.jobPath(build, job.log);
-      await this.closeLog(path);
-      tails.push({ job: job.name, ...(await readTail(path, share)) });
+      tails.push({ job: job.name, ...(await this.logEnd(this.jobPath(build, job.log), share)) });
     }
     await writeFileAtomic(this.path(build.project, build.commit, '.json', true), `${JSON.stringify(build, null, 2)}\n`);
     await writeFileAtomic(this.path(build.project, build.commit, '', true), renderReport(build, tails));
