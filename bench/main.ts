@@ -16,7 +16,7 @@ import { measureInstantLatency, measurePollingLatency } from './latency.js';
 import { measureLogThroughput } from './log-throughput.js';
 import { measureMemory } from './memory.js';
 import { measureRunnerOverhead } from './runner-overhead.js';
-import { cleanUp, type Figure } from './support.js';
+import { cleanUp, stopProcesses, type Figure } from './support.js';
 
 const BENCHES: Record<string, () => Promise<Figure[]>> = {
   latency: measureInstantLatency,
@@ -61,10 +61,11 @@ async function main(): Promise<void> {
       failures[name] = (error as Error).message;
       console.log(`${name}: could not be measured: ${(error as Error).message.split('\n')[0]}`);
     } finally {
-      await cleanUp();
+      await stopProcesses();
     }
     console.error(`  (${name} took ${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
+  await cleanUp();
   if (values.json) {
     const report = `${JSON.stringify({ date: new Date().toISOString(), machine, figures, failures }, null, 2)}\n`;
     if (jsonFile) writeFileSync(jsonFile, report);
