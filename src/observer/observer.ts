@@ -9,11 +9,13 @@ import type { Queued } from '../protocol/messages.js';
 import { isCommitId, isRefName } from '../protocol/validate.js';
 import type { ObserverConfig } from './config.js';
 import { writeCursor, type Cursor, type PendingCommit } from './cursor.js';
-import { fetchOrigin, listNewCommits, readBranchHeads } from './git-refs.js';
+import { fetchOrigin, listNewCommits, readBranchHeads, type BranchHeads, type RepoView } from './git-refs.js';
 import type { DispatcherLink, LinkSource } from './link.js';
 import { findNewCommits } from './scan.js';
 
-export type ObserverSettings = Pick<ObserverConfig, 'clone' | 'hasOrigin' | 'branches' | 'intervalMs' | 'cursorFile'>;
+type Failure = 'fetch' | 'origin' | 'scan' | 'save';
+
+export type ObserverSettings = Pick<ObserverConfig, 'clone' | 'hasOrigin' | 'originGitDir' | 'branches' | 'intervalMs' | 'cursorFile'>;
 
 export class Observer implements LinkSource {
   private readonly cursor: Cursor;
@@ -32,7 +34,7 @@ export class Observer implements LinkSource {
    */
   private readonly released = new Set<string>();
   /** The last failure of each kind, so a lasting problem is logged once. */
-  private readonly lastFailure = new Map<'fetch' | 'scan' | 'save', string>();
+  private readonly lastFailure = new Map<Failure, string>();
   private readonly rejectedRefs = new Set<string>();
 
   constructor(private readonly settings: ObserverSettings, saved: Cursor | null, private readonly log: Log) {
@@ -102,17 +104,8 @@ export class Observer implements LinkSource {
   }
 
   private async scanOnce(): Promise<void> {
-    const { clone, hasOrigin, branches } = this.settings;
-    if (hasOrigin) {
-      try {
-        await fetchOrigin(clone);
-        this.recovered('fetch', 'fetch from origin works again');
-      } catch (error) {
-        // Not fatal: origin's last known refs are still worth scanning.
-        this.failed('fetch', `fetch from origin failed: ${(error as Error).message}`);
-      }
-    }
-    const { heads, rejected } = await readBranchHeads({ clone, hasOrigin });
+    const { clone, branches } = this.settings;
+    const { view, heads, rejected } = await this.readHeads();
     for (const ref of rejected) {
       if (!this.rejectedRefs.has(ref)) this.log(`ignoring ref ${JSON.stringify(ref)}: not a valid branch`);
       this.rejectedRefs.add(ref);
@@ -124,7 +117,7 @@ export class Observer implements LinkSource {
     const result = await findNewCommits({
       previous: this.firstRun ? null : this.cursor.branches,
       heads,
-      list: (head, exclude, limit) => listNewCommits(clone, head, exclude, limit),
+      list: (head, exclude, limit) => listNewCommits(view.clone, head, exclude, limit),
     });
     for (const branch of result.capped) this.log(`branch ${branch} has too many new commits; reporting only the newest`);
     for (const branch of result.deleted) this.log(`branch ${branch} is gone; forgetting its cursor`);
@@ -142,6 +135,41 @@ export class Observer implements LinkSource {
     this.firstRun = false;
     if (changed) await this.save();
     this.link?.flush();
+    if (view.clone !== clone) await this.fetch();
+  }
+
+  /**
+   * The branch heads, and the repository to list commits in. A local origin
+   * is read in place: its refs and commits are right there, and fetching
+   * first (some 25 ms of git processes) would only delay the report; the
+   * clone is fetched after it. Otherwise, or when origin cannot be read,
+   * the clone is fetched and read.
+   */
+  private async readHeads(): Promise<BranchHeads & { view: RepoView }> {
+    const { clone, hasOrigin, originGitDir } = this.settings;
+    if (originGitDir !== null) {
+      const view = { clone: originGitDir, hasOrigin: false };
+      try {
+        const found = await readBranchHeads(view);
+        this.recovered('origin', `reading origin ${originGitDir} works again`);
+        return { view, ...found };
+      } catch (error) {
+        this.failed('origin', `cannot read origin ${originGitDir} in place, using the clone: ${(error as Error).message}`);
+      }
+    }
+    if (hasOrigin) await this.fetch();
+    const view = { clone, hasOrigin };
+    return { view, ...(await readBranchHeads(view)) };
+  }
+
+  private async fetch(): Promise<void> {
+    try {
+      await fetchOrigin(this.settings.clone);
+      this.recovered('fetch', 'fetch from origin works again');
+    } catch (error) {
+      // Not fatal: origin's last known refs are still worth scanning.
+      this.failed('fetch', `fetch from origin failed: ${(error as Error).message}`);
+    }
   }
 
   /** Writes the cursor; calls during a write are folded into one more write after it. */
@@ -174,12 +202,12 @@ export class Observer implements LinkSource {
     }
   }
 
-  private failed(kind: 'fetch' | 'scan' | 'save', message: string): void {
+  private failed(kind: Failure, message: string): void {
     if (this.lastFailure.get(kind) !== message) this.log(message);
     this.lastFailure.set(kind, message);
   }
 
-  private recovered(kind: 'fetch' | 'scan' | 'save', message: string): void {
+  private recovered(kind: Failure, message: string): void {
     if (this.lastFailure.delete(kind)) this.log(message);
   }
 }
