@@ -22,8 +22,8 @@ export async function measureRunnerOverhead(): Promise<Figure[]> {
   const pipeline = await startPipeline({ name: 'overhead', detection: 'instant', intervalS: 5, files: bulk() });
   const overheads: number[] = [];
   for (let i = 0; i < COMMITS; i++) {
-    const { sha, pushedAt } = pipeline.push();
-    const { record } = await pipeline.result(sha, pushedAt);
+    const { sha, landedAt } = pipeline.push();
+    const { record } = await pipeline.result(sha, landedAt);
     const job = record.jobs[0]!;
     overheads.push(job.attempts.at(-1)!.durationMs - job.durationMs);
   }
