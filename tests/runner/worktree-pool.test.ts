@@ -1,11 +1,12 @@
 // Worktrees are reused between jobs of a repository, and each job still
 // starts from exactly its commit with nothing of the last run left.
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { Mirrors } from '../../src/common/mirrors.js';
-import { commitFiles, makeRepo } from '../helpers/git-repo.js';
+import { commitFiles, git, makeRepo } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/temp.js';
 
 test('a released worktree is reset to the next commit, with leftovers cleaned away', async (t) => {
@@ -46,4 +47,26 @@ test('worktrees left by an earlier run are removed at start', async (t) => {
   assert.equal(readdirSync(join(workdir, 'worktrees')).length, 1);
   await new Mirrors(workdir).removeStaleWorktrees();
   assert.equal(existsSync(join(workdir, 'worktrees')), false);
+});
+
+test('a repository in a local folder lends its objects to the mirror: a new commit is there with no fetch', async (t) => {
+  const repo = makeRepo(t);
+  const first = commitFiles(repo, { 'a.txt': 'one\n' }, 'first');
+  const mirrors = new Mirrors(tempDir(t));
+  const mirror = await mirrors.ensureCommit(repo, first);
+  assert.equal(readFileSync(join(mirror, 'objects', 'info', 'alternates'), 'utf8'), `${join(realpathSync(repo), '.git', 'objects')}\n`);
+  const second = commitFiles(repo, { 'a.txt': 'two\n' }, 'second');
+  await mirrors.ensureCommit(repo, second);
+  assert.equal(git(mirror, 'for-each-ref'), '', 'nothing was fetched into the mirror');
+  const worktree = await mirrors.checkout(mirror, second);
+  assert.equal(readFileSync(join(worktree, 'a.txt'), 'utf8'), 'two\n');
+});
+
+test('a repository named by URL is fetched into a mirror of its own', async (t) => {
+  const repo = makeRepo(t);
+  const sha = commitFiles(repo, { 'a.txt': 'one\n' }, 'first');
+  const mirrors = new Mirrors(tempDir(t));
+  const mirror = await mirrors.ensureCommit(pathToFileURL(repo).href, sha);
+  assert.equal(existsSync(join(mirror, 'objects', 'info', 'alternates')), false);
+  assert.equal(git(mirror, 'rev-parse', 'refs/heads/main'), sha);
 });
