@@ -40,7 +40,8 @@ export class Journal<S, R extends object> {
   private pending: string[] = [];
   private waiters: Waiter[] = [];
   private flushScheduled = false;
-  private compacting = false;
+  /** Set while a snapshot is written; records wait in memory until it is done. */
+  private compaction: Promise<void> | null = null;
   private sinceSnapshot = 0;
   private bytesSinceSnapshot = 0;
   private snapshotBytes = 0;
@@ -128,7 +129,7 @@ export class Journal<S, R extends object> {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.compacting) return;
+    if (this.flushScheduled || this.compaction) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -138,7 +139,7 @@ export class Journal<S, R extends object> {
 
   /** Writes and syncs every waiting record as one batch. */
   private flush(): void {
-    if (this.pending.length === 0 || this.compacting) return;
+    if (this.pending.length === 0 || this.compaction) return;
     const lines = this.pending.join('');
     const waiters = this.waiters;
     this.pending = [];
@@ -158,13 +159,15 @@ export class Journal<S, R extends object> {
    * memory and are written after the truncation, so none is lost.
    */
   async compact(state: S): Promise<void> {
-    if (this.compacting) return;
-    this.compacting = true;
+    if (this.compaction) return;
     const seq = this.seq;
     const snapshot = JSON.stringify({ seq, state });
     this.snapshotBytes = snapshot.length;
-    // Records already waiting belong before the snapshot's point: write them first.
-    this.flush();
+    // Records waiting now are in the snapshot already: written after the
+    // truncation, replay skips them by seq, and they count as durable once
+    // the snapshot is.
+    let done!: () => void;
+    this.compaction = new Promise((resolve) => (done = resolve));
     try {
       await writeFileAtomic(this.snapshotPath, snapshot);
       ftruncateSync(this.fd, 0);
@@ -172,12 +175,14 @@ export class Journal<S, R extends object> {
       this.sinceSnapshot = this.seq - seq;
       this.bytesSinceSnapshot = this.pending.reduce((sum, line) => sum + line.length, 0);
     } finally {
-      this.compacting = false;
+      this.compaction = null;
+      done();
       this.scheduleFlush();
     }
   }
 
   async close(): Promise<void> {
+    await this.compaction;
     this.flush();
     closeSync(this.fd);
   }
