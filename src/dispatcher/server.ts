@@ -52,6 +52,8 @@ const ALLOWED: Record<Role, readonly MessageType[]> = {
 export class DispatcherServer {
   readonly server: Server;
   private readonly peers = new Set<Peer>();
+  /** Sockets turned away by --max-pending, until they are gone. */
+  private readonly refused = new Set<Socket>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private heartbeatSeq = 0;
   /** Set by close(): connections we close ourselves are not runners lost. */
@@ -88,6 +90,8 @@ export class DispatcherServer {
     this.stopHeartbeats();
     const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const peer of this.peers) peer.conn.close();
+    // A refused socket's destroy timer is unref'd; server.close waits for it all the same.
+    for (const socket of this.refused) socket.destroy();
     await Promise.all([...this.peers].map((peer) => peer.conn.closed));
     await closing;
   }
@@ -99,6 +103,8 @@ export class DispatcherServer {
       options.log(`refused ${socket.remoteAddress ?? '?'}: ${waiting} connections have not said hello yet (--max-pending)`);
       socket.end(`${JSON.stringify({ type: 'error', code: 'busy', message: 'too many connections waiting to say hello' })}\n`);
       socket.on('error', () => {});
+      this.refused.add(socket);
+      socket.once('close', () => this.refused.delete(socket));
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }

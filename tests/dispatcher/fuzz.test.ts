@@ -142,13 +142,7 @@ async function fuzzDispatcher(t: TestContext) {
   const peers: TestPeer[] = [];
   t.after(async () => {
     for (const peer of peers) peer.close();
-    // Connections the dispatcher closes linger on an unref'd timer; keep the loop alive meanwhile.
-    const keepAlive = setInterval(() => {}, 100);
-    try {
-      await running.close();
-    } finally {
-      clearInterval(keepAlive);
-    }
+    await running.close();
   });
   const as = async (role: 'runner' | 'observer' | 'client', name: string) => {
     const peer = await TestPeer.as(running.port, role, name);

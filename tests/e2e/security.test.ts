@@ -175,14 +175,7 @@ async function inProcess(t: TestContext, flags: string[] = []) {
   const peers: TestPeer[] = [];
   t.after(async () => {
     for (const peer of peers) peer.close();
-    // The dispatcher lets a connection it closes linger up to 1 s on an
-    // unref'd timer; keep the loop alive so close() can finish.
-    const keepAlive = setInterval(() => {}, 100);
-    try {
-      await running.close();
-    } finally {
-      clearInterval(keepAlive);
-    }
+    await running.close();
   });
   const keep = (peer: TestPeer) => {
     peers.push(peer);
