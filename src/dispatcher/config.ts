@@ -19,6 +19,7 @@ export interface DispatcherConfig {
   readonly maxLineBytes: number;
   readonly maxLogBytes: number;
   readonly maxErrors: number;
+  readonly maxUnwritten: number;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -40,6 +41,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-line-mib N     longest protocol line accepted (default 1)
   --max-errors N       bad messages an admitted peer may send before it is disconnected (default 100)
   --max-log-mib N      log kept per job; beyond it the head and the last MiB are kept (default 128)
+  --max-unwritten N    finished builds waiting for their result files before no new job starts (default 256)
   --admins FILE        names allowed to act as admin (default STATE/admins)
   --insecure           allow listening beyond loopback without a secret
 ${SECURITY_USAGE}`;
@@ -57,6 +59,7 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       heartbeat: { type: 'string', default: '5' },
       deadline: { type: 'string', default: '15' },
       'max-attempts': { type: 'string', default: '3' },
+      'max-unwritten': { type: 'string', default: '256' },
       'hello-timeout': { type: 'string', default: '10' },
       'max-pending': { type: 'string', default: '64' },
       'max-line-mib': { type: 'string', default: '1' },
@@ -93,6 +96,7 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     deadlineMs,
     helloTimeoutMs: parseSeconds(values['hello-timeout'], '--hello-timeout', 0.1, 3600),
     maxAttempts: parseInteger(values['max-attempts'], '--max-attempts', 1, 100),
+    maxUnwritten: parseInteger(values['max-unwritten'], '--max-unwritten', 1, 1_000_000),
     security,
     admins: resolve(values.admins ?? `${state}/admins`),
     maxPending: parseInteger(values['max-pending'], '--max-pending', 1, 100_000),

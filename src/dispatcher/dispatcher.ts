@@ -11,6 +11,7 @@ import { Journal } from './journal.js';
 import type { JournalRecord, SchedulerSnapshot } from './records.js';
 import { ResultStore } from './result-store.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import { Slots } from '../common/slots.js';
 import { DispatcherServer } from './server.js';
 
 export interface RunningDispatcher {
@@ -22,6 +23,8 @@ export interface RunningDispatcher {
 }
 
 const WRITE_RETRY = { baseMs: 500, capMs: 30_000 };
+/** Builds whose result files are written at the same time; the libuv threadpool has four threads. */
+const RESULT_WRITERS = 4;
 
 /** What tests may hand in instead of the real parts. */
 export interface DispatcherParts {
@@ -38,18 +41,17 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   const retryTimers = new Set<NodeJS.Timeout>();
   let closing = false;
 
-  // Result files are written one build at a time, in the order builds
-  // finish: creating files in one folder from several threads at once only
+  // Result files are written a few builds at a time, in the order builds
+  // finish: creating files in one folder from many threads at once only
   // makes them wait on the folder's lock (measured: a fifth of the
-  // dispatcher's CPU spent spinning on it), and the journal no longer shares
-  // the threadpool with a burst of them.
-  let writeQueue: Promise<void> = Promise.resolve();
+  // dispatcher's CPU spent spinning on it when every finished build wrote at
+  // once), and the journal no longer shares the threadpool with a burst.
+  const writers = new Slots(RESULT_WRITERS);
 
   // A result that cannot be written (disk full, permissions) stays in the
   // journal and is retried with backoff; `keel status` lists it meanwhile.
   const write = (build: BuildRecord, failures = 0): void => {
-    const files = writeQueue.then(() => results.writeResult(build));
-    writeQueue = files.catch(() => {});
+    const files = writers.run(() => results.writeResult(build));
     const attempt = files
       .then(async () => {
         log(`wrote ${config.results}/${build.project ? `${build.project}/` : ''}${build.commit}`);
@@ -71,6 +73,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
 
   const scheduler: Scheduler = new Scheduler({
     maxAttempts: config.maxAttempts,
+    maxUnwritten: config.maxUnwritten,
     log,
     persist: (record) => {
       const durable = journal.append(record);

@@ -19,6 +19,13 @@ export interface RunnerPeer {
 export interface SchedulerOptions {
   /** Runner losses and infrastructure failures before a job ends as error. */
   maxAttempts: number;
+  /**
+   * Finished builds whose result files are not written yet, past which no
+   * new job starts. Each one waits in memory, so a disk slower than the
+   * runners (or a full one) holds the runners back instead of growing the
+   * dispatcher; jobs start again once half of them are written.
+   */
+  maxUnwritten: number;
   log: Log;
   /** Makes a record durable; resolves once it is on disk. */
   persist(record: JournalRecord): Promise<void>;
@@ -89,6 +96,8 @@ export class Scheduler {
   private readonly incoming: Incoming[] = [];
   private taking = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** True while new jobs wait for result files to be written (maxUnwritten). */
+  private heldBack = false;
   /**
    * Lease ids: a random prefix per dispatcher run, so a restarted dispatcher
    * never hands out an id an older run used, then a counter (a random id per
@@ -458,7 +467,9 @@ export class Scheduler {
 
   /** The result files of a finished build are on disk: forget it. */
   written(build: BuildRecord): Promise<void> {
-    return this.record({ op: 'written', key: keyOf(build) });
+    const durable = this.record({ op: 'written', key: keyOf(build) });
+    if (this.heldBack) this.schedule();
+    return durable;
   }
 
   /**
@@ -466,6 +477,15 @@ export class Scheduler {
    * needs, oldest first; a job nobody can take yet does not hold up the rest.
    */
   private schedule(): void {
+    const { maxUnwritten } = this.options;
+    const hold = this.unwritten.size >= (this.heldBack ? Math.ceil(maxUnwritten / 2) : maxUnwritten);
+    if (hold !== this.heldBack) {
+      this.options.log(hold
+        ? `${this.unwritten.size} finished builds are waiting for their result files to be written (--max-unwritten): no new job starts until half of them are`
+        : `${this.unwritten.size} results left to write: new jobs start again`);
+      this.heldBack = hold;
+    }
+    if (hold) return;
     const now = Date.now();
     let nextRetry = Infinity;
     // With every slot taken nothing can start, however long the queue: stop there.

@@ -181,6 +181,33 @@ test('a result that cannot be written is kept, shown as unwritten, and retried',
   }, 'the unwritten list to empty');
 });
 
+test('results that cannot be written hold back new jobs past --max-unwritten, and jobs start again once they are written', async (t) => {
+  const h = harness(t, { maxUnwritten: 1 });
+  await h.start();
+  const blocker = join(h.results, SHA[0]!);
+  mkdirSync(blocker);
+  writeFileSync(join(blocker, 'in-the-way'), '');
+  const runner = await h.runner('r1');
+  await h.commit(SHA[0]!);
+  await h.commit(SHA[1]!);
+  const first = await runner.next('job');
+  runner.send({ type: 'result', lease: first.lease, outcome: passed });
+  await runner.next('recorded');
+  await waitFor(() => h.lines.some((line) => line.includes('1 finished builds are waiting for their result files to be written (--max-unwritten)')), 'the hold-back', 10_000);
+  const client = await h.peer('client');
+  client.send({ type: 'query', commit: SHA[1]!, project: null });
+  assert.equal((await client.next('status')).builds[0]?.status, 'queued', 'the second build waits while the first result is unwritten');
+  assert.equal(runner.received.filter((m) => m.type === 'job').length, 0, 'no second job was sent');
+
+  rmSync(blocker, { recursive: true });
+  const second = await runner.next('job');
+  assert.equal(second.commit, SHA[1]);
+  assert.ok(h.lines.some((line) => line.includes('results left to write: new jobs start again')), h.lines.join('\n'));
+  runner.send({ type: 'result', lease: second.lease, outcome: passed });
+  await h.done(SHA[1]!);
+  assert.equal(h.record(SHA[0]!).status, 'passed');
+});
+
 test('the journal is compacted into a snapshot and replays the same state', async (t) => {
   const h = harness(t);
   await h.start();
