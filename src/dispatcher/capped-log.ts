@@ -8,7 +8,7 @@
 // restart) does not know the start of its file: `close` returns null, and
 // the caller reads the file instead.
 
-import { createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { FileAppender } from './file-appender.js';
 
 export const TAIL_BYTES = 1024 * 1024;
 
@@ -54,21 +54,17 @@ export interface LogEnd {
 }
 
 export class CappedLog {
-  private readonly stream: WriteStream;
+  private readonly file: FileAppender;
   private readonly headBytes: number;
   private written = 0;
   private readonly tail = new ByteWindow(TAIL_BYTES);
-  private readonly end: ByteWindow | null;
+  private readonly end: ByteWindow;
 
   /** `endBytes`: how much of the end of the file `close` returns. */
   constructor(path: string, maxBytes: number, endBytes: number) {
     this.headBytes = Math.max(0, maxBytes - TAIL_BYTES);
-    const existing = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-    this.end = existing === 0 ? new ByteWindow(endBytes) : null;
-    this.stream = createWriteStream(path, { flags: 'a' });
-    // A failing log write (disk full) must not crash the dispatcher; the
-    // final report still carries the outcome.
-    this.stream.on('error', () => {});
+    this.end = new ByteWindow(endBytes);
+    this.file = new FileAppender(path);
   }
 
   append(text: string): void {
@@ -84,8 +80,8 @@ export class CappedLog {
   }
 
   private write(data: Buffer): void {
-    this.stream.write(data);
-    this.end?.push(data);
+    this.file.append(data);
+    this.end.push(data);
   }
 
   /** Writes the kept tail (after a note of what was dropped), closes the file and returns its end. */
@@ -94,8 +90,8 @@ export class CappedLog {
       this.write(Buffer.from(`\n[keel: ${this.tail.dropped} bytes of output dropped here: the log keeps the first ${this.written} and the last ${this.tail.bytes} bytes (--max-log-mib)]\n`));
     }
     for (const piece of this.tail.take()) this.write(piece);
-    await new Promise((resolve) => this.stream.end(resolve));
-    if (!this.end) return null;
+    await this.file.close();
+    if (this.file.existed) return null;
     const omitted = this.end.dropped;
     return { bytes: Buffer.concat(this.end.take()), omitted };
   }
