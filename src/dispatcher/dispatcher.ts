@@ -3,6 +3,7 @@
 
 import { backoffDelay } from '../common/backoff.js';
 import type { Log } from '../common/log.js';
+import { Slots } from '../common/slots.js';
 import type { BuildRecord } from '../protocol/records.js';
 import { AdminList } from './admins.js';
 import type { DispatcherConfig } from './config.js';
@@ -11,7 +12,6 @@ import { Journal } from './journal.js';
 import type { JournalRecord, SchedulerSnapshot } from './records.js';
 import { ResultStore } from './result-store.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
-import { Slots } from '../common/slots.js';
 import { DispatcherServer } from './server.js';
 
 export interface RunningDispatcher {
