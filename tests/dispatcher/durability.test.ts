@@ -64,7 +64,21 @@ function harness(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
   };
   const record = (sha: string) => JSON.parse(readFileSync(join(results, `${sha}.json`), 'utf8'));
   const done = (sha: string) => waitFor(() => existsSync(join(results, sha)), `the result of ${sha}`);
-  return { results, state, lines, start, stop, runner, commit, record, done, peer };
+  /** A folder where the report of `sha` should go makes its rename fail; returns the function that clears it. */
+  const blockReport = (sha: string) => {
+    const blocker = join(results, sha);
+    mkdirSync(blocker);
+    writeFileSync(join(blocker, 'in-the-way'), '');
+    return () => rmSync(blocker, { recursive: true });
+  };
+  /** Runs the first job the runner gets to a passed result, recorded. */
+  const pass = async (runner: TestPeer) => {
+    const job = await runner.next('job');
+    runner.send({ type: 'result', lease: job.lease, outcome: passed });
+    await runner.next('recorded');
+    return job;
+  };
+  return { results, state, lines, start, stop, runner, commit, record, done, peer, blockReport, pass };
 }
 
 test('after a restart, queued work is still queued and a reclaimed job is not re-run', async (t) => {
@@ -153,15 +167,10 @@ test('a draining runner gets no new jobs but its result still counts', async (t)
 test('a result that cannot be written is kept, shown as unwritten, and retried', async (t) => {
   const h = harness(t);
   await h.start();
-  // A directory where the report should go makes the rename fail.
-  const blocker = join(h.results, SHA[0]!);
-  mkdirSync(blocker);
-  writeFileSync(join(blocker, 'in-the-way'), '');
+  const unblock = h.blockReport(SHA[0]!);
   const runner = await h.runner('r1');
   await h.commit(SHA[0]!);
-  const job = await runner.next('job');
-  runner.send({ type: 'result', lease: job.lease, outcome: passed });
-  await runner.next('recorded');
+  await h.pass(runner);
   await waitFor(() => h.lines.some((line) => line.includes(`could not write the result of ${SHA[0]}`)), 'the failed write');
   const client = await h.peer('client');
   client.send({ type: 'query', commit: null, project: null });
@@ -170,7 +179,7 @@ test('a result that cannot be written is kept, shown as unwritten, and retried',
   // Restarting does not lose it either.
   await h.stop();
   await h.start();
-  rmSync(blocker, { recursive: true });
+  unblock();
   await h.done(SHA[0]!);
   assert.equal(h.record(SHA[0]!).status, 'passed');
   const after = await h.peer('client');
@@ -184,22 +193,18 @@ test('a result that cannot be written is kept, shown as unwritten, and retried',
 test('results that cannot be written hold back new jobs past --max-unwritten, and jobs start again once they are written', async (t) => {
   const h = harness(t, { maxUnwritten: 1 });
   await h.start();
-  const blocker = join(h.results, SHA[0]!);
-  mkdirSync(blocker);
-  writeFileSync(join(blocker, 'in-the-way'), '');
+  const unblock = h.blockReport(SHA[0]!);
   const runner = await h.runner('r1');
   await h.commit(SHA[0]!);
   await h.commit(SHA[1]!);
-  const first = await runner.next('job');
-  runner.send({ type: 'result', lease: first.lease, outcome: passed });
-  await runner.next('recorded');
+  await h.pass(runner);
   await waitFor(() => h.lines.some((line) => line.includes('1 finished builds are waiting for their result files to be written (--max-unwritten)')), 'the hold-back', 10_000);
   const client = await h.peer('client');
   client.send({ type: 'query', commit: SHA[1]!, project: null });
   assert.equal((await client.next('status')).builds[0]?.status, 'queued', 'the second build waits while the first result is unwritten');
   assert.equal(runner.received.filter((m) => m.type === 'job').length, 0, 'no second job was sent');
 
-  rmSync(blocker, { recursive: true });
+  unblock();
   const second = await runner.next('job');
   assert.equal(second.commit, SHA[1]);
   assert.ok(h.lines.some((line) => line.includes('results left to write: new jobs start again')), h.lines.join('\n'));
