@@ -37,6 +37,8 @@ interface Waiter {
 
 export class Journal<S, R extends object> {
   private seq = 0;
+  /** Bytes of whole records in the file: a failed write is cut back to it. */
+  private size = 0;
   private pending: string[] = [];
   private waiters: Waiter[] = [];
   private flushScheduled = false;
@@ -98,6 +100,7 @@ export class Journal<S, R extends object> {
     // Drop a torn tail so the next record starts on a line of its own.
     if (good < Buffer.byteLength(text)) ftruncateSync(fd, good);
     const journal = new Journal<S, R>(fd, snapshotPath);
+    journal.size = good;
     journal.seq = seq;
     journal.sinceSnapshot = records.length;
     return { journal, snapshot: snapshot?.state ?? null, records };
@@ -144,11 +147,20 @@ export class Journal<S, R extends object> {
     const waiters = this.waiters;
     this.pending = [];
     this.waiters = [];
+    const bytes = Buffer.from(lines);
     try {
-      writeAll(this.fd, Buffer.from(lines));
+      writeAll(this.fd, bytes);
       fdatasyncSync(this.fd);
+      this.size += bytes.length;
       for (const waiter of waiters) waiter.resolve();
     } catch (error) {
+      // A part-written batch (disk full) would glue the next record to a torn
+      // line, and replay would skip that record although it was confirmed.
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        // the next write fails the same way and tries again
+      }
       for (const waiter of waiters) waiter.reject(error as Error);
     }
   }
@@ -172,6 +184,7 @@ export class Journal<S, R extends object> {
       await writeFileAtomic(this.snapshotPath, snapshot);
       ftruncateSync(this.fd, 0);
       fdatasyncSync(this.fd);
+      this.size = 0;
       this.sinceSnapshot = this.seq - seq;
       this.bytesSinceSnapshot = this.pending.reduce((sum, line) => sum + line.length, 0);
     } finally {
