@@ -37,37 +37,34 @@ async function liveHeapMb(pid: number, dir: string): Promise<number> {
 }
 
 /**
- * Runs 100, then 5,000, then 10,000 no-op builds through a fresh dispatcher
- * and takes a reading after each: RSS, or the live heap. Separate runs,
- * because writing a heap snapshot leaves its own memory in the process's RSS.
+ * Runs 10,000 no-op builds through a fresh dispatcher and takes a reading
+ * (RSS, or the live heap) once each of `points` builds have their result
+ * files. Separate runs for the two, because writing a heap snapshot leaves
+ * its own memory in the process's RSS.
  */
-async function afterBuilds<T>(name: string, nodeFlags: string[], reading: (pid: number) => Promise<T>): Promise<[T, T, T]> {
+async function afterBuilds<T>(name: string, nodeFlags: string[], points: number[], reading: (pid: number) => Promise<T>): Promise<T[]> {
   const dir = tempDir(name);
   const dispatcher = await startDispatcher(dir, [], nodeFlags);
   const farm = await startNoopFarm(dispatcher.port, RUNNERS);
-  await farm.build(100);
-  await farm.written(dispatcher.results, 100);
-  await delay(1000); // let the garbage collector catch up, the same before both readings
-  const small = await reading(dispatcher.pid);
-  // In batches of the same size as the first reading, so what is compared is
+  const readings: T[] = [];
+  // In batches of 100, the size of the first reading, so what is compared is
   // what finished builds leave behind, not the peak of a larger burst.
-  const readingAfter = async (builds: number) => {
-    await farm.written(dispatcher.results, builds);
-    await delay(1000);
-    return reading(dispatcher.pid);
-  };
-  for (let done = 100; done < 5_000; done += 100) await farm.build(100);
-  const middle = await readingAfter(5_000);
-  for (let done = 5_000; done < 10_000; done += 100) await farm.build(100);
-  const large = await readingAfter(10_000);
+  for (let done = 0; done < Math.max(...points);) {
+    await farm.build(100);
+    done += 100;
+    if (!points.includes(done)) continue;
+    await farm.written(dispatcher.results, done);
+    await delay(1000); // let the garbage collector catch up, the same before every reading
+    readings.push(await reading(dispatcher.pid));
+  }
   farm.close();
-  return [small, middle, large];
+  return readings;
 }
 
 export async function measureMemory(): Promise<Figure[]> {
-  const [small, middle, large] = await afterBuilds('memory-rss', [], async (pid) => readProc(pid).rssMb);
+  const [small, middle, large] = await afterBuilds('memory-rss', [], [100, 5_000, 10_000], async (pid) => readProc(pid).rssMb) as [number, number, number];
   const snapshots = tempDir('memory-snapshots');
-  const [smallHeap, , largeHeap] = await afterBuilds('memory-heap', ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`], (pid) => liveHeapMb(pid, snapshots));
+  const [smallHeap, largeHeap] = await afterBuilds('memory-heap', ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`], [100, 10_000], (pid) => liveHeapMb(pid, snapshots)) as [number, number];
   const growth = (large / small - 1) * 100;
   const heapGrowth = (largeHeap / smallHeap - 1) * 100;
   const setup = `one dispatcher, ${RUNNERS} fake runners, no-op jobs, commits sent 100 at a time; RSS once all result files were written, 1 s later`;
