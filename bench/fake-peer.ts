@@ -84,7 +84,7 @@ export function passedOutcome(): RunOutcome {
   return {
     status: 'passed', exitCode: 0, signal: null, timedOut: false,
     startedAt: new Date().toISOString(), durationMs: 0, command: ['true'], message: '', counts: null,
-    infra: false, failedTests: [], junit: null,
+    infra: false, cancelled: false, failedTests: [], junit: null,
   };
 }
 

@@ -8,19 +8,23 @@ import { dial } from '../common/dial.js';
 import { TimeoutError } from '../common/errors.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Security } from '../common/security.js';
+import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 import type { Message, MessageOf, MessageType } from '../protocol/messages.js';
 
-export class UnreachableError extends Error {
+export class UnreachableError extends KeelError {
   override readonly name = 'UnreachableError';
-  readonly code = 'unreachable';
+
+  constructor(message: string) {
+    super(ErrorCode.unreachable, message);
+  }
 }
 
-/** The dispatcher answered with an `error` (auth failed, not allowed, ...). */
-export class RefusedError extends Error {
+/** The dispatcher answered with an `error` (auth failed, not allowed, ...); `reason` is its code. */
+export class RefusedError extends KeelError {
   override readonly name = 'RefusedError';
 
-  constructor(readonly code: string, message: string) {
-    super(`dispatcher refused: ${code}: ${message}`);
+  constructor(readonly reason: ErrorCode, message: string) {
+    super(ErrorCode.refused, `dispatcher refused: ${reason}: ${message}`);
   }
 }
 

@@ -10,6 +10,7 @@
 // A peer given the master itself derives the role key for whatever it plays.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 
 export const AUTH_ROLES = ['runner', 'observer', 'client', 'admin'] as const;
 export type AuthRole = (typeof AUTH_ROLES)[number];
@@ -21,9 +22,12 @@ export type Secret =
   | { kind: 'master'; key: Buffer }
   | { kind: 'role'; role: AuthRole; admin: string | null; key: Buffer };
 
-export class TokenError extends Error {
+export class TokenError extends KeelError {
   override readonly name = 'TokenError';
-  readonly code = 'bad-token';
+
+  constructor(message: string) {
+    super(ErrorCode.badToken, message);
+  }
 }
 
 export function parseSecret(text: string): Secret {

@@ -6,7 +6,8 @@
 
 import type { Socket } from 'node:net';
 import { decode, encode } from '../protocol/codec.js';
-import { ProtocolError, ProtocolErrorCode } from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { ProtocolError } from '../protocol/errors.js';
 import { LineSplitter, MAX_LINE_BYTES } from '../protocol/line-splitter.js';
 import type { Message } from '../protocol/messages.js';
 import { trace } from './log.js';
@@ -75,7 +76,7 @@ export class Connection {
   }
 
   /** Sends an `error` message, then closes. */
-  fail(code: string, message: string, cause?: Error): void {
+  fail(code: ErrorCode, message: string, cause?: Error): void {
     this.send({ type: 'error', code, message });
     this.close(cause ?? new Error(`${code}: ${message}`));
   }
@@ -129,7 +130,7 @@ export class Connection {
     // Whatever went wrong reading a peer's line is that peer's bad line, never a crash.
     const error = failure instanceof ProtocolError
       ? failure
-      : new ProtocolError(ProtocolErrorCode.badJson, `line could not be read: ${(failure as Error)?.message ?? String(failure)}`, { cause: failure });
+      : new ProtocolError(ErrorCode.badJson, `line could not be read: ${(failure as Error)?.message ?? String(failure)}`, { cause: failure });
     const goOn = this.handlers.onProtocolError?.(error) === true && error.code !== 'line-too-long';
     if (goOn) this.send({ type: 'error', code: error.code, message: error.message });
     else this.fail(error.code, error.message, error);

@@ -1,22 +1,30 @@
 // Named errors with stable codes, beside ProtocolError (src/protocol/errors.ts).
+// Each extends KeelError and takes its code from the one table.
+
+import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 
 /** A bad flag or setting, found before any socket opens. Exit code 2. */
-export class ConfigError extends Error {
+export class ConfigError extends KeelError {
   override readonly name = 'ConfigError';
-  readonly code = 'bad-config';
-}
 
-/** A git command that exited non-zero; `stderr` says why. */
-export class GitError extends Error {
-  override readonly name = 'GitError';
-  readonly code = 'git-failed';
-
-  constructor(message: string, readonly stderr: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.badConfig, message, options);
   }
 }
 
-export class TimeoutError extends Error {
+/** A git command that exited non-zero; `stderr` says why. */
+export class GitError extends KeelError {
+  override readonly name = 'GitError';
+
+  constructor(message: string, readonly stderr: string, options?: { cause?: unknown }) {
+    super(ErrorCode.gitFailed, message, options);
+  }
+}
+
+export class TimeoutError extends KeelError {
   override readonly name = 'TimeoutError';
-  readonly code = 'timeout';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.timeout, message, options);
+  }
 }

@@ -4,6 +4,7 @@
 
 import { adminKey, newNonce, roleKey, verify, type Secret } from '../common/auth.js';
 import { PROTOCOL_VERSION, type Message, type Role } from '../protocol/messages.js';
+import type { ErrorCode } from '../protocol/error-codes.js';
 import type { AdminList } from './admins.js';
 
 export interface Admitted {
@@ -14,7 +15,7 @@ export interface Admitted {
 export type Step =
   | { kind: 'reply'; message: Message }
   | { kind: 'admit'; peer: Admitted }
-  | { kind: 'refuse'; code: string; message: string };
+  | { kind: 'refuse'; code: ErrorCode; message: string };
 
 export class Handshake {
   private pending: (Admitted & { nonce: string }) | null = null;

@@ -6,20 +6,20 @@
 // for editors; docs/keel-json.md for people.
 
 import type { JobSpec } from '../protocol/records.js';
+import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 import { describeValue } from '../protocol/errors.js';
 import { isName } from '../protocol/validate.js';
 import { countCombinations, expandMatrix, type JobTemplate } from './keel-json-matrix.js';
 
 export type { JobSpec };
 
-export class KeelJsonError extends Error {
+export class KeelJsonError extends KeelError {
   override readonly name = 'KeelJsonError';
-  readonly code = 'bad-keel-json';
   /** Where the problem is, e.g. "jobs.unit.matrix.NODE[1]"; "" for the file as a whole. */
   readonly field: string;
 
   constructor(field: string, problem: string, options?: { cause?: unknown }) {
-    super(`keel.json: ${field === '' ? '' : `${field} `}${problem}`, options);
+    super(ErrorCode.badKeelJson, `keel.json: ${field === '' ? '' : `${field} `}${problem}`, options);
     this.field = field;
   }
 }

@@ -11,6 +11,7 @@ import { Connection } from '../common/connection.js';
 import type { Log } from '../common/log.js';
 import type { Security } from '../common/security.js';
 import { PROTOCOL_VERSION, type Message, type MessageType, type Role } from '../protocol/messages.js';
+import type { ErrorCode } from '../protocol/error-codes.js';
 import type { AdminList } from './admins.js';
 import { Handshake } from './handshake.js';
 import type { ResultStore } from './result-store.js';
@@ -142,7 +143,7 @@ export class DispatcherServer {
     return peer.role !== null && peer.errors <= this.options.maxErrors;
   }
 
-  private refuse(peer: Peer, code: string, message: string): void {
+  private refuse(peer: Peer, code: ErrorCode, message: string): void {
     this.options.log(`refused ${peer.role ?? 'peer'} ${peer.conn.remote}: ${message}`);
     if (this.forgive(peer)) peer.conn.send({ type: 'error', code, message });
     else peer.conn.fail(code, message);
@@ -207,7 +208,7 @@ export class DispatcherServer {
   /** The journal could not be written: the peer keeps its data and retries. */
   private journalFailed(peer: Peer, error: Error): void {
     this.options.log(`journal write failed: ${error.message}`);
-    peer.conn.fail('journal-failed', `the dispatcher could not record this: ${error.message}`);
+    peer.conn.fail('journal-stalled', `the dispatcher could not record this: ${error.message}`);
   }
 
   private fromClient(peer: Peer, message: Message): void {

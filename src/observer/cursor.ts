@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
+import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 import { isCommitId, isRefName } from '../protocol/validate.js';
 
 export const CURSOR_VERSION = 1;
@@ -27,9 +28,12 @@ export interface Cursor {
 }
 
 /** The cursor file is unreadable or malformed; starting over would resend or skip history. */
-export class CursorError extends Error {
+export class CursorError extends KeelError {
   override readonly name = 'CursorError';
-  readonly code = 'bad-cursor';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.badCursor, message, options);
+  }
 }
 
 /** One file per clone, so several observers can share a state folder. */

@@ -1,9 +1,12 @@
 // encode() and decode() for one line of protocol version 1. decode() checks
 // every field, so the rest of Keel only ever sees well-formed, typed messages.
 
-import { ProtocolError, ProtocolErrorCode, describeValue } from './errors.js';
+import { ErrorCode } from './error-codes.js';
+import { ProtocolError, describeValue } from './errors.js';
 import { bool, checked, int, list, nullable, object, oneOf, stringRecord, text, type Fields } from './fields.js';
-import { ADMIN_OPS, MAX_OUTPUT_CHUNK, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
+import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+import { LIMITS } from './limits.js';
+import { ADMIN_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
 import { BUILD_STATUSES, OUTCOME_STATUSES, type BuildRecord, type RunOutcome, type RunnerSummary, type TestCounts } from './records.js';
 import { isCommitId, isName, isRefName, isRepoUrl } from './validate.js';
 
@@ -11,16 +14,11 @@ import { isCommitId, isName, isRefName, isRepoUrl } from './validate.js';
 // would the same line given as a string.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_INT = Number.MAX_SAFE_INTEGER;
-const MAX_LABELS = 32;
-const MAX_SLOTS = 256;
-const MAX_HELD_LEASES = 1024;
-const MAX_FAILED_TESTS = 100;
-/** JUnit XML travels inside one line, so it must stay well under the line cap. */
-export const MAX_JUNIT = 256 * 1024;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-const LEASE = /^[A-Za-z0-9_-]{1,64}$/;
+export const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${LIMITS.envName - 1}}$`);
+export const LEASE = new RegExp(`^[A-Za-z0-9_-]{1,${LIMITS.leaseChars}}$`);
+/** Single-line text a person reads: no control characters. */
 // eslint-disable-next-line no-control-regex
-const isPrintable = (v: string) => v.length <= 256 && !/[\u0000-\u001f\u007f]/.test(v);
+export const isPrintable = (v: string) => v.length <= LIMITS.printable && !/[\u0000-\u001f\u007f]/.test(v);
 
 export function encode(message: Message): string {
   return `${JSON.stringify(message)}\n`;
@@ -33,6 +31,7 @@ const name = (o: Fields, f: string) => checked(o, f, isName, 'a name of letters,
 const lease = (o: Fields, f: string) => checked(o, f, (v) => LEASE.test(v), 'a lease id');
 const time = (o: Fields, f: string) => text(o, f, 64);
 const count = (o: Fields, f: string) => int(o, f, 0, MAX_INT);
+const errorCode = (o: Fields, f: string) => checked(o, f, (v) => (ERROR_CODES as readonly string[]).includes(v), 'an error code from docs/protocol.md') as ErrorCode;
 
 function counts(o: Fields, f: string): TestCounts {
   const c = object(o, f);
@@ -48,12 +47,13 @@ function outcome(o: Fields, f: string): RunOutcome {
     timedOut: bool(r, 'timedOut'),
     startedAt: time(r, 'startedAt'),
     durationMs: count(r, 'durationMs'),
-    command: list(r, 'command', 4096, (x, k) => text(x, k, 4096)),
-    message: text(r, 'message', 4096),
+    command: list(r, 'command', LIMITS.commandItems, (x, k) => text(x, k, LIMITS.text)),
+    message: text(r, 'message', LIMITS.text),
     counts: nullable(r, 'counts', counts),
     infra: bool(r, 'infra'),
-    failedTests: list(r, 'failedTests', MAX_FAILED_TESTS, (x, k) => text(x, k, 1024)),
-    junit: nullable(r, 'junit', (x, k) => text(x, k, MAX_JUNIT)),
+    cancelled: bool(r, 'cancelled'),
+    failedTests: list(r, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
+    junit: nullable(r, 'junit', (x, k) => text(x, k, LIMITS.junitChars)),
   };
 }
 
@@ -71,42 +71,42 @@ function runnerSummary(o: Fields, f: string): RunnerSummary {
   const r = object(o, f);
   return {
     name: name(r, 'name'),
-    slots: int(r, 'slots', 1, MAX_SLOTS),
-    labels: list(r, 'labels', MAX_LABELS, name),
-    running: list(r, 'running', MAX_SLOTS, commit),
+    slots: int(r, 'slots', 1, LIMITS.slots),
+    labels: list(r, 'labels', LIMITS.labels, name),
+    running: list(r, 'running', LIMITS.slots, commit),
   };
 }
 
 const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type: T }>, 'type'> } = {
-  hello: (o) => ({ version: int(o, 'version', 0, MAX_INT), role: oneOf(o, 'role', ROLES), name: checked(o, 'name', isPrintable, 'printable text of at most 256 characters') }),
+  hello: (o) => ({ version: int(o, 'version', 0, MAX_INT), role: oneOf(o, 'role', ROLES), name: checked(o, 'name', isPrintable, `printable text of at most ${LIMITS.printable} characters`) }),
   welcome: (o) => ({ version: int(o, 'version', 0, MAX_INT), heartbeatMs: count(o, 'heartbeatMs'), deadlineMs: count(o, 'deadlineMs') }),
   challenge: (o) => ({ nonce: checked(o, 'nonce', (v) => /^[A-Za-z0-9_-]{16,128}$/.test(v), 'a nonce of 16-128 base64url characters') }),
   auth: (o) => ({ proof: checked(o, 'proof', (v) => /^[0-9a-f]{64}$/.test(v), 'an HMAC-SHA256 in 64 hex digits') }),
-  error: (o) => ({ code: text(o, 'code', 64), message: text(o, 'message', 4096) }),
+  error: (o) => ({ code: errorCode(o, 'code'), message: text(o, 'message', LIMITS.text) }),
   register: (o) => ({
     name: name(o, 'name'),
-    slots: int(o, 'slots', 1, MAX_SLOTS),
-    labels: list(o, 'labels', MAX_LABELS, name),
-    leases: list(o, 'leases', MAX_HELD_LEASES, lease),
+    slots: int(o, 'slots', 1, LIMITS.slots),
+    labels: list(o, 'labels', LIMITS.labels, name),
+    leases: list(o, 'leases', LIMITS.heldLeases, lease),
   }),
   registered: (o) => ({ name: name(o, 'name') }),
   ping: (o) => ({ seq: count(o, 'seq') }),
   pong: (o) => ({ seq: count(o, 'seq') }),
   job: (o) => ({
     lease: lease(o, 'lease'),
-    attempt: int(o, 'attempt', 1, 1000),
+    attempt: int(o, 'attempt', 1, LIMITS.attempts),
     job: name(o, 'job'),
     commit: commit(o, 'commit'),
     repo: repo(o, 'repo'),
     ref: ref(o, 'ref'),
     timeoutMs: nullable(o, 'timeoutMs', count),
-    title: checked(o, 'title', isPrintable, 'printable text of at most 256 characters'),
-    run: nullable(o, 'run', (x, k) => list(x, k, 64, (y, j) => text(y, j, 4096))),
-    env: stringRecord(o, 'env', ENV_NAME, 64, 4096),
-    junit: nullable(o, 'junit', (x, k) => text(x, k, 512)),
+    title: checked(o, 'title', isPrintable, `printable text of at most ${LIMITS.printable} characters`),
+    run: nullable(o, 'run', (x, k) => list(x, k, LIMITS.runArgs, (y, j) => text(y, j, LIMITS.text))),
+    env: stringRecord(o, 'env', ENV_NAME, LIMITS.envVariables, LIMITS.text),
+    junit: nullable(o, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
   }),
   abort: (o) => ({ lease: lease(o, 'lease') }),
-  output: (o) => ({ lease: lease(o, 'lease'), stream: oneOf(o, 'stream', STREAMS), data: text(o, 'data', MAX_OUTPUT_CHUNK) }),
+  output: (o) => ({ lease: lease(o, 'lease'), stream: oneOf(o, 'stream', STREAMS), data: text(o, 'data', LIMITS.outputChunk) }),
   result: (o) => ({ lease: lease(o, 'lease'), outcome: outcome(o, 'outcome') }),
   recorded: (o) => ({ lease: lease(o, 'lease'), accepted: bool(o, 'accepted') }),
   drain: () => ({}),
@@ -122,7 +122,7 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   admins: (o) => ({ op: oneOf(o, 'op', ADMIN_OPS), name: nullable(o, 'name', name) }),
   cancel: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name) }),
   retry: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name), job: nullable(o, 'job', name) }),
-  done: (o) => ({ message: text(o, 'message', 4096) }),
+  done: (o) => ({ message: text(o, 'message', LIMITS.text) }),
   'admin-list': (o) => ({ names: list(o, 'names', 10_000, name), token: nullable(o, 'token', (x, k) => text(x, k, 512)) }),
   status: (o) => ({
     builds: list(o, 'builds', 100_000, buildRecord),
@@ -141,22 +141,22 @@ export function decode(line: Buffer | string): Message {
     try {
       textLine = utf8.decode(line);
     } catch (cause) {
-      throw new ProtocolError(ProtocolErrorCode.badUtf8, 'line is not valid UTF-8', { cause });
+      throw new ProtocolError(ErrorCode.badUtf8, 'line is not valid UTF-8', { cause });
     }
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(textLine);
   } catch (cause) {
-    throw new ProtocolError(ProtocolErrorCode.badJson, `line is not JSON: ${describeValue(textLine)}`, { cause });
+    throw new ProtocolError(ErrorCode.badJson, `line is not JSON: ${describeValue(textLine)}`, { cause });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ProtocolError(ProtocolErrorCode.notAnObject, `line is not a JSON object: ${describeValue(parsed)}`);
+    throw new ProtocolError(ErrorCode.notAnObject, `line is not a JSON object: ${describeValue(parsed)}`);
   }
   const fields = parsed as Fields;
   const type = fields.type;
   if (typeof type !== 'string' || !Object.hasOwn(readers, type)) {
-    throw new ProtocolError(ProtocolErrorCode.unknownType, `unknown message type ${describeValue(type)}`);
+    throw new ProtocolError(ErrorCode.unknownType, `unknown message type ${describeValue(type)}`);
   }
   const read = readers[type as MessageType] as (o: Fields) => object;
   return { type, ...read(fields) } as Message;

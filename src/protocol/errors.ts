@@ -1,25 +1,19 @@
 // Everything wrong with a line from the wire becomes a ProtocolError with a
-// stable code, so callers can answer with a structured `error` message.
+// stable code (error-codes.ts), so callers can answer with a structured
+// `error` message.
 
-export const ProtocolErrorCode = {
-  lineTooLong: 'line-too-long',
-  badUtf8: 'bad-utf8',
-  badJson: 'bad-json',
-  notAnObject: 'not-an-object',
-  unknownType: 'unknown-type',
-  badField: 'bad-field',
-  versionMismatch: 'version-mismatch',
-} as const;
+import { ErrorCode, KeelError } from './error-codes.js';
 
-export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
+export type ProtocolErrorCode =
+  | typeof ErrorCode.lineTooLong | typeof ErrorCode.badUtf8 | typeof ErrorCode.badJson
+  | typeof ErrorCode.notAnObject | typeof ErrorCode.unknownType | typeof ErrorCode.badField;
 
-export class ProtocolError extends Error {
+export class ProtocolError extends KeelError {
   override readonly name = 'ProtocolError';
-  readonly code: ProtocolErrorCode;
+  declare readonly code: ProtocolErrorCode;
 
   constructor(code: ProtocolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
   }
 }
 

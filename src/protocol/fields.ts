@@ -1,7 +1,8 @@
 // Field readers for the decoder: each returns the typed value or throws a
 // ProtocolError naming the field and the offending value.
 
-import { ProtocolError, ProtocolErrorCode, describeValue } from './errors.js';
+import { ErrorCode } from './error-codes.js';
+import { ProtocolError, describeValue } from './errors.js';
 
 export type Fields = Record<string, unknown>;
 
@@ -9,7 +10,7 @@ const MAX_TEXT = 64 * 1024;
 
 function bad(field: string, value: unknown, expected: string): never {
   throw new ProtocolError(
-    ProtocolErrorCode.badField,
+    ErrorCode.badField,
     `field "${field}" must be ${expected}, got ${value === undefined ? 'nothing' : describeValue(value)}`,
   );
 }

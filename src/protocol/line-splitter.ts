@@ -1,6 +1,9 @@
-import { ProtocolError, ProtocolErrorCode } from './errors.js';
+import { ErrorCode } from './error-codes.js';
+import { ProtocolError } from './errors.js';
 
-export const MAX_LINE_BYTES = 1024 * 1024;
+import { LIMITS } from './limits.js';
+
+export const MAX_LINE_BYTES = LIMITS.lineBytes;
 
 const NEWLINE = 0x0a;
 
@@ -45,7 +48,7 @@ export class LineSplitter {
       this.pending = [];
       this.pendingBytes = 0;
       throw new ProtocolError(
-        ProtocolErrorCode.lineTooLong,
+        ErrorCode.lineTooLong,
         `line longer than ${this.maxBytes} bytes`,
       );
     }

@@ -1,6 +1,8 @@
 // Every message of protocol version 1. One JSON object per line; `type`
 // tells them apart. docs/protocol.md describes who sends each and the replies.
 
+import type { ErrorCode } from './error-codes.js';
+import { LIMITS } from './limits.js';
 import type { BuildRecord, RunOutcome, RunnerSummary } from './records.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -12,7 +14,7 @@ export const STREAMS = ['stdout', 'stderr'] as const;
 export type Stream = (typeof STREAMS)[number];
 
 /** The largest `data` a runner puts in one `output` message (before JSON escaping). */
-export const MAX_OUTPUT_CHUNK = 64 * 1024;
+export const MAX_OUTPUT_CHUNK = LIMITS.outputChunk;
 
 // Handshake, both directions.
 export interface Hello { type: 'hello'; version: number; role: Role; name: string }
@@ -21,7 +23,7 @@ export interface Welcome { type: 'welcome'; version: number; heartbeatMs: number
 export interface Challenge { type: 'challenge'; nonce: string }
 /** `proof`: hex HMAC-SHA256 over the nonce, role and name with the peer's key. */
 export interface Auth { type: 'auth'; proof: string }
-export interface ErrorMessage { type: 'error'; code: string; message: string }
+export interface ErrorMessage { type: 'error'; code: ErrorCode; message: string }
 
 // Runner <-> dispatcher.
 /** `leases`: jobs this runner still holds from before a reconnect (running, or finished and not yet recorded). */

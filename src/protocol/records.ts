@@ -31,6 +31,8 @@ export interface RunOutcome {
   counts: TestCounts | null;
   /** The failure was the runner's (fetch, checkout), not the tests': retried, never flaky. */
   infra: boolean;
+  /** Stopped because the run was cancelled (an abort or a drain), not by its own end. */
+  cancelled: boolean;
   /** Names of failed tests, from JUnit XML when there was some. */
   failedTests: string[];
   /** The JUnit XML the tests wrote, when the job declares it or the runner can ask for it. */

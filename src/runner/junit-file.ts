@@ -3,14 +3,14 @@
 // from code under test, so both are untrusted: the path must stay inside the
 // worktree, no folder on the way may lead out of it through a symlink, and
 // the file itself is opened with O_NOFOLLOW and must be a regular file (a
-// FIFO would block us, /dev/zero would never end). Only MAX_JUNIT bytes
+// FIFO would block us, /dev/zero would never end). Only LIMITS.junitChars characters
 // travel in the result; a larger report is still read, up to a bound, for
 // its counts.
 
 import { constants } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { MAX_JUNIT } from '../protocol/codec.js';
+import { LIMITS } from '../protocol/limits.js';
 import type { RunOutcome } from '../protocol/records.js';
 import { parseJunit } from './junit.js';
 
@@ -87,8 +87,8 @@ export async function attachJunit(outcome: RunOutcome, worktree: string, path: s
   const report = parseJunit(file.text);
   if (report === null) log(`JUnit file ${path} is not JUnit XML Keel can read; counts come from the output`);
   // Escaping can double the text on the wire (quotes, backslashes, line breaks); it must fit one line with room to spare.
-  const fits = file.bytes <= MAX_JUNIT && JSON.stringify(file.text).length <= 2 * MAX_JUNIT;
-  if (!fits) log(`JUnit file ${path} is ${file.bytes} bytes, over the ${MAX_JUNIT} that travel with the result; not sent`);
+  const fits = file.bytes <= LIMITS.junitChars && JSON.stringify(file.text).length <= 2 * LIMITS.junitChars;
+  if (!fits) log(`JUnit file ${path} is ${file.bytes} bytes, over the ${LIMITS.junitChars} that travel with the result; not sent`);
   return {
     ...outcome,
     counts: report?.counts ?? outcome.counts,

@@ -19,7 +19,7 @@ export function errorOutcome(startedAt: Date, message: string, infra: boolean): 
   return {
     status: 'error', exitCode: null, signal: null, timedOut: false,
     startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(),
-    command: [], message, counts: null, infra, failedTests: [], junit: null,
+    command: [], message, counts: null, infra, cancelled: false, failedTests: [], junit: null,
   };
 }
 

@@ -59,15 +59,16 @@ interface StepContext {
   tails: Record<Stream, Tail>;
 }
 
-type Ending = Pick<RunOutcome, 'status' | 'exitCode' | 'signal' | 'timedOut' | 'message'> & { infra?: boolean };
+type Ending = Pick<RunOutcome, 'status' | 'exitCode' | 'signal' | 'timedOut' | 'message'> & { infra?: boolean; cancelled?: boolean };
 
 export async function runTests(options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { steps } = options.plan;
   const tails: Record<Stream, Tail> = { stdout: new Tail(), stderr: new Tail() };
-  const finish = ({ infra = false, ...ending }: Ending): RunOutcome => ({
+  const finish = ({ infra = false, cancelled = false, ...ending }: Ending): RunOutcome => ({
     ...ending,
     infra,
+    cancelled,
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
     command: steps.map((argv) => argv.join(' ')),
@@ -89,7 +90,7 @@ export async function runTests(options: RunOptions): Promise<RunOutcome> {
   let last: StepEnd | null = null;
   let lastFailed: StepEnd | null = null;
   for (const argv of steps) {
-    if (options.signal?.aborted) return finish({ ...stopped, message: 'cancelled' });
+    if (options.signal?.aborted) return finish({ ...stopped, cancelled: true, message: 'cancelled' });
     if (Date.now() >= context.deadline) return finish({ ...stopped, timedOut: true, message: timedOut });
     const end = await runStep(argv, context);
     const { exitCode, signal } = end;
@@ -99,7 +100,7 @@ export async function runTests(options: RunOptions): Promise<RunOutcome> {
       return finish({ ...stopped, infra, message: `could not start ${argv[0]}: ${code ?? message}` });
     }
     if (end.stoppedBy === 'timeout') return finish({ ...stopped, exitCode, signal, timedOut: true, message: timedOut });
-    if (end.stoppedBy === 'cancel') return finish({ ...stopped, exitCode, signal, message: 'cancelled' });
+    if (end.stoppedBy === 'cancel') return finish({ ...stopped, exitCode, signal, cancelled: true, message: 'cancelled' });
     last = end;
     if (exitCode !== 0) {
       lastFailed = end;

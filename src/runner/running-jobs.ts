@@ -71,7 +71,7 @@ export class RunningJobs {
         onDrain: (listener) => link.onDrain(listener),
       },
     }).then(async (outcome) => {
-      const cancelled = outcome.status === 'error' && outcome.message === 'cancelled';
+      const { cancelled } = outcome;
       if (entry.stoppedBy === 'dispatcher') {
         // Whatever the outcome, the dispatcher has stopped waiting for it.
         link.forgetOutput(job.lease);

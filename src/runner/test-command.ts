@@ -20,6 +20,7 @@
 
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 
 export interface TestPlan {
   /** Each step is an argv, run in order with cwd = the worktree. */
@@ -29,9 +30,12 @@ export interface TestPlan {
   junit?: string;
 }
 
-export class NoTestsError extends Error {
+export class NoTestsError extends KeelError {
   override readonly name = 'NoTestsError';
-  readonly code = 'no-tests';
+
+  constructor(message: string) {
+    super(ErrorCode.noTests, message);
+  }
 }
 
 const TESTS_DIR = 'tests';

@@ -54,7 +54,7 @@ function outcome(status: RunOutcome['status'], exitCode: number | null = status 
     status, exitCode, signal: null, timedOut: false, startedAt: new Date().toISOString(),
     durationMs: 12, command: ['node', '--test'], message: status === 'passed' ? '' : 'tests failed',
     counts: { tests: 2, passed: status === 'passed' ? 2 : 1, failed: status === 'passed' ? 0 : 1, skipped: 0 },
-    infra: false, failedTests: [], junit: null,
+    infra: false, cancelled: false, failedTests: [], junit: null,
   };
 }
 

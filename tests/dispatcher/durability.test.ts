@@ -19,7 +19,7 @@ const REF = 'refs/heads/main';
 const passed: RunOutcome = {
   status: 'passed', exitCode: 0, signal: null, timedOut: false, startedAt: new Date().toISOString(),
   durationMs: 5, command: ['./tests/run.sh'], message: '', counts: null,
-  infra: false, failedTests: [], junit: null,
+  infra: false, cancelled: false, failedTests: [], junit: null,
 };
 
 /** A dispatcher on fixed folders that can be stopped and started again. */

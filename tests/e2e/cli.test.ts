@@ -66,7 +66,7 @@ test('keel status: a finished build, --json, exit codes; hostile peers do not st
     await peer.closed;
   }
   const forger = await TestPeer.as(dispatcher.port, 'observer');
-  forger.send({ type: 'result', lease: 'abc', outcome: { status: 'passed', exitCode: 0, signal: null, timedOut: false, startedAt: '', durationMs: 0, command: [], message: '', counts: null, infra: false, failedTests: [], junit: null } });
+  forger.send({ type: 'result', lease: 'abc', outcome: { status: 'passed', exitCode: 0, signal: null, timedOut: false, startedAt: '', durationMs: 0, command: [], message: '', counts: null, infra: false, cancelled: false, failedTests: [], junit: null } });
   assert.equal((await forger.next('error')).code, 'not-allowed');
 
   spawnKeel(t, 'runner/main.js', ['--dispatcher', address, '--name', 'r1', '--workdir', join(tmp, 'runner')]);

@@ -4,6 +4,7 @@
 import type { Server, Socket } from 'node:net';
 import { decode, encode } from '../../src/protocol/codec.js';
 import { LineSplitter } from '../../src/protocol/line-splitter.js';
+import type { ErrorCode } from '../../src/protocol/error-codes.js';
 import { listenOn } from '../helpers/listen.js';
 import { PROTOCOL_VERSION, type Commit, type Hello, type Message } from '../../src/protocol/messages.js';
 
@@ -19,7 +20,7 @@ export class FakeDispatcher {
   /** When false, commits are recorded but never answered. */
   ack = true;
   /** When set, hello is answered with this error and the socket closed. */
-  refuseWith: { code: string; message: string } | null = null;
+  refuseWith: { code: ErrorCode; message: string } | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly known = new Set<string>();
 

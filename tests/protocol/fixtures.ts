@@ -33,7 +33,7 @@ export const fullOutcome: RunOutcome = {
   command: ['npm', 'test', '--', NASTY],
   message: `2 tests failed: ${NASTY}`,
   counts: { tests: 10, passed: 7, failed: 2, skipped: 1 },
-  infra: false,
+  infra: false, cancelled: false,
   failedTests: ['math.adds', `odd ${NASTY}`],
   junit: `<testsuites><testcase name="a &amp; b"/></testsuites>${NASTY}`,
 };
@@ -48,7 +48,7 @@ export const killedOutcome: RunOutcome = {
   command: [],
   message: 'timed out after 600000 ms',
   counts: null,
-  infra: false,
+  infra: false, cancelled: false,
   failedTests: [],
   junit: null,
 };

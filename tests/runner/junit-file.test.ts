@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { MAX_JUNIT } from '../../src/protocol/codec.js';
+import { LIMITS } from '../../src/protocol/limits.js';
+
+const MAX_JUNIT = LIMITS.junitChars;
 import type { RunOutcome } from '../../src/protocol/records.js';
 import { attachJunit, readJunitFile } from '../../src/runner/junit-file.js';
 import { errorOutcome } from '../../src/runner/outcome.js';

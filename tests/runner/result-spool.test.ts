@@ -13,7 +13,7 @@ function result(lease: string, status: 'passed' | 'failed' = 'passed'): Result {
     outcome: {
       status, exitCode: status === 'passed' ? 0 : 1, signal: null, timedOut: false,
       startedAt: '2024-05-01T12:00:00.000Z', durationMs: 12, command: ['tests/run.sh'], message: '', counts: null,
-      infra: false, failedTests: [], junit: null,
+      infra: false, cancelled: false, failedTests: [], junit: null,
     },
   };
 }

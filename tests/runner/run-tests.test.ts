@@ -60,7 +60,7 @@ test('a passing script: output streamed, outcome passed', async (t) => {
   const outcome = await runTests(options(dir, plan, sink, { env: testEnv({ ...process.env, KEEL_TOKEN: 'secret' }, { KEEL_COMMIT: 'abc' }) }));
   assert.deepEqual({ ...outcome, startedAt: '', durationMs: 0 }, {
     status: 'passed', exitCode: 0, signal: null, timedOut: false, startedAt: '', durationMs: 0,
-    command: ['./tests/ok'], message: '', counts: null, infra: false, failedTests: [], junit: null,
+    command: ['./tests/ok'], message: '', counts: null, infra: false, cancelled: false, failedTests: [], junit: null,
   });
   assert.ok(Date.parse(outcome.startedAt) >= before - 1000);
   assert.ok(outcome.durationMs >= 0);

@@ -1,0 +1,56 @@
+// The one table of limits. The wire (codec.ts), keel.json (what the
+// dispatcher accepts from a repository), the runner (what it clips its
+// outcomes to) and the dispatcher (what it sends) all read these numbers, so
+// nothing one side accepts is refused by another.
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+export const LIMITS = {
+  /** The longest line every peer accepts. The dispatcher may take longer ones (--max-line-mib) but never sends one. */
+  lineBytes: MIB,
+  /** `output.data`, before JSON escaping. */
+  outputChunk: 64 * KIB,
+  /** JUnit XML inside a `result`: it must stay well under the line cap, escaped. */
+  junitChars: 256 * KIB,
+  /** Free text: a message, one command item, one `run` argument, one env value. */
+  text: 4096,
+  /** Printable, single-line text: a hello name, a job title. */
+  printable: 256,
+  /** Runner names, labels, job ids, project names. */
+  name: 64,
+  /** A variable name in a job's env. */
+  envName: 128,
+  /** Variables in one job's env, keel.json's env and matrix together. */
+  envVariables: 64,
+  /** One job's `run` and `env` together, as JSON: keeps a `job` message far below lineBytes. */
+  jobSpecBytes: 512 * KIB,
+  runArgs: 64,
+  junitPath: 512,
+  labels: 32,
+  slots: 256,
+  attempts: 1000,
+  heldLeases: 1024,
+  leaseChars: 64,
+  commandItems: 4096,
+  /** All of an outcome's `command` together. */
+  commandChars: 64 * KIB,
+  failedTests: 100,
+  failedTestChars: 1024,
+  /** keel.json itself. */
+  keelJsonBytes: 64 * KIB,
+  /** Jobs named in one keel.json, before the matrix. */
+  jobsPerFile: 32,
+  /** Jobs one build may make, the matrix expanded. */
+  jobsPerBuild: 64,
+  jobLabels: 16,
+  matrixVariables: 16,
+  matrixValues: 16,
+  retries: 10,
+  /** Builds one `status` overview lists; the rest are counted. */
+  overviewBuilds: 100,
+  /** Runners one `status` overview lists; the rest are counted. */
+  overviewRunners: 2000,
+} as const;
+
+export type Limit = keyof typeof LIMITS;
