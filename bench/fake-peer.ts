@@ -59,6 +59,21 @@ export class FakePeer {
     return peer;
   }
 
+  /** An observer of the default project, registered once this resolves. */
+  static async observer(port: number, name: string, repo: string): Promise<FakePeer> {
+    let observing!: () => void;
+    const done = new Promise<void>((resolve) => (observing = resolve));
+    const peer = await FakePeer.connect(port, 'observer', name, {
+      onMessage: (message) => {
+        if (message.type === 'observing') observing();
+      },
+    });
+    await peer.welcome;
+    peer.send({ type: 'observe', project: null, repo, supersede: false });
+    await done;
+    return peer;
+  }
+
   send(message: Message): boolean {
     return this.socket.write(encode(message));
   }

@@ -24,11 +24,10 @@ export async function measureLogThroughput(): Promise<Figure[]> {
   let gotJob!: (job: Job) => void;
   const job = new Promise<Job>((resolve) => (gotJob = resolve));
   const runner = await FakePeer.runner(dispatcher.port, 'streamer', { onPing: () => pings.push(performance.now()), onJob: (j) => gotJob(j) });
-  const observer = await FakePeer.connect(dispatcher.port, 'observer', 'bench-observer');
-  await observer.welcome;
   const repo = makeBenchRepo(tempDir('log-repo'));
+  const observer = await FakePeer.observer(dispatcher.port, 'bench-observer', repo.path);
   const [sha] = repo.commits(1) as [string];
-  observer.send({ type: 'commit', commit: sha, repo: repo.path, ref: 'refs/heads/main', project: null, supersede: false });
+  observer.send({ type: 'commit', commit: sha, ref: 'refs/heads/main' });
   const { lease } = await job;
 
   const line = Buffer.from(encode({ type: 'output', lease, stream: 'stdout', data: `${'x'.repeat(MAX_OUTPUT_CHUNK - 1)}\n` }));

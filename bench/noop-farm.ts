@@ -19,9 +19,8 @@ export async function startNoopFarm(port: number, runners: number): Promise<Noop
   const counts: NoopCounts = { jobs: 0, recorded: 0 };
   const peers: FakePeer[] = [];
   for (let i = 0; i < runners; i++) peers.push(await noopRunner(port, `noop-${i}`, counts));
-  const observer = await FakePeer.connect(port, 'observer', 'bench-observer');
-  await observer.welcome;
   const repo = makeBenchRepo(tempDir('farm-repo'));
+  const observer = await FakePeer.observer(port, 'bench-observer', repo.path);
   return {
     async build(count) {
       const jobsBefore = counts.jobs;
@@ -29,7 +28,7 @@ export async function startNoopFarm(port: number, runners: number): Promise<Noop
       const shas = repo.commits(count);
       const start = performance.now();
       for (const commit of shas) {
-        observer.send({ type: 'commit', commit, repo: repo.path, ref: 'refs/heads/main', project: null, supersede: false });
+        observer.send({ type: 'commit', commit, ref: 'refs/heads/main' });
       }
       await waitUntil(() => counts.jobs - jobsBefore >= count, `${count} assignments`, 150_000, 2);
       const assignedMs = performance.now() - start;

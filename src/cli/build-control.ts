@@ -38,5 +38,5 @@ export async function buildControl(command: 'cancel' | 'retry', argv: string[], 
   const message = command === 'cancel' ? { type: 'cancel' as const, commit, project } : { type: 'retry' as const, commit, project, job };
   const reply = await request(target.address, message, 'done', { security: target.security, role: 'admin', name: as });
   console.log(reply.message);
-  return /^(cancelled|retrying) /.test(reply.message) ? 0 : 1;
+  return reply.ok ? 0 : 1;
 }

@@ -6,7 +6,7 @@
 import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
 import type { Status } from '../protocol/messages.js';
-import type { BuildRecord } from '../protocol/records.js';
+import type { BuildRecord, BuildSummary } from '../protocol/records.js';
 import { isCommitId } from '../protocol/validate.js';
 import { formatCounts } from '../dispatcher/report.js';
 import { request } from './client.js';
@@ -39,28 +39,36 @@ function duration(ms: number | null): string {
   return ms === null ? '-' : `${(ms / 1000).toFixed(1)}s`;
 }
 
-/** Why a queued build is not running: the first job that says so. */
-function waiting(build: BuildRecord): string {
-  return build.status === 'queued' ? build.jobs.find((job) => job.message)?.message ?? '' : build.message;
+/** "3/4 passed" and the like: how far its jobs are. */
+function jobsOf(build: BuildSummary): string {
+  const total = Object.values(build.jobs).reduce((sum, n) => sum + (n ?? 0), 0);
+  const passed = build.jobs.passed ?? 0;
+  return `${passed}/${total}`;
 }
 
-function buildTable(builds: BuildRecord[]): string[] {
+function buildTable(builds: BuildSummary[]): string[] {
   const rows = builds.map((b) => [
-    b.commit.slice(0, 12), `${b.status}${b.flaky ? ' (flaky)' : ''}`, String(b.attempts), b.runner ?? '-', duration(b.durationMs),
-    `${b.project ? `${b.project}:` : ''}${b.ref}`, waiting(b),
+    b.commit.slice(0, 12), `${b.status}${b.flaky ? ' (flaky)' : ''}${b.unwritten ? ' (files not written)' : ''}`, jobsOf(b),
+    b.runners.join(',') || '-', duration(b.durationMs),
+    `${b.project ? `${b.project}:` : ''}${b.subject.kind === 'push' ? '' : `${b.subject.kind} ${b.subject.request} `}${b.ref}`, b.note,
   ]);
-  const header = ['COMMIT', 'STATUS', 'ATTEMPTS', 'RUNNER', 'DURATION', 'REF', 'NOTE'];
+  const header = ['COMMIT', 'STATUS', 'PASSED', 'RUNNERS', 'DURATION', 'REF', 'NOTE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
 }
 
 function printOverview(status: Status): void {
-  const runners = status.runners.map((r) => `${r.name} (${r.running.length}/${r.slots} busy${r.labels.length ? `, ${r.labels.join(',')}` : ''})`);
+  const runners = status.runners.map((r) => `${r.name} (${r.busy}/${r.slots} busy${r.draining ? ', draining' : ''}${r.labels.length ? `, ${r.labels.join(',')}` : ''})`);
+  if (status.runnersOmitted > 0) runners.push(`and ${status.runnersOmitted} more`);
   console.log(`runners: ${runners.length === 0 ? 'none' : runners.join(', ')}`);
   console.log(`queued jobs: ${status.queued}`);
-  if (status.unwritten.length > 0) console.log(`result files not yet written (retrying): ${status.unwritten.join(', ')}`);
+  if (status.unwrittenCount > 0) {
+    const more = status.unwrittenCount > status.unwritten.length ? ` and ${status.unwrittenCount - status.unwritten.length} more` : '';
+    console.log(`result files not yet written (retrying): ${status.unwritten.join(', ')}${more}`);
+  }
   if (status.builds.length === 0) console.log('no builds yet');
   else console.log(buildTable(status.builds).join('\n'));
+  if (status.omitted > 0) console.log(`... and ${status.omitted} more builds`);
 }
 
 function printBuild(build: BuildRecord, unwritten: boolean): void {
@@ -71,6 +79,8 @@ function printBuild(build: BuildRecord, unwritten: boolean): void {
   console.log(`attempts: ${build.attempts}`);
   console.log(`duration: ${duration(build.durationMs)}`);
   console.log(`tests:    ${formatCounts(build.counts)}`);
+  if (build.subject.kind !== 'push') console.log(`tested:   as ${build.subject.kind} for ${build.subject.request}`);
+  if (build.run > 1) console.log(`run:      ${build.run}`);
   if (build.message) console.log(`reason:   ${build.message}`);
   if (unwritten) console.log('results:  not yet written (the dispatcher keeps it and retries)');
   for (const job of build.jobs) {
@@ -87,15 +97,16 @@ export async function status(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   const { target, json, commit, project } = parseStatusArgs(argv, env);
   const reply = await request(target.address, { type: 'query', commit, project }, 'status', { security: target.security });
   if (json) {
-    console.log(JSON.stringify(commit === null ? reply : reply.builds[0] ?? null, null, 2));
+    console.log(JSON.stringify(commit === null ? reply : reply.record, null, 2));
   } else if (commit === null) {
     printOverview(reply);
-  } else if (reply.builds[0]) {
-    printBuild(reply.builds[0], reply.unwritten.includes(commit));
+  } else if (reply.record) {
+    printBuild(reply.record, reply.builds[0]?.unwritten ?? false);
   } else {
     console.log(`no build of ${commit} is known to the dispatcher`);
   }
+  if (reply.note) console.error(`keel: ${reply.note}`);
   if (commit === null) return 0;
-  const build = reply.builds[0];
+  const build = reply.record;
   return build && ['passed', 'queued', 'running'].includes(build.status) ? 0 : 1;
 }

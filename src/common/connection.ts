@@ -16,6 +16,8 @@ export interface ConnectionHandlers {
   onMessage(message: Message): void;
   /** Called for each line that fails to decode; return true to drop the line and go on. */
   onProtocolError?(error: ProtocolError): unknown;
+  /** Called after each chunk read, once its whole lines are handled (see `buffered`). */
+  onData?(): void;
 }
 
 /** Why a connection ended: null for a clean close by either side. */
@@ -64,6 +66,11 @@ export class Connection {
       process.nextTick(() => this.socket.uncork());
     }
     return this.socket.write(encode(message));
+  }
+
+  /** Bytes of a line that has begun and not yet ended: what this peer makes us hold. */
+  get buffered(): number {
+    return this.splitter.remainder;
   }
 
   /** True while more than the socket's buffer is waiting to be written. */
@@ -123,6 +130,7 @@ export class Connection {
       trace('recv %s %s', this.remote, message.type);
       this.handlers.onMessage(message);
     }
+    this.handlers.onData?.();
   }
 
   /** Answers a bad line; true when the connection stays open. */

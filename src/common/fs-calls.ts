@@ -10,7 +10,7 @@ export const syncFile = promisify(fsync);
 export const closeFile = promisify(close);
 export const renameFile = promisify(rename);
 export const removeFile = promisify(unlink);
-const writeSome = promisify(write);
+export const writeSome = promisify(write);
 
 /** Writes all of `bytes` at the file's current position (a write may take less than asked). */
 export async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {

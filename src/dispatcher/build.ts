@@ -1,8 +1,8 @@
-// A build is one commit x its jobs. These functions create and settle the
-// records; the scheduler decides when. They are pure over their arguments, so
-// replaying the journal reaches the same state.
+// A build is one commit x its jobs, for one subject. These functions create
+// and settle the records; the reducer decides when. They change only their
+// arguments and read no clock, so replaying the journal reaches the same state.
 
-import type { AttemptRecord, BuildRecord, BuildStatus, JobRecord, JobSpec, RunOutcome } from '../protocol/records.js';
+import type { AttemptRecord, BuildRecord, BuildStatus, JobRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
 import { retryDelayMs } from './keel-json.js';
 
 export interface NewBuild {
@@ -10,6 +10,7 @@ export interface NewBuild {
   repo: string;
   ref: string;
   project: string | null;
+  subject: Subject;
   specs: JobSpec[];
   /** keel.json could not be used: the build ends as error at once. */
   error: string | null;
@@ -23,7 +24,7 @@ function logName(commit: string, spec: JobSpec, jobs: number): string {
 export function newBuild(input: NewBuild, now: Date): BuildRecord {
   const build: BuildRecord = {
     commit: input.commit, repo: input.repo, ref: input.ref, project: input.project,
-    status: 'queued', flaky: false, message: '', runner: null, attempts: 0,
+    subject: { ...input.subject }, run: 1, status: 'queued', flaky: false, message: '', runner: null, attempts: 0,
     queuedAt: now.toISOString(), startedAt: null, endedAt: null, durationMs: null, counts: null,
     jobs: input.specs.map((spec) => newJob(spec, logName(input.commit, spec, input.specs.length))),
   };
@@ -186,6 +187,6 @@ export function reopenBuild(build: BuildRecord, jobId: string | null): JobRecord
     job.endedAt = null;
     job.notBefore = null;
   }
-  Object.assign(build, { status: 'queued', message: '', endedAt: null, durationMs: null });
+  Object.assign(build, { status: 'queued', message: '', endedAt: null, durationMs: null, run: build.run + 1 });
   return jobs;
 }

@@ -1,6 +1,8 @@
 // One build's <sha>.log with a size cap: output is written live until the
 // head is full; after that only the last TAIL_BYTES are kept in memory, and
-// at the end they follow a line saying how much was dropped between.
+// at the end they follow a line saying how much was dropped between. Bytes
+// a full disk would not take wait in the FileAppender; those it had to drop
+// are listed when the log closes, and said at its end.
 //
 // The log also remembers the end of what it wrote, so the report can show
 // the last of the output without opening the file again. A log that was
@@ -8,7 +10,7 @@
 // restart) does not know the start of its file: `close` returns null, and
 // the caller reads the file instead.
 
-import { FileAppender } from './file-appender.js';
+import { FileAppender, type HeldBytes, type LostRange } from './file-appender.js';
 
 export const TAIL_BYTES = 1024 * 1024;
 
@@ -47,10 +49,10 @@ class ByteWindow {
   }
 }
 
-/** The end of a closed log: its last bytes and how many came before them. */
+/** The end of a closed log: its last bytes and how many came before them (null when the log does not know its start), and what was lost. */
 export interface LogEnd {
-  bytes: Buffer;
-  omitted: number;
+  tail: { bytes: Buffer; omitted: number } | null;
+  lost: LostRange[];
 }
 
 export class CappedLog {
@@ -59,12 +61,13 @@ export class CappedLog {
   private written = 0;
   private readonly tail = new ByteWindow(TAIL_BYTES);
   private readonly end: ByteWindow;
+  private ending = false;
 
   /** `endBytes`: how much of the end of the file `close` returns. */
-  constructor(path: string, maxBytes: number, endBytes: number) {
+  constructor(path: string, maxBytes: number, endBytes: number, held: HeldBytes) {
     this.headBytes = Math.max(0, maxBytes - TAIL_BYTES);
     this.end = new ByteWindow(endBytes);
-    this.file = new FileAppender(path);
+    this.file = new FileAppender(path, held);
   }
 
   append(text: string): void {
@@ -84,15 +87,22 @@ export class CappedLog {
     this.end.push(data);
   }
 
-  /** Writes the kept tail (after a note of what was dropped), closes the file and returns its end. */
-  async close(): Promise<LogEnd | null> {
-    if (this.tail.dropped > 0) {
-      this.write(Buffer.from(`\n[keel: ${this.tail.dropped} bytes of output dropped here: the log keeps the first ${this.written} and the last ${this.tail.bytes} bytes (--max-log-mib)]\n`));
+  /**
+   * Writes the kept tail (after a note of what was dropped), closes the file
+   * and returns its end. Rejects while the disk refuses the bytes; calling it
+   * again later finishes the job.
+   */
+  async close(): Promise<LogEnd> {
+    if (!this.ending) {
+      this.ending = true;
+      if (this.tail.dropped > 0) {
+        this.write(Buffer.from(`\n[keel: ${this.tail.dropped} bytes of output dropped here: the log keeps the first ${this.written} and the last ${this.tail.bytes} bytes (--max-log-mib)]\n`));
+      }
+      for (const piece of this.tail.take()) this.write(piece);
     }
-    for (const piece of this.tail.take()) this.write(piece);
     await this.file.close();
-    if (this.file.existed) return null;
-    const omitted = this.end.dropped;
-    return { bytes: Buffer.concat(this.end.take()), omitted };
+    const { lost } = this.file;
+    if (this.file.existed) return { tail: null, lost };
+    return { tail: { bytes: Buffer.concat(this.end.take()), omitted: this.end.dropped }, lost };
   }
 }

@@ -16,7 +16,13 @@ export interface DispatcherConfig {
   /** Where the list of admin names lives. */
   readonly admins: string;
   readonly maxPending: number;
+  readonly maxPendingPerSource: number;
   readonly maxLineBytes: number;
+  /** Unfinished lines of all peers together. */
+  readonly maxBufferedBytes: number;
+  readonly clientIdleMs: number;
+  /** Start past a damaged journal record, keeping what comes before it. */
+  readonly recover: boolean;
   readonly maxLogBytes: number;
   readonly maxErrors: number;
   readonly maxUnwritten: number;
@@ -27,7 +33,7 @@ const MIB = 1024 * 1024;
 
 export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N] [--results DIR] [--state DIR]
        [--heartbeat SECONDS] [--deadline SECONDS] [--max-attempts N] [--token-file FILE]
-       [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [limits]
+       [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [--recover] [limits]
 
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             TCP port; 0 picks a free one and prints it (default 8888)
@@ -37,13 +43,17 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --deadline SECONDS   silence after which a runner is lost (default 15)
   --max-attempts N     runner losses before a commit ends as error (default 3)
   --hello-timeout SECONDS  how long a new connection may take to say hello (default 10)
-  --max-pending N      connections allowed before they finish hello (default 64)
+  --max-pending N      connections allowed before they finish hello; past it the oldest is closed (default 64)
+  --max-pending-per-source N  the same, per remote address (default 16)
   --max-line-mib N     longest protocol line accepted (default 1)
+  --max-buffered-mib N unfinished lines of all peers together; past it the peer holding most is closed (default 64)
+  --client-idle SECONDS  a client that asks nothing for this long is closed (default 60)
   --max-errors N       bad messages an admitted peer may send before it is disconnected (default 100)
   --max-log-mib N      log kept per job; beyond it the head and the last MiB are kept (default 128)
   --max-unwritten N    finished builds waiting for their result files before no new job starts (default 256)
   --admins FILE        names allowed to act as admin (default STATE/admins)
   --insecure           allow listening beyond loopback without a secret
+  --recover            start past a damaged journal record: keep the records before it, move the rest aside
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -62,7 +72,11 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       'max-unwritten': { type: 'string', default: '256' },
       'hello-timeout': { type: 'string', default: '10' },
       'max-pending': { type: 'string', default: '64' },
+      'max-pending-per-source': { type: 'string', default: '16' },
       'max-line-mib': { type: 'string', default: '1' },
+      'max-buffered-mib': { type: 'string', default: '64' },
+      'client-idle': { type: 'string', default: '60' },
+      recover: { type: 'boolean', default: false },
       'max-errors': { type: 'string', default: '100' },
       'max-log-mib': { type: 'string', default: '128' },
       admins: { type: 'string' },
@@ -87,6 +101,9 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
   }
   if (security.tls && !security.tls.cert) throw new ConfigError('--tls-ca on the dispatcher needs --tls-cert and --tls-key');
   const state = resolve(values.state);
+  if (Number(values['max-buffered-mib']) < Number(values['max-line-mib'])) {
+    throw new ConfigError(`--max-buffered-mib must be at least --max-line-mib (${values['max-line-mib']}), got "${values['max-buffered-mib']}"`);
+  }
   return Object.freeze({
     host: values.host,
     port: parseInteger(values.port, '--port', 0, 65535),
@@ -100,7 +117,11 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     security,
     admins: resolve(values.admins ?? `${state}/admins`),
     maxPending: parseInteger(values['max-pending'], '--max-pending', 1, 100_000),
+    maxPendingPerSource: parseInteger(values['max-pending-per-source'], '--max-pending-per-source', 1, 100_000),
     maxLineBytes: parseInteger(values['max-line-mib'], '--max-line-mib', 1, 64) * MIB,
+    maxBufferedBytes: parseInteger(values['max-buffered-mib'], '--max-buffered-mib', 1, 1_000_000) * MIB,
+    clientIdleMs: parseSeconds(values['client-idle'], '--client-idle', 0.1, 86_400),
+    recover: values.recover,
     maxLogBytes: parseInteger(values['max-log-mib'], '--max-log-mib', 2, 1_000_000) * MIB,
     maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
   });

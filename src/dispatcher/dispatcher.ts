@@ -1,132 +1,141 @@
-// Wires the parts of a dispatcher together: journal, scheduler, result store,
-// server. main.ts and the component tests both start a dispatcher here.
+// Wires the parts of a dispatcher together: journal and state, scheduler,
+// intake, the sessions of runners and observers, commands, result files,
+// heartbeats and the server. main.ts and the component tests both start a
+// dispatcher here.
 
-import { backoffDelay } from '../common/backoff.js';
+import type { Connection } from '../common/connection.js';
+import { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
-import { Slots } from '../common/slots.js';
 import type { BuildRecord } from '../protocol/records.js';
 import { AdminList } from './admins.js';
+import { BuildCommands } from './commands.js';
 import type { DispatcherConfig } from './config.js';
-import { JobSource } from './job-source.js';
+import { Intake, type IntakeParts } from './intake.js';
 import { Journal } from './journal.js';
-import type { JournalRecord, SchedulerSnapshot } from './records.js';
+import { DISPATCHER_JOURNAL } from './journal-format.js';
+import { JobSource } from './job-source.js';
+import { ObserverRegistry } from './observer-registry.js';
+import { ObserverSessions } from './observer-sessions.js';
+import { keyOf, type JournalRecord } from './records.js';
+import { reduce } from './reducer.js';
 import { ResultStore } from './result-store.js';
-import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import { ResultWriter } from './result-writer.js';
+import { RunnerRegistry } from './runner-registry.js';
+import { RunnerSessions } from './runner-sessions.js';
+import { Scheduler } from './scheduler.js';
 import { DispatcherServer } from './server.js';
+import { snapshotOf, stateFrom, type Snapshot } from './state.js';
 
 export interface RunningDispatcher {
   host: string;
   port: number;
-  scheduler: Scheduler;
   /** Stops accepting, closes every connection, flushes results and the journal. */
   close(): Promise<void>;
 }
 
-const WRITE_RETRY = { baseMs: 500, capMs: 30_000 };
-/** Builds whose result files are written at the same time; the libuv threadpool has four threads. */
-const RESULT_WRITERS = 4;
-
 /** What tests may hand in instead of the real parts. */
 export interface DispatcherParts {
   /** How a commit's jobs are found; by default keel.json read from the commit. */
-  jobsFor?: SchedulerOptions['jobsFor'];
+  jobsFor?: IntakeParts['jobsFor'];
 }
 
 export async function startDispatcher(config: DispatcherConfig, log: Log, parts: DispatcherParts = {}): Promise<RunningDispatcher> {
+  const rules = { maxAttempts: config.maxAttempts };
   const results = new ResultStore(config.results, config.maxLogBytes);
   const jobSource = new JobSource(config.state);
-  const opened = await Journal.open<SchedulerSnapshot, JournalRecord>(config.state, log);
+  const opened = await Journal.open<Snapshot, JournalRecord>(config.state, { format: DISPATCHER_JOURNAL, log, recover: config.recover });
   const { journal } = opened;
-  const writing = new Set<Promise<void>>();
-  const retryTimers = new Set<NodeJS.Timeout>();
-  let closing = false;
+  const state = stateFrom(opened.snapshot);
+  for (const record of opened.records) reduce(state, record, rules);
 
-  // Result files are written a few builds at a time, in the order builds
-  // finish: creating files in one folder from many threads at once only
-  // makes them wait on the folder's lock (measured: a fifth of the
-  // dispatcher's CPU spent spinning on it when every finished build wrote at
-  // once), and the journal no longer shares the threadpool with a burst.
-  const writers = new Slots(RESULT_WRITERS);
-
-  // A result that cannot be written (disk full, permissions) stays in the
-  // journal and is retried with backoff; `keel status` lists it meanwhile.
-  const write = (build: BuildRecord, failures = 0): void => {
-    const files = writers.run(() => results.writeResult(build));
-    const attempt = files
-      .then(async () => {
-        log(`wrote ${config.results}/${build.project ? `${build.project}/` : ''}${build.commit}`);
-        await scheduler.written(build);
-      })
-      .catch((error: Error) => {
-        const delay = backoffDelay(failures, WRITE_RETRY);
-        log(`could not write the result of ${build.commit}: ${error.message}; retrying in ${delay} ms`);
-        if (closing) return;
-        const timer = setTimeout(() => {
-          retryTimers.delete(timer);
-          write(build, failures + 1);
-        }, delay);
-        retryTimers.add(timer);
-      })
-      .finally(() => writing.delete(attempt));
-    writing.add(attempt);
+  const runners = new RunnerRegistry();
+  const writer: ResultWriter = new ResultWriter({
+    results, log,
+    currentRun: (build) => state.builds.get(keyOf(build))?.run ?? null,
+    written: (build, run) => {
+      const durable = scheduler.record({ op: 'written', key: keyOf(build), run });
+      if (scheduler.isHeldBack) scheduler.schedule();
+      return durable;
+    },
+  });
+  const finished = (build: BuildRecord) => {
+    writer.write(build);
+    observerSessions.finished(build);
   };
-
   const scheduler: Scheduler = new Scheduler({
-    maxAttempts: config.maxAttempts,
+    state, rules, runners, log,
     maxUnwritten: config.maxUnwritten,
-    log,
     persist: (record) => {
       const durable = journal.append(record);
-      if (journal.wantsCompaction) {
-        void journal.compact(scheduler.snapshot()).catch((error: Error) => log(`journal compaction failed: ${error.message}`));
-      }
+      if (journal.wantsCompaction) void journal.compact(snapshotOf(state));
       return durable;
     },
     appendLog: (build, job, text) => results.appendLog(build, job, text),
-    hasResult: (project, commit) => results.hasResult(project, commit),
-    readResult: (project, commit) => results.readResult(project, commit),
-    jobsFor: parts.jobsFor ?? ((repo, commit) => jobSource.jobsFor(repo, commit)),
-    junit: (build, job, xml) => results.keepJunit(build, job, xml, (error) => {
+    keepJunit: (build, job, xml) => results.keepJunit(build, job, xml, (error) => {
       log(`could not keep the JUnit XML of ${build.commit} (${job.name}): ${error.message}`);
     }),
-    finished: (build) => write(build),
+    finished,
   });
-  scheduler.restore(opened.snapshot, opened.records);
-  const { builds, queued } = scheduler.overview();
-  if (opened.snapshot || opened.records.length > 0) {
-    log(`replayed journal: ${builds.length} active build(s), ${queued} queued job(s), ${scheduler.orphanLeases} running job(s) awaiting their runner`);
-  }
-  for (const build of scheduler.pendingWrites()) write(build);
+  const intake = new Intake({
+    builds: state.builds,
+    hasResult: (build) => results.hasResult(build),
+    jobsFor: parts.jobsFor ?? ((repo, commit) => jobSource.jobsFor(repo, commit)),
+    record: (record) => scheduler.record(record),
+    recorded: () => scheduler.schedule(),
+    log,
+  });
+  const commands = new BuildCommands({ scheduler, runners, results, intake, log });
+  const observerSessions: ObserverSessions = new ObserverSessions(
+    scheduler, new ObserverRegistry(), intake, (command, result, observer) => commands.resolved(command, result, observer), log,
+  );
+  commands.observers = observerSessions;
+  const runnerSessions = new RunnerSessions(scheduler, runners, log);
 
+  const orphans = runnerSessions.orphans;
+  if (opened.snapshot || opened.records.length > 0) {
+    log(`replayed journal: ${state.builds.size} active build(s), ${state.queue.length} queued job(s), ${orphans} running job(s) awaiting their runner`);
+  }
+  for (const key of state.unwritten) writer.write(state.builds.get(key)!);
   // Jobs that were running when the last dispatcher stopped wait one deadline
   // for their runner to reconnect and reclaim them, then go back to the queue.
-  const orphanTimer = scheduler.orphanLeases > 0
-    ? setTimeout(() => scheduler.expireOrphans('the dispatcher restarted and the runner did not reclaim the job'), config.deadlineMs)
+  const orphanTimer = orphans > 0
+    ? setTimeout(() => runnerSessions.expireOrphans('the dispatcher restarted and the runner did not reclaim the job'), config.deadlineMs)
     : null;
 
-  const server = new DispatcherServer({
-    scheduler, results, log,
-    admins: new AdminList(config.admins),
-    security: config.security,
-    heartbeatMs: config.heartbeatMs,
+  const heartbeats: Heartbeats<Connection> = new Heartbeats({
+    intervalMs: config.heartbeatMs,
     deadlineMs: config.deadlineMs,
-    helloTimeoutMs: config.helloTimeoutMs,
-    maxPending: config.maxPending,
-    maxLineBytes: config.maxLineBytes,
-    maxErrors: config.maxErrors,
+    ping: (conn, seq) => conn.send({ type: 'ping', seq }),
+    // The peer's own `left` says who it was and why.
+    silent: (conn, silentMs) => conn.close(new Error(`silent for ${silentMs} ms, past the deadline of ${config.deadlineMs} ms`)),
+  });
+  const admins = new AdminList(config.admins);
+  const server = new DispatcherServer({
+    admins,
+    security: config.security,
+    log,
+    limits: config,
+    heartbeats,
+    runner: { scheduler, sessions: runnerSessions, heartbeats, journal },
+    observer: { sessions: observerSessions, heartbeats, log },
+    client: {
+      scheduler, runners, results, commands, observers: observerSessions,
+      admins, security: config.security, journal, log,
+    },
+    left: (peer, reason) => {
+      if (peer.role === 'runner') runnerSessions.left(peer.conn, reason);
+      if (peer.role === 'observer') observerSessions.left(peer.conn);
+    },
   });
   const address = await server.listen(config.host, config.port);
   return {
     ...address,
-    scheduler,
     close: async () => {
-      closing = true;
       scheduler.stop();
       jobSource.close();
       if (orphanTimer) clearTimeout(orphanTimer);
-      for (const timer of retryTimers) clearTimeout(timer);
       await server.close();
-      await Promise.all(writing);
+      await writer.close();
       await results.close();
       await journal.close();
     },

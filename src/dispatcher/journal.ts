@@ -1,13 +1,23 @@
-// The dispatcher's append-only journal: one JSON record per line, fsynced in
-// batches (the records of one turn of the event loop share one fdatasync), and
-// compacted into a snapshot so it does not grow without bound.
+// The dispatcher's append-only journal: one record per line, fsynced in
+// batches (the records of one turn of the event loop share one fdatasync),
+// and compacted into a snapshot so it does not grow without bound.
 //
 // The batch is written and synced synchronously, on the main thread, as
 // Redis does with `appendfsync always`: the libuv threadpool is shared with
 // the result files, and a journal write queued behind hundreds of file
 // operations held every assignment up by tens of milliseconds. A sync of one
-// batch takes a fraction of a millisecond; while it runs nothing the journal
-// has not recorded could be answered anyway.
+// batch takes a fraction of a millisecond.
+//
+// A write that fails (a full disk) is not given up: the batch stays in
+// memory and is written again, with backoff, until it is on disk; until then
+// every promise that waits on it waits, so nothing that depends on it is
+// acknowledged or sent, and work resumes by itself once space returns.
+//
+// Each line is `<crc32 in 8 hex digits> <JSON>`, so a flipped byte is found
+// at replay; lines of older journals (plain JSON) are still read. Every
+// record is checked by `format` before it is used, like a line from the
+// wire. A damaged line in the middle stops the start with a message naming
+// it; `recover` keeps what comes before it and moves the rest aside.
 //
 // Files under the state folder:
 //   dispatcher.snapshot.json  { seq, state }  the state after record `seq`
@@ -16,14 +26,35 @@
 // a crash in between leaves records the snapshot already holds, which replay
 // skips by their seq.
 
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { writeFileAtomic } from '../common/atomic-write.js';
+import { backoffDelay } from '../common/backoff.js';
 import type { Log } from '../common/log.js';
+import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 
 /** Fewer records than this are never worth a snapshot. */
 const MIN_RECORDS = 1000;
+const WRITE_RETRY = { baseMs: 50, capMs: 2000 };
+/** After a snapshot could not be written, the next try waits this long. */
+const COMPACTION_RETRY_MS = 30_000;
+const LINE = /^([0-9a-f]{8}) (.*)$/s;
+
+export interface JournalFormat<S, R> {
+  /** The snapshot's state, checked; throws on anything malformed. */
+  readSnapshot(value: unknown): S;
+  /** One record, checked; throws on anything malformed. */
+  readRecord(value: unknown): R;
+}
+
+export interface OpenOptions<S, R> {
+  format: JournalFormat<S, R>;
+  log: Log;
+  /** Start anyway after a damaged record: keep the records before it and move the rest aside. */
+  recover?: boolean;
+}
 
 export interface Loaded<S, R> {
   snapshot: S | null;
@@ -35,6 +66,35 @@ interface Waiter {
   reject(error: Error): void;
 }
 
+export class JournalError extends KeelError {
+  override readonly name = 'JournalError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.badJournal, message, options);
+  }
+}
+
+export function formatLine(json: string): string {
+  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+}
+
+/** The JSON of one line, or why it cannot be trusted. */
+function parseLine(line: string): { ok: true; value: { seq?: unknown } } | { ok: false; why: string } {
+  let json = line;
+  if (!line.startsWith('{')) {
+    const match = LINE.exec(line);
+    if (!match) return { ok: false, why: 'not a journal record' };
+    json = match[2]!;
+    if (crc32(json) !== Number.parseInt(match[1]!, 16)) return { ok: false, why: 'its checksum does not match' };
+  }
+  try {
+    const value = JSON.parse(json);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? { ok: true, value } : { ok: false, why: 'not a JSON object' };
+  } catch {
+    return { ok: false, why: 'not valid JSON' };
+  }
+}
+
 export class Journal<S, R extends object> {
   private seq = 0;
   /** Bytes of whole records in the file: a failed write is cut back to it. */
@@ -42,28 +102,38 @@ export class Journal<S, R extends object> {
   private pending: string[] = [];
   private waiters: Waiter[] = [];
   private flushScheduled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  /** Why the last write failed, while records wait to be written again. */
+  stalled: Error | null = null;
   /** Set while a snapshot is written; records wait in memory until it is done. */
   private compaction: Promise<void> | null = null;
+  private compactNotBefore = 0;
   private sinceSnapshot = 0;
   private bytesSinceSnapshot = 0;
   private snapshotBytes = 0;
+  private closed = false;
 
   private constructor(
     private readonly fd: number,
     private readonly snapshotPath: string,
+    private readonly log: Log,
   ) {}
 
-  /** Opens (creating) the journal in `dir` and returns what to replay. */
-  static async open<S, R extends object>(dir: string, log: Log): Promise<{ journal: Journal<S, R> } & Loaded<S, R>> {
+  /** Opens (creating) the journal in `dir` and returns what to replay. Throws JournalError for a damaged journal. */
+  static async open<S, R extends object>(dir: string, options: OpenOptions<S, R>): Promise<{ journal: Journal<S, R> } & Loaded<S, R>> {
+    const { format, log } = options;
     mkdirSync(dir, { recursive: true });
     const snapshotPath = join(dir, 'dispatcher.snapshot.json');
     const journalPath = join(dir, 'dispatcher.journal');
     let snapshot: { seq: number; state: S } | null = null;
     try {
-      snapshot = JSON.parse(await readFile(snapshotPath, 'utf8'));
+      const raw = JSON.parse(await readFile(snapshotPath, 'utf8'));
+      if (!Number.isSafeInteger(raw?.seq) || raw.seq < 0) throw new Error(`seq must be a whole number, got ${JSON.stringify(raw?.seq)}`);
+      snapshot = { seq: raw.seq, state: format.readSnapshot(raw.state) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new Error(`cannot read ${snapshotPath}: ${(error as Error).message}`);
+        throw new JournalError(`cannot use the snapshot ${snapshotPath}: ${(error as Error).message}`, { cause: error });
       }
     }
     const text = await readFile(journalPath, 'utf8').catch(() => '');
@@ -78,32 +148,51 @@ export class Journal<S, R extends object> {
         if (!isLast) good += 1;
         continue;
       }
-      let record: (R & { seq: number }) | null = null;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        record = null;
+      // A last line without its newline was cut mid-write by a crash.
+      if (isLast) {
+        log(`journal: ignored a torn last record (${line.length} bytes)`);
+        break;
       }
-      if (record === null || typeof record.seq !== 'number' || isLast) {
-        // A last line without its newline was cut mid-write by a crash.
-        log(`journal: ignored ${isLast ? 'a torn last record' : `an unreadable record on line ${i + 1}`} (${line.length} bytes)`);
-        if (isLast) break;
-        good += Buffer.byteLength(line) + 1;
-        continue;
+      const problem = Journal.check(line, seq, format);
+      if (typeof problem === 'string') {
+        const rest = lines.slice(i, -1).filter((l) => l !== '').length;
+        const where = `${journalPath} line ${i + 1}`;
+        if (!options.recover) {
+          throw new JournalError(`${where} is damaged (${problem}); it and the ${rest - 1} record(s) after it cannot be trusted. `
+            + `Start with --recover to keep the ${records.length} record(s) before it and move the rest aside`);
+        }
+        const aside = `${journalPath}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        writeFileSync(aside, lines.slice(i).join('\n'));
+        log(`journal: --recover: ${where} is damaged (${problem}); kept ${records.length} record(s) before it, moved ${rest} to ${aside}`);
+        break;
       }
       good += Buffer.byteLength(line) + 1;
-      if (record.seq <= seq) continue;
-      seq = record.seq;
-      records.push(record);
+      if (problem === null) continue;
+      seq = problem.seq;
+      records.push(problem.record);
     }
     const fd = openSync(journalPath, 'a+');
-    // Drop a torn tail so the next record starts on a line of its own.
+    // Drop a torn tail (or what --recover moved aside) so the next record starts on a line of its own.
     if (good < Buffer.byteLength(text)) ftruncateSync(fd, good);
-    const journal = new Journal<S, R>(fd, snapshotPath);
+    const journal = new Journal<S, R>(fd, snapshotPath, log);
     journal.size = good;
     journal.seq = seq;
     journal.sinceSnapshot = records.length;
     return { journal, snapshot: snapshot?.state ?? null, records };
+  }
+
+  /** A good line's record; null for one the snapshot already holds; a string saying what is wrong. */
+  private static check<S, R>(line: string, after: number, format: JournalFormat<S, R>): { seq: number; record: R } | null | string {
+    const parsed = parseLine(line);
+    if (!parsed.ok) return parsed.why;
+    const { seq } = parsed.value;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return `seq must be a whole number from 1, got ${JSON.stringify(seq) ?? String(seq)}`;
+    if (seq <= after) return null;
+    try {
+      return { seq, record: format.readRecord(parsed.value) };
+    } catch (error) {
+      return (error as Error).message;
+    }
   }
 
   /** Records since the last snapshot. */
@@ -116,14 +205,16 @@ export class Journal<S, R extends object> {
    * the snapshot's size, so a large state is not rewritten every few records.
    */
   get wantsCompaction(): boolean {
-    return this.sinceSnapshot >= MIN_RECORDS && this.bytesSinceSnapshot > 2 * this.snapshotBytes;
+    return this.stalled === null && this.compaction === null && Date.now() >= this.compactNotBefore
+      && this.sinceSnapshot >= MIN_RECORDS && this.bytesSinceSnapshot > 2 * this.snapshotBytes;
   }
 
-  /** Appends a record; resolves once it is on disk (fdatasync). */
+  /** Appends a record; resolves once it is on disk (fdatasync), however long that takes. */
   append(record: R): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the journal is closed'));
     this.seq += 1;
     this.sinceSnapshot += 1;
-    const line = `${JSON.stringify({ seq: this.seq, ...record })}\n`;
+    const line = formatLine(JSON.stringify({ seq: this.seq, ...record }));
     this.bytesSinceSnapshot += line.length;
     this.pending.push(line);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -131,8 +222,14 @@ export class Journal<S, R extends object> {
     return done;
   }
 
+  /** Resolves once every record appended so far is on disk. */
+  synced(): Promise<void> {
+    if (this.waiters.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.compaction) return;
+    if (this.flushScheduled || this.compaction || this.retryTimer) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -140,19 +237,17 @@ export class Journal<S, R extends object> {
     });
   }
 
-  /** Writes and syncs every waiting record as one batch. */
+  /** Writes and syncs every waiting record as one batch; on failure keeps them and tries again later. */
   private flush(): void {
-    if (this.pending.length === 0 || this.compaction) return;
-    const lines = this.pending.join('');
-    const waiters = this.waiters;
-    this.pending = [];
-    this.waiters = [];
-    const bytes = Buffer.from(lines);
+    if (this.compaction) return;
+    if (this.pending.length === 0) {
+      this.settle(this.waiters.splice(0));
+      return;
+    }
+    const bytes = Buffer.from(this.pending.join(''));
     try {
       writeAll(this.fd, bytes);
       fdatasyncSync(this.fd);
-      this.size += bytes.length;
-      for (const waiter of waiters) waiter.resolve();
     } catch (error) {
       // A part-written batch (disk full) would glue the next record to a torn
       // line, and replay would skip that record although it was confirmed.
@@ -161,8 +256,31 @@ export class Journal<S, R extends object> {
       } catch {
         // the next write fails the same way and tries again
       }
-      for (const waiter of waiters) waiter.reject(error as Error);
+      this.stall(error as Error);
+      return;
     }
+    this.size += bytes.length;
+    this.pending = [];
+    if (this.stalled) this.log(`journal: written again after ${this.failures} failed attempt(s); ${this.waiters.length} waiting change(s) are recorded`);
+    this.stalled = null;
+    this.failures = 0;
+    this.settle(this.waiters.splice(0));
+  }
+
+  private stall(error: Error): void {
+    if (this.stalled === null) this.log(`journal: cannot write ${this.pending.length} record(s): ${error.message}; nothing that depends on them is acknowledged until they are written; trying again`);
+    this.stalled = error;
+    if (this.closed) return;
+    const delay = backoffDelay(this.failures, WRITE_RETRY);
+    this.failures += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.flush();
+    }, delay);
+  }
+
+  private settle(waiters: Waiter[]): void {
+    for (const waiter of waiters) waiter.resolve();
   }
 
   /**
@@ -174,19 +292,24 @@ export class Journal<S, R extends object> {
     if (this.compaction) return;
     const seq = this.seq;
     const snapshot = JSON.stringify({ seq, state });
-    this.snapshotBytes = snapshot.length;
-    // Records waiting now are in the snapshot already: written after the
-    // truncation, replay skips them by seq, and they count as durable once
-    // the snapshot is.
+    // What waits to be written now is in the snapshot: once it is on disk, so are they.
+    const covered = this.pending.length;
+    const coveredWaiters = this.waiters.length;
     let done!: () => void;
     this.compaction = new Promise((resolve) => (done = resolve));
     try {
       await writeFileAtomic(this.snapshotPath, snapshot);
+      this.snapshotBytes = snapshot.length;
       ftruncateSync(this.fd, 0);
       fdatasyncSync(this.fd);
       this.size = 0;
+      this.pending.splice(0, covered);
+      this.settle(this.waiters.splice(0, coveredWaiters));
       this.sinceSnapshot = this.seq - seq;
       this.bytesSinceSnapshot = this.pending.reduce((sum, line) => sum + line.length, 0);
+    } catch (error) {
+      this.compactNotBefore = Date.now() + COMPACTION_RETRY_MS;
+      this.log(`journal: compaction failed: ${(error as Error).message}; trying again in ${COMPACTION_RETRY_MS / 1000} s`);
     } finally {
       this.compaction = null;
       done();
@@ -194,9 +317,17 @@ export class Journal<S, R extends object> {
     }
   }
 
+  /** Writes what is waiting (one try) and closes; changes that still cannot be written were never acknowledged. */
   async close(): Promise<void> {
     await this.compaction;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.closed = true;
     this.flush();
+    if (this.pending.length > 0) {
+      this.log(`journal: ${this.pending.length} record(s) could not be written (${this.stalled?.message}); none of them was acknowledged`);
+      for (const waiter of this.waiters.splice(0)) waiter.reject(new Error('the journal closed before this was written'));
+    }
     closeSync(this.fd);
   }
 }

@@ -1,19 +1,30 @@
 // What the dispatcher writes to its journal: one record per state change.
-// The scheduler applies the same record live and when replaying, so a
-// restarted dispatcher ends in the state the old one had.
+// The reducer (reducer.ts) applies the same record live and when replaying,
+// so a restarted dispatcher ends in the state the old one had.
 
-import type { BuildRecord, JobSpec, RunOutcome } from '../protocol/records.js';
+import type { ObserverCommand } from '../protocol/messages.js';
+import type { ErrorCode } from '../protocol/error-codes.js';
+import type { BuildRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
 
-/** Builds are known by project and commit: `<project>/<sha>`, or `<sha>` without a project. */
+/**
+ * Builds are known by project, subject and commit. A push is `<sha>` or
+ * `<project>/<sha>`, as before builds had subjects, so old journals keep
+ * their keys; any other subject adds `<kind>/<request>/`.
+ */
 export type BuildKey = string;
 
-export function buildKey(project: string | null, commit: string): BuildKey {
-  return project === null ? commit : `${project}/${commit}`;
+export function buildKey(project: string | null, subject: Subject, commit: string): BuildKey {
+  const scope = subject.kind === 'push' ? '' : `${subject.kind}/${subject.request ?? '-'}/`;
+  return `${project === null ? '' : `${project}/`}${scope}${commit}`;
 }
+
+export const keyOf = (build: BuildRecord): BuildKey => buildKey(build.project, build.subject, build.commit);
 
 export type JournalRecord =
   | {
     op: 'commit'; commit: string; repo: string; ref: string; project: string | null;
+    /** Absent in records written before builds had subjects: a push. */
+    subject?: Subject;
     supersede: boolean; jobs: JobSpec[]; error: string | null; at: string;
   }
   | { op: 'assign'; key: BuildKey; job: string; lease: string; runner: string; at: string }
@@ -21,13 +32,12 @@ export type JournalRecord =
   /** The outcome without its JUnit XML, which is kept in `junitFile` beside the results. */
   | { op: 'result'; lease: string; outcome: RunOutcome; junitFile: string | null; at: string }
   | { op: 'cancel'; key: BuildKey; by: string; at: string }
+  /** `build`: the finished build as it was, from memory or its result file. */
   | { op: 'retry'; build: BuildRecord; job: string | null; by: string; at: string }
-  | { op: 'written'; key: BuildKey };
+  /** The result files of run `run` are on disk. Absent `run` (older records): whatever run is current. */
+  | { op: 'written'; key: BuildKey; run?: number }
+  /** Git work asked of the observer of `project`, until `command-done`. */
+  | { op: 'command'; id: string; project: string | null; command: ObserverCommand; by: string; at: string }
+  | { op: 'command-done'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; at: string };
 
-/** The snapshot that replaces the journal's records when it is compacted. */
-export interface SchedulerSnapshot {
-  /** Active builds, and finished ones whose result files are not written yet. */
-  builds: BuildRecord[];
-  /** Queued jobs in queue order. */
-  queue: Array<{ key: BuildKey; job: string }>;
-}
+export type RecordOp = JournalRecord['op'];

@@ -1,6 +1,10 @@
 // The human-readable report, test_results/<sha>: what a person reads first.
+// Every value from a repository or a runner is printed with its control
+// characters escaped, so a newline in an env value cannot add a line (a
+// second `status:`) to the report; only the output tails are shown as they are.
 
 import type { BuildRecord, JobRecord, TestCounts } from '../protocol/records.js';
+import type { LostRange } from './file-appender.js';
 
 export const MAX_OUTPUT_IN_REPORT = 64 * 1024;
 
@@ -9,6 +13,25 @@ export interface LogTail {
   text: string;
   /** Bytes of the log before `text`. */
   omitted: number;
+  /** Output that never reached the log file. */
+  lost: LostRange[];
+}
+
+/** One line of text whatever it holds: control characters as \n, \t or \u001b. */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+const e = escapeControls;
+
+function formatLost(lost: LostRange[]): string[] {
+  return lost.map(({ from, to, why }) => `  log gap:  bytes ${from}–${to} lost: ${e(why)}`);
 }
 
 function formatDuration(ms: number | null): string {
@@ -21,11 +44,11 @@ export function formatCounts(counts: TestCounts | null): string {
   return `${counts.tests} tests, ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`;
 }
 
-function formatJob(job: JobRecord): string[] {
-  const env = Object.entries(job.spec.env).map(([name, value]) => `${name}=${value}`).join(' ');
+function formatJob(job: JobRecord, lost: LostRange[]): string[] {
+  const env = Object.entries(job.spec.env).map(([name, value]) => `${name}=${e(value)}`).join(' ');
   const lines = [
-    `job ${job.spec.title}: ${job.status.toUpperCase()}${job.flaky ? ' (FLAKY: passed on a retry)' : ''}`,
-    `  command:  ${job.command.length > 0 ? job.command.join(' ; ') : '-'}`,
+    `job ${e(job.spec.title)}: ${job.status.toUpperCase()}${job.flaky ? ' (FLAKY: passed on a retry)' : ''}`,
+    `  command:  ${job.command.length > 0 ? e(job.command.join(' ; ')) : '-'}`,
     ...(env ? [`  env:      ${env}`] : []),
     ...(job.spec.labels.length ? [`  labels:   ${job.spec.labels.join(', ')}`] : []),
     `  runner:   ${job.runner ?? '-'}`,
@@ -35,13 +58,20 @@ function formatJob(job: JobRecord): string[] {
     `  tests:    ${formatCounts(job.counts)}`,
     `  log:      ${job.log}${job.junit ? `, JUnit ${job.junit}` : ''}`,
   ];
-  if (job.message) lines.push(`  reason:   ${job.message}`);
-  for (const name of job.failedTests) lines.push(`  failed test: ${name}`);
+  lines.push(...formatLost(lost));
+  if (job.message) lines.push(`  reason:   ${e(job.message)}`);
+  for (const name of job.failedTests) lines.push(`  failed test: ${e(name)}`);
   for (const attempt of job.attempts) {
-    const why = attempt.message ? ` - ${attempt.message}` : '';
+    const why = attempt.message ? ` - ${e(attempt.message)}` : '';
     lines.push(`  attempt ${attempt.attempt} on ${attempt.runner}: ${attempt.status}${why}`);
   }
   return lines;
+}
+
+function formatSubject(build: BuildRecord): string[] {
+  const { kind, request, base } = build.subject;
+  if (kind === 'push') return [];
+  return [`tested:   as ${kind}${request ? ` for ${request}` : ''}${base ? ` on ${base}` : ''}`];
 }
 
 /** Renders the report with the tail of each job's log. */
@@ -54,8 +84,10 @@ export function renderReport(build: BuildRecord, tails: LogTail[]): string {
     `commit:   ${build.commit}`,
     `status:   ${build.status.toUpperCase()}${build.flaky ? ' (flaky)' : ''}`,
     ...(build.project ? [`project:  ${build.project}`] : []),
-    `ref:      ${build.ref}`,
-    `repo:     ${build.repo}`,
+    ...formatSubject(build),
+    `ref:      ${e(build.ref)}`,
+    `repo:     ${e(build.repo)}`,
+    ...(build.run > 1 ? [`run:      ${build.run}`] : []),
     `runner:   ${build.runner ?? '-'}`,
     `attempts: ${build.attempts}`,
     `queued:   ${build.queuedAt}`,
@@ -63,9 +95,9 @@ export function renderReport(build: BuildRecord, tails: LogTail[]): string {
     `ended:    ${build.endedAt ?? '-'}`,
     `duration: ${formatDuration(build.durationMs)}`,
     `tests:    ${formatCounts(build.counts)}`,
-    ...(build.message ? [`reason:   ${build.message}`] : []),
+    ...(build.message ? [`reason:   ${e(build.message)}`] : []),
     '',
-    ...build.jobs.flatMap((job) => [...formatJob(job), '']),
+    ...build.jobs.flatMap((job) => [...formatJob(job, tails.find((tail) => tail.job === job.name)?.lost ?? []), '']),
     ...outputs,
   ].join('\n');
 }

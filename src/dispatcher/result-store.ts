@@ -2,21 +2,33 @@
 // <sha>.<job>.log per job when a build has several) appended live,
 // <sha>.<job>.junit.xml when tests wrote JUnit, then <sha>.json and the
 // readable <sha>, written atomically when the build ends. A build of an
-// observer with --project NAME keeps its files in NAME/. Only validated
-// commit ids, job ids and project names become file names, so nothing from
-// the wire can name a path outside the folder.
+// observer with --project NAME keeps its files in NAME/; a patch build in
+// patches/<id>/ under that. Pushes, tries and lands of a commit share its
+// files: a landed commit arriving on its target is recognised by them. Only
+// validated commit ids, job ids, request ids and project names become file
+// names, so nothing from the wire can name a path outside the folder.
 
 import { mkdirSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
+import { buildRecord } from '../protocol/record-fields.js';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
-import type { BuildRecord, JobRecord } from '../protocol/records.js';
-import { isCommitId, isName } from '../protocol/validate.js';
-import { CappedLog, type LogEnd } from './capped-log.js';
+import type { BuildRecord, JobRecord, Subject } from '../protocol/records.js';
+import { isCommitId, isName, isRequestId } from '../protocol/validate.js';
+import { CappedLog } from './capped-log.js';
+import { HeldBytes } from './file-appender.js';
 import { MAX_OUTPUT_IN_REPORT, renderReport, type LogTail } from './report.js';
 
+/** What names a build's files. */
+export type ResultOf = Pick<BuildRecord, 'project' | 'subject' | 'commit'>;
+
+const MIB = 1024 * 1024;
+/** Log bytes a refusing disk may hold in memory, per log and for all logs together. */
+const HELD_PER_LOG = 8 * MIB;
+const HELD_IN_ALL = 64 * MIB;
+
 /** The last `max` bytes of a file (the report shows only the tail of a long log). */
-async function readTail(path: string, max: number): Promise<Omit<LogTail, 'job'>> {
+async function readTail(path: string, max: number): Promise<Omit<LogTail, 'job' | 'lost'>> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -38,35 +50,48 @@ export class ResultStore {
   private readonly logs = new Map<string, CappedLog>();
   /** JUnit files being written, by build, so the report waits for them. */
   private readonly junitWrites = new Map<string, Promise<unknown>[]>();
+  private readonly held = new HeldBytes(HELD_IN_ALL, HELD_PER_LOG);
 
   constructor(readonly dir: string, private readonly maxLogBytes: number) {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** The folder of a project's results; made only when something is written there. */
-  private folder(project: string | null, create = false): string {
-    if (project === null) return this.dir;
-    if (!isName(project)) throw new Error(`refusing a results folder for ${JSON.stringify(project)}`);
-    const folder = join(this.dir, project);
+  /** The folder of a build's results; made only when something is written there. */
+  private folder({ project, subject }: { project: string | null; subject: Subject }, create = false): string {
+    const parts: string[] = [];
+    if (project !== null) {
+      if (!isName(project)) throw new Error(`refusing a results folder for ${JSON.stringify(project)}`);
+      parts.push(project);
+    }
+    if (subject.kind === 'patch') {
+      if (subject.request === null || !isRequestId(subject.request)) throw new Error(`refusing a patch folder for ${JSON.stringify(subject.request)}`);
+      parts.push('patches', subject.request);
+    }
+    const folder = join(this.dir, ...parts);
     if (create) mkdirSync(folder, { recursive: true });
     return folder;
   }
 
-  private path(project: string | null, commit: string, suffix = '', create = false): string {
-    if (!isCommitId(commit)) throw new Error(`refusing a result path for ${JSON.stringify(commit)}`);
-    return join(this.folder(project, create), `${commit}${suffix}`);
+  private path(build: ResultOf, suffix = '', create = false): string {
+    if (!isCommitId(build.commit)) throw new Error(`refusing a result path for ${JSON.stringify(build.commit)}`);
+    return join(this.folder(build, create), `${build.commit}${suffix}`);
   }
 
   /** Where a job's log or JUnit file goes; the folder is made, since it is written next. */
   private jobPath(build: BuildRecord, file: string): string {
     if (!file.startsWith(`${build.commit}.`) || !/^[A-Za-z0-9._-]{1,200}$/.test(file)) throw new Error(`refusing a job file name ${JSON.stringify(file)}`);
-    return join(this.folder(build.project, true), file);
+    return join(this.folder(build, true), file);
+  }
+
+  /** The report's path, for the log. */
+  describe(build: ResultOf): string {
+    return this.path(build);
   }
 
   /** The report is written last, so its presence means the result is complete. */
-  hasResult(project: string | null, commit: string): boolean {
+  hasResult(build: ResultOf): boolean {
     try {
-      return statSync(this.path(project, commit)).isFile();
+      return statSync(this.path(build)).isFile();
     } catch {
       return false;
     }
@@ -77,7 +102,7 @@ export class ResultStore {
     const path = this.jobPath(build, job.log);
     let log = this.logs.get(path);
     if (!log) {
-      log = new CappedLog(path, this.maxLogBytes, MAX_OUTPUT_IN_REPORT);
+      log = new CappedLog(path, this.maxLogBytes, MAX_OUTPUT_IN_REPORT, this.held);
       this.logs.set(path, log);
     }
     log.append(text);
@@ -90,52 +115,53 @@ export class ResultStore {
    */
   keepJunit(build: BuildRecord, job: JobRecord, xml: string, onError: (error: Error) => void): string {
     const file = `${build.commit}.${job.name}.junit.xml`;
-    const key = `${build.project ?? ''}/${build.commit}`;
+    const key = this.path(build);
     const writes = this.junitWrites.get(key) ?? [];
     writes.push(writeFileAtomic(this.jobPath(build, file), xml).catch(onError));
     this.junitWrites.set(key, writes);
     return file;
   }
 
-  /** Closes a job's log; its end, or null when it was not open here or does not know its whole file. */
-  private async closeLog(path: string): Promise<LogEnd | null> {
+  /**
+   * Closes a job's log and returns the last `max` bytes of it (from memory
+   * when the log kept them) and what was lost. While the disk refuses the
+   * log's bytes the log stays open and this rejects; the next try finishes.
+   */
+  private async closeLog(path: string, max: number): Promise<Omit<LogTail, 'job'>> {
     const log = this.logs.get(path);
-    if (!log) return null;
+    if (!log) return { ...(await readTail(path, max)), lost: [] };
+    const end = await log.close();
     this.logs.delete(path);
-    return log.close();
-  }
-
-  /** The last `max` bytes of a job's log, from memory when the log kept them. */
-  private async logEnd(path: string, max: number): Promise<Omit<LogTail, 'job'>> {
-    const end = await this.closeLog(path);
-    if (!end) return readTail(path, max);
-    const cut = Math.max(0, end.bytes.length - max);
-    return { text: end.bytes.subarray(cut).toString('utf8'), omitted: end.omitted + cut };
+    if (!end.tail) return { ...(await readTail(path, max)), lost: end.lost };
+    const cut = Math.max(0, end.tail.bytes.length - max);
+    return { text: end.tail.bytes.subarray(cut).toString('utf8'), omitted: end.tail.omitted + cut, lost: end.lost };
   }
 
   /** Flushes the logs, then writes <sha>.json and the readable <sha>, each atomically. */
   async writeResult(build: BuildRecord): Promise<void> {
-    const key = `${build.project ?? ''}/${build.commit}`;
+    const key = this.path(build);
     await Promise.all(this.junitWrites.get(key) ?? []);
     this.junitWrites.delete(key);
     const tails = [];
     const share = Math.floor(MAX_OUTPUT_IN_REPORT / Math.max(1, build.jobs.length));
     for (const job of build.jobs) {
-      tails.push({ job: job.name, ...(await this.logEnd(this.jobPath(build, job.log), share)) });
+      tails.push({ job: job.name, ...(await this.closeLog(this.jobPath(build, job.log), share)) });
     }
-    await writeFileAtomic(this.path(build.project, build.commit, '.json', true), `${JSON.stringify(build, null, 2)}\n`);
-    await writeFileAtomic(this.path(build.project, build.commit, '', true), renderReport(build, tails));
+    await writeFileAtomic(this.path(build, '.json', true), `${JSON.stringify(build, null, 2)}\n`);
+    await writeFileAtomic(this.path(build, '', true), renderReport(build, tails));
   }
 
-  async readResult(project: string | null, commit: string): Promise<BuildRecord | null> {
+  /** A finished build's record from its result file, checked as the journal's records are; null when there is none. */
+  async readResult(build: ResultOf): Promise<BuildRecord | null> {
     try {
-      return JSON.parse(await readFile(this.path(project, commit, '.json'), 'utf8')) as BuildRecord;
+      return buildRecord({ record: JSON.parse(await readFile(this.path(build, '.json'), 'utf8')) }, 'record');
     } catch {
       return null;
     }
   }
 
+  /** Closes every open log, as far as the disk lets it. */
   async close(): Promise<void> {
-    await Promise.all([...this.logs.keys()].map((path) => this.closeLog(path)));
+    await Promise.all([...this.logs.values()].map((log) => log.close().catch(() => {})));
   }
 }

@@ -1,19 +1,24 @@
 // The observer's connection to the dispatcher: dial, `hello`, wait for
-// `welcome`, then send every pending commit in order and hand each `queued`
-// back to the owner. When the dispatcher is away it says so once per outage
-// and retries with backoff for as long as it takes; the observer never exits
-// for want of a dispatcher, because the commits wait safely in the cursor.
-// A `scan` from the dispatcher (someone ran `keel notify`) is handed to the
-// owner, which looks for new commits at once.
+// `welcome`, register with `observe` (its project and repository), and once
+// `observing` send every pending commit in order and hand each `queued`
+// back to the owner. It answers pings and drops a dispatcher silent past the
+// deadline. When the dispatcher is away (or another observer holds the
+// project) it says so once per outage and retries with backoff for as long
+// as it takes; the observer never exits for want of a dispatcher, because
+// the commits wait safely in the cursor. A `scan` (someone ran `keel
+// notify`) makes the owner look for new commits at once; a `command` is git
+// work the owner does and answers; `finished` says a build ended.
 
 import { formatAddress, type Address } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
 import { Connection } from '../common/connection.js';
 import { dial } from '../common/dial.js';
+import { Watchdog } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Security } from '../common/security.js';
-import { PROTOCOL_VERSION, type Message, type Queued } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type CommandResult, type Message, type ObserverCommand, type Queued } from '../protocol/messages.js';
+import type { BuildSummary } from '../protocol/records.js';
 import type { PendingCommit } from './cursor.js';
 
 export interface LinkSource {
@@ -22,6 +27,10 @@ export interface LinkSource {
   acknowledged(queued: Queued): void;
   /** The dispatcher asks for a scan now (a push hook ran `keel notify`). */
   scanNow(): void;
+  /** Does the git work of a command; never throws (a failure is a result with `ok: false`). */
+  command(command: ObserverCommand): Promise<Omit<CommandResult, 'type' | 'id'>>;
+  /** A build of this project finished. */
+  finished(build: BuildSummary): void;
 }
 
 export interface LinkOptions {
@@ -41,9 +50,6 @@ export interface LinkOptions {
 }
 
 const WELCOME_TIMEOUT_MS = 10_000;
-// Finds a dispatcher that vanished without a FIN (host gone, cable out),
-// since observers are not sent heartbeats.
-const KEEPALIVE_MS = 15_000;
 
 export class DispatcherLink {
   private conn: Connection | null = null;
@@ -55,6 +61,7 @@ export class DispatcherLink {
   private retryTimer: NodeJS.Timeout | null = null;
   private welcomeTimer: NodeJS.Timeout | null = null;
   private refusal: string | null = null;
+  private watchdog: Watchdog | null = null;
   private readonly where: string;
 
   constructor(private readonly options: LinkOptions) {
@@ -75,8 +82,7 @@ export class DispatcherLink {
     for (const { commit, ref } of this.options.source.pending()) {
       if (this.inFlight.has(commit)) continue;
       this.inFlight.add(commit);
-      const { repoUrl: repo, project, supersede } = this.options;
-      this.conn!.send({ type: 'commit', commit, repo, ref, project, supersede });
+      this.conn!.send({ type: 'commit', commit, ref });
     }
   }
 
@@ -100,7 +106,6 @@ export class DispatcherLink {
       return;
     }
     if (this.stopped) return void socket.destroy();
-    socket.setKeepAlive(true, KEEPALIVE_MS);
     const conn: Connection = new Connection(socket, {
       onMessage: (message) => this.receive(conn, message),
       onProtocolError: (error) => (this.refusal = `sent a bad line (${error.message})`),
@@ -120,6 +125,8 @@ export class DispatcherLink {
   private lost(conn: Connection, cause: Error | null): void {
     if (this.conn !== conn) return;
     if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
+    this.watchdog?.stop();
+    this.watchdog = null;
     const wasWelcomed = this.welcomed;
     this.conn = null;
     this.welcomed = false;
@@ -139,6 +146,7 @@ export class DispatcherLink {
   }
 
   private receive(conn: Connection, message: Message): void {
+    this.watchdog?.kick();
     switch (message.type) {
       case 'challenge':
         try {
@@ -155,10 +163,19 @@ export class DispatcherLink {
           conn.close();
           return;
         }
+        this.watchdog = new Watchdog(message.deadlineMs, () => {
+          this.refusal = `dispatcher silent for ${message.deadlineMs} ms`;
+          conn.destroy();
+        });
+        this.watchdog.kick();
+        conn.send({ type: 'observe', project: this.options.project, repo: this.options.repoUrl, supersede: this.options.supersede });
+        return;
+      case 'observing':
+        if (this.welcomed) return;
         if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
         this.welcomed = true;
         this.failures = 0;
-        this.options.log(`connected to dispatcher at ${this.where}`);
+        this.options.log(`connected to dispatcher at ${this.where}, observing ${message.project === null ? 'the default project' : `project ${message.project}`}`);
         this.flush();
         return;
       case 'queued':
@@ -174,7 +191,18 @@ export class DispatcherLink {
         this.options.source.scanNow();
         return;
       case 'ping':
-        // Heartbeats are for runners; an observer has nothing to answer.
+        conn.send({ type: 'pong', seq: message.seq });
+        return;
+      case 'command': {
+        const { id } = message;
+        void this.options.source.command(message.command).then((result) => {
+          // Answered on the connection it came on; after a reconnect the dispatcher sends it again.
+          if (conn.isOpen) conn.send({ type: 'command-result', id, ...result });
+        });
+        return;
+      }
+      case 'finished':
+        this.options.source.finished(message.build);
         return;
       default:
         this.refusal = `sent an unexpected ${message.type}`;

@@ -5,7 +5,9 @@
 // neither loses a commit nor resends one the dispatcher has acknowledged.
 
 import type { Log } from '../common/log.js';
-import type { Queued } from '../protocol/messages.js';
+import type { ObserverCommand, Queued } from '../protocol/messages.js';
+import type { BuildSummary } from '../protocol/records.js';
+import { runCommand, type CommandAnswer } from './commands.js';
 import { isCommitId, isRefName } from '../protocol/validate.js';
 import type { ObserverConfig } from './config.js';
 import { writeCursor, type Cursor, type PendingCommit } from './cursor.js';
@@ -61,6 +63,14 @@ export class Observer implements LinkSource {
     this.released.delete(queued.commit);
     this.log(`dispatcher queued ${queued.commit}${queued.duplicate ? ' (already known)' : ''}`);
     void this.save();
+  }
+
+  command(command: ObserverCommand): Promise<CommandAnswer> {
+    return runCommand(this.settings, command);
+  }
+
+  finished(build: BuildSummary): void {
+    this.log(`build of ${build.commit} (${build.ref}) ${build.status}${build.note ? `: ${build.note}` : ''}`);
   }
 
   /**

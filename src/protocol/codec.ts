@@ -1,13 +1,15 @@
 // encode() and decode() for one line of protocol version 1. decode() checks
 // every field, so the rest of Keel only ever sees well-formed, typed messages.
 
+import { ErrorCode } from './error-codes.js';
 import { ProtocolError, describeValue } from './errors.js';
-import { bool, checked, int, list, nullable, object, oneOf, stringRecord, text, type Fields } from './fields.js';
-import { ERROR_CODES, ErrorCode } from './error-codes.js';
+import { bool, checked, int, list, nullable, oneOf, stringRecord, text, type Fields } from './fields.js';
 import { LIMITS } from './limits.js';
 import { ADMIN_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
-import { BUILD_STATUSES, OUTCOME_STATUSES, type BuildRecord, type RunOutcome, type RunnerSummary, type TestCounts } from './records.js';
-import { isCommitId, isName, isRefName, isRepoUrl } from './validate.js';
+import {
+  buildRecord, buildSummary, command, commitId as commit, count, errorCode, outcome, plainName as name, refName as ref,
+  repoUrl as repo, requestId, runnerSummary,
+} from './record-fields.js';
 
 // ignoreBOM keeps a byte-order mark in the text, so JSON.parse refuses it as it
 // would the same line given as a string.
@@ -23,61 +25,11 @@ export function encode(message: Message): string {
   return `${JSON.stringify(message)}\n`;
 }
 
-const commit = (o: Fields, f: string) => checked(o, f, isCommitId, 'a full commit id (40 or 64 lower-case hex digits)');
-const ref = (o: Fields, f: string) => checked(o, f, isRefName, 'a full ref name that passes git check-ref-format');
-const repo = (o: Fields, f: string) => checked(o, f, isRepoUrl, 'an absolute path or a file://, ssh://, git://, http(s):// or user@host:path URL');
-const name = (o: Fields, f: string) => checked(o, f, isName, 'a name of letters, digits, ".", "_" or "-" (at most 64)');
 const lease = (o: Fields, f: string) => checked(o, f, (v) => LEASE.test(v), 'a lease id');
-const time = (o: Fields, f: string) => text(o, f, 64);
-const count = (o: Fields, f: string) => int(o, f, 0, MAX_INT);
-const errorCode = (o: Fields, f: string) => checked(o, f, (v) => (ERROR_CODES as readonly string[]).includes(v), 'an error code from docs/protocol.md') as ErrorCode;
-
-function counts(o: Fields, f: string): TestCounts {
-  const c = object(o, f);
-  return { tests: count(c, 'tests'), passed: count(c, 'passed'), failed: count(c, 'failed'), skipped: count(c, 'skipped') };
-}
-
-function outcome(o: Fields, f: string): RunOutcome {
-  const r = object(o, f);
-  return {
-    status: oneOf(r, 'status', OUTCOME_STATUSES),
-    exitCode: nullable(r, 'exitCode', (x, k) => int(x, k, -255, 255)),
-    signal: nullable(r, 'signal', (x, k) => text(x, k, 32)),
-    timedOut: bool(r, 'timedOut'),
-    startedAt: time(r, 'startedAt'),
-    durationMs: count(r, 'durationMs'),
-    command: list(r, 'command', LIMITS.commandItems, (x, k) => text(x, k, LIMITS.text)),
-    message: text(r, 'message', LIMITS.text),
-    counts: nullable(r, 'counts', counts),
-    infra: bool(r, 'infra'),
-    cancelled: bool(r, 'cancelled'),
-    failedTests: list(r, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
-    junit: nullable(r, 'junit', (x, k) => text(x, k, LIMITS.junitChars)),
-  };
-}
-
-// A status reply comes from the dispatcher the client chose to trust, so only
-// its outline is checked; the records are shown, never used as paths.
-function buildRecord(o: Fields, f: string): BuildRecord {
-  const b = object(o, f);
-  commit(b, 'commit');
-  oneOf(b, 'status', BUILD_STATUSES);
-  list(b, 'jobs', 10_000, object);
-  return b as unknown as BuildRecord;
-}
-
-function runnerSummary(o: Fields, f: string): RunnerSummary {
-  const r = object(o, f);
-  return {
-    name: name(r, 'name'),
-    slots: int(r, 'slots', 1, LIMITS.slots),
-    labels: list(r, 'labels', LIMITS.labels, name),
-    running: list(r, 'running', LIMITS.slots, commit),
-  };
-}
+const printable = (o: Fields, f: string) => checked(o, f, isPrintable, `printable text of at most ${LIMITS.printable} characters`);
 
 const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type: T }>, 'type'> } = {
-  hello: (o) => ({ version: int(o, 'version', 0, MAX_INT), role: oneOf(o, 'role', ROLES), name: checked(o, 'name', isPrintable, `printable text of at most ${LIMITS.printable} characters`) }),
+  hello: (o) => ({ version: int(o, 'version', 0, MAX_INT), role: oneOf(o, 'role', ROLES), name: printable(o, 'name') }),
   welcome: (o) => ({ version: int(o, 'version', 0, MAX_INT), heartbeatMs: count(o, 'heartbeatMs'), deadlineMs: count(o, 'deadlineMs') }),
   challenge: (o) => ({ nonce: checked(o, 'nonce', (v) => /^[A-Za-z0-9_-]{16,128}$/.test(v), 'a nonce of 16-128 base64url characters') }),
   auth: (o) => ({ proof: checked(o, 'proof', (v) => /^[0-9a-f]{64}$/.test(v), 'an HMAC-SHA256 in 64 hex digits') }),
@@ -99,7 +51,7 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     repo: repo(o, 'repo'),
     ref: ref(o, 'ref'),
     timeoutMs: nullable(o, 'timeoutMs', count),
-    title: checked(o, 'title', isPrintable, `printable text of at most ${LIMITS.printable} characters`),
+    title: printable(o, 'title'),
     run: nullable(o, 'run', (x, k) => list(x, k, LIMITS.runArgs, (y, j) => text(y, j, LIMITS.text))),
     env: stringRecord(o, 'env', ENV_NAME, LIMITS.envVariables, LIMITS.text),
     junit: nullable(o, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
@@ -109,25 +61,36 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   result: (o) => ({ lease: lease(o, 'lease'), outcome: outcome(o, 'outcome') }),
   recorded: (o) => ({ lease: lease(o, 'lease'), accepted: bool(o, 'accepted') }),
   drain: () => ({}),
-  commit: (o) => ({
-    commit: commit(o, 'commit'), repo: repo(o, 'repo'), ref: ref(o, 'ref'),
-    project: nullable(o, 'project', name), supersede: bool(o, 'supersede'),
-  }),
+  observe: (o) => ({ project: nullable(o, 'project', name), repo: repo(o, 'repo'), supersede: bool(o, 'supersede') }),
+  observing: (o) => ({ project: nullable(o, 'project', name) }),
+  commit: (o) => ({ commit: commit(o, 'commit'), ref: ref(o, 'ref') }),
   queued: (o) => ({ commit: commit(o, 'commit'), duplicate: bool(o, 'duplicate') }),
   scan: () => ({}),
+  command: (o) => ({ id: requestId(o, 'id'), command: command(o, 'command') }),
+  'command-result': (o) => ({
+    id: requestId(o, 'id'), ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode),
+    message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commit),
+  }),
+  finished: (o) => ({ build: buildSummary(o, 'build') }),
   query: (o) => ({ commit: nullable(o, 'commit', commit), project: nullable(o, 'project', name) }),
   notify: () => ({}),
   notified: (o) => ({ observers: count(o, 'observers') }),
   admins: (o) => ({ op: oneOf(o, 'op', ADMIN_OPS), name: nullable(o, 'name', name) }),
   cancel: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name) }),
   retry: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name), job: nullable(o, 'job', name) }),
-  done: (o) => ({ message: text(o, 'message', LIMITS.text) }),
+  build: (o) => ({ ref: ref(o, 'ref'), project: nullable(o, 'project', name) }),
+  done: (o) => ({ ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode), message: text(o, 'message', LIMITS.text) }),
   'admin-list': (o) => ({ names: list(o, 'names', 10_000, name), token: nullable(o, 'token', (x, k) => text(x, k, 512)) }),
   status: (o) => ({
-    builds: list(o, 'builds', 100_000, buildRecord),
-    runners: list(o, 'runners', 100_000, runnerSummary),
+    builds: list(o, 'builds', LIMITS.overviewBuilds, buildSummary),
+    omitted: count(o, 'omitted'),
+    runners: list(o, 'runners', LIMITS.overviewRunners, runnerSummary),
+    runnersOmitted: count(o, 'runnersOmitted'),
     queued: count(o, 'queued'),
-    unwritten: list(o, 'unwritten', 100_000, commit),
+    unwritten: list(o, 'unwritten', LIMITS.overviewBuilds, commit),
+    unwrittenCount: count(o, 'unwrittenCount'),
+    record: nullable(o, 'record', buildRecord),
+    note: text(o, 'note', LIMITS.text),
   }),
 };
 

@@ -3,7 +3,7 @@
 
 import type { ErrorCode } from './error-codes.js';
 import { LIMITS } from './limits.js';
-import type { BuildRecord, RunOutcome, RunnerSummary } from './records.js';
+import type { BuildRecord, BuildSummary, RunOutcome, RunnerSummary } from './records.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -57,16 +57,32 @@ export interface Recorded { type: 'recorded'; lease: string; accepted: boolean }
 /** The runner is shutting down: give it no more jobs. */
 export interface Drain { type: 'drain' }
 
-// Observer -> dispatcher.
+// Observer <-> dispatcher.
 /**
- * `project` keeps several repositories' results apart (null: the default);
- * `supersede` skips queued builds of older commits on the same ref.
+ * The observer's registration, before anything else: the project it speaks
+ * for (null: the default project) and what runners fetch from. One live
+ * observer per project; `supersede` makes a new commit skip queued builds of
+ * older commits on the same ref. Answered by `observing`.
  */
-export interface Commit { type: 'commit'; commit: string; repo: string; ref: string; project: string | null; supersede: boolean }
+export interface Observe { type: 'observe'; project: string | null; repo: string; supersede: boolean }
+export interface Observing { type: 'observing'; project: string | null }
+/** A commit new on a branch of the observer's project. */
+export interface Commit { type: 'commit'; commit: string; ref: string }
 export interface Queued { type: 'queued'; commit: string; duplicate: boolean }
-
-// Dispatcher -> observer: look for new commits now (someone ran `keel notify`).
+/** Dispatcher -> observer: look for new commits now (someone ran `keel notify`). */
 export interface Scan { type: 'scan' }
+
+/** Git work the dispatcher asks of the observer of a project; kept in its journal until answered. */
+export type ObserverCommand =
+  /** The commit a ref of origin points to now. */
+  | { op: 'resolve'; ref: string };
+export const COMMAND_OPS = ['resolve'] as const;
+/** Sent again after every reconnect until answered, so an observer must be able to do it twice. */
+export interface CommandMessage { type: 'command'; id: string; command: ObserverCommand }
+/** `commit`: the commit the work found or made; null when there is none (or it failed). */
+export interface CommandResult { type: 'command-result'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null }
+/** Dispatcher -> observer: a build of its project finished. */
+export interface Finished { type: 'finished'; build: BuildSummary }
 
 // Client <-> dispatcher.
 export interface Query { type: 'query'; commit: string | null; project: string | null }
@@ -81,19 +97,39 @@ export interface Admins { type: 'admins'; op: AdminOp; name: string | null }
 /** `token`: the new admin's secret after `add`, when the dispatcher has a secret. */
 export interface AdminList { type: 'admin-list'; names: string[]; token: string | null }
 
-// Admin -> dispatcher: stop a build, or run it (or one job) again. Answered by `done`.
+// Admin -> dispatcher: stop a build, run it (or one job) again, or build a
+// branch's head now. Answered by `done`: `ok`, and a `code` when it is not.
 export interface Cancel { type: 'cancel'; commit: string; project: string | null }
 export interface Retry { type: 'retry'; commit: string; project: string | null; job: string | null }
-export interface Done { type: 'done'; message: string }
-/** `unwritten`: finished builds whose result files could not be written yet (retried). */
-export interface Status { type: 'status'; builds: BuildRecord[]; runners: RunnerSummary[]; queued: number; unwritten: string[] }
+export interface Build { type: 'build'; ref: string; project: string | null }
+export interface Done { type: 'done'; ok: boolean; code: ErrorCode | null; message: string }
+
+/**
+ * The answer to `query`. The overview lists summaries, active builds first,
+ * bounded in size: `omitted` builds and `runnersOmitted` runners did not fit.
+ * For a query naming a commit, `record` is its whole BuildRecord (lease ids
+ * removed), trimmed to fit one line with `note` saying what was left out.
+ */
+export interface Status {
+  type: 'status';
+  builds: BuildSummary[];
+  omitted: number;
+  runners: RunnerSummary[];
+  runnersOmitted: number;
+  queued: number;
+  /** Commits of finished builds whose result files are not written yet (the first few); `unwrittenCount` in all. */
+  unwritten: string[];
+  unwrittenCount: number;
+  record: BuildRecord | null;
+  note: string;
+}
 
 export type Message =
   | Hello | Welcome | Challenge | Auth | ErrorMessage
   | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Recorded | Drain
-  | Commit | Queued | Scan
+  | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished
   | Query | Status | Notify | Notified
-  | Admins | AdminList | Cancel | Retry | Done;
+  | Admins | AdminList | Cancel | Retry | Build | Done;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;

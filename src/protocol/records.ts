@@ -99,6 +99,25 @@ export interface JobRecord {
   notBefore: string | null;
 }
 
+/**
+ * Why a commit is built. `push`: it was seen on a branch. `try` and `land`:
+ * a merge Keel made of a branch into a target (tested; landed only for
+ * `land`). `patch`: a series Keel applied. The same commit may be built for
+ * two subjects: a land's merge commit and a push of it ask different things.
+ */
+export const SUBJECT_KINDS = ['push', 'try', 'land', 'patch'] as const;
+export type SubjectKind = (typeof SUBJECT_KINDS)[number];
+
+export interface Subject {
+  kind: SubjectKind;
+  /** What the change is tested on: the target's tip (try, land), the patch's base; null for a push. */
+  base: string | null;
+  /** The request the build answers (`L-17`, `P-12`); null for a push. */
+  request: string | null;
+}
+
+export const PUSH: Subject = Object.freeze({ kind: 'push', base: null, request: null });
+
 /** The whole record of one commit's build: the content of `<sha>.json`. */
 export interface BuildRecord {
   commit: string;
@@ -106,6 +125,9 @@ export interface BuildRecord {
   ref: string;
   /** The observer's --project; null keeps results directly in the results folder. */
   project: string | null;
+  subject: Subject;
+  /** 1 for the first run, one more for each `keel retry`. */
+  run: number;
   status: BuildStatus;
   /** Some job passed only on a retry. */
   flaky: boolean;
@@ -120,9 +142,37 @@ export interface BuildRecord {
   jobs: JobRecord[];
 }
 
+/** A build in a few fields, for overviews and events: bounded whatever the build holds. */
+export interface BuildSummary {
+  commit: string;
+  project: string | null;
+  ref: string;
+  subject: Subject;
+  run: number;
+  status: BuildStatus;
+  flaky: boolean;
+  /** Why it is not `passed`, or why it waits; clipped. */
+  note: string;
+  queuedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationMs: number | null;
+  counts: TestCounts | null;
+  /** How many of its jobs are in each status. */
+  jobs: Partial<Record<BuildStatus, number>>;
+  /** The runners its jobs ran on, at most a few. */
+  runners: string[];
+  /** The result files are not written yet (a slow or full disk). */
+  unwritten: boolean;
+}
+
 export interface RunnerSummary {
   name: string;
   slots: number;
   labels: string[];
+  /** Jobs it runs now. */
+  busy: number;
+  /** The commits of those jobs, at most a few. */
   running: string[];
+  draining: boolean;
 }

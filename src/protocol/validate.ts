@@ -51,3 +51,8 @@ export function isRepoUrl(url: string): boolean {
   }
   return SCP_LIKE.test(url) && !url.includes('://');
 }
+
+/** Ids of requests and the work they make: `L-17` (land), `T-3` (try), `P-12` (patch), `C-40` (a command to an observer). */
+export function isRequestId(value: string): boolean {
+  return /^[A-Z]-[1-9][0-9]{0,14}$/.test(value);
+}

@@ -46,7 +46,12 @@ async function dispatcher(t: TestContext, overrides: Partial<DispatcherConfig> =
     peers.push(peer);
     return peer;
   };
-  return { port: running.port, results, lines, as, runner, raw };
+  const observer = async (options: { project?: string | null; name?: string } = {}) => {
+    const peer = await TestPeer.observer(running.port, REPO, options);
+    peers.push(peer);
+    return peer;
+  };
+  return { port: running.port, results, lines, as, runner, raw, observer };
 }
 
 function outcome(status: RunOutcome['status'], exitCode: number | null = status === 'passed' ? 0 : 1): RunOutcome {
@@ -64,10 +69,10 @@ function readJson(results: string, sha: string) {
 
 test('a commit goes to a runner and ends with its three result files', async (t) => {
   const d = await dispatcher(t);
-  const observer = await d.as('observer');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
+  const observer = await d.observer();
+  observer.send({ type: 'commit', commit: SHA_A, ref: REF });
   assert.deepEqual(await observer.next('queued'), { type: 'queued', commit: SHA_A, duplicate: false });
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
+  observer.send({ type: 'commit', commit: SHA_A, ref: REF });
   assert.equal((await observer.next('queued')).duplicate, true, 'the same commit is deduplicated');
 
   const runner = await d.runner('r1');
@@ -102,8 +107,8 @@ test('a commit goes to a runner and ends with its three result files', async (t)
 test('a failing result makes a failed build', async (t) => {
   const d = await dispatcher(t);
   const runner = await d.runner('r1');
-  const observer = await d.as('observer');
-  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF, project: null, supersede: false });
+  const observer = await d.observer();
+  observer.send({ type: 'commit', commit: SHA_B, ref: REF });
   const job = await runner.next('job');
   runner.send({ type: 'result', lease: job.lease, outcome: outcome('failed') });
   await waitFor(() => existsSync(join(d.results, SHA_B)), 'the report');
@@ -113,10 +118,10 @@ test('a failing result makes a failed build', async (t) => {
 
 test('a runner whose connection closes has its job requeued at the front, and a stale result is refused', async (t) => {
   const d = await dispatcher(t);
-  const observer = await d.as('observer');
+  const observer = await d.observer();
   const first = await d.runner('r1');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
-  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF, project: null, supersede: false });
+  observer.send({ type: 'commit', commit: SHA_A, ref: REF });
+  observer.send({ type: 'commit', commit: SHA_B, ref: REF });
   const lost = await first.next('job');
   assert.equal(lost.commit, SHA_A);
   first.close();
@@ -142,22 +147,22 @@ test('a runner whose connection closes has its job requeued at the front, and a 
 
 test('a runner that stops answering pings is declared lost and its job requeued', async (t) => {
   const d = await dispatcher(t, { heartbeatMs: 50, deadlineMs: 300 });
-  const observer = await d.as('observer');
+  const observer = await d.observer();
   const silent = await d.runner('silent');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
+  observer.send({ type: 'commit', commit: SHA_A, ref: REF });
   await silent.next('job');
   silent.socket.pause(); // reads nothing, answers nothing: like a frozen host
   const healthy = (await d.runner('healthy')).answerPings();
   const job = await healthy.next('job', 10_000);
   assert.equal(job.commit, SHA_A);
   assert.equal(job.attempt, 2);
-  assert.ok(d.lines.some((line) => /runner silent silent for \d+ ms/.test(line)), d.lines.join('\n'));
+  assert.ok(d.lines.some((line) => /runner silent lost: .*silent for \d+ ms/.test(line)), d.lines.join('\n'));
 });
 
 test('after three lost runners the commit ends as error', async (t) => {
   const d = await dispatcher(t);
-  const observer = await d.as('observer');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
+  const observer = await d.observer();
+  observer.send({ type: 'commit', commit: SHA_A, ref: REF });
   for (let i = 1; i <= 3; i++) {
     const runner = await d.runner(`r${i}`);
     const job = await runner.next('job');
@@ -173,13 +178,13 @@ test('after three lost runners the commit ends as error', async (t) => {
 
 test('hostile input before hello gets an error and a closed connection; everyone else is still served', async (t) => {
   const d = await dispatcher(t);
-  const observer = await d.as('observer');
+  const observer = await d.observer();
   const cases: Array<{ what: string; lines: Array<string | Buffer>; code: string }> = [
     { what: 'garbage', lines: ['this is not json\n'], code: 'bad-json' },
     { what: 'invalid UTF-8', lines: [Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])], code: 'bad-utf8' },
     { what: 'a 10 MB line', lines: [Buffer.alloc(10 * 1024 * 1024, 0x61)], code: 'line-too-long' },
     { what: 'an unknown type', lines: ['{"type":"launch-missiles"}\n'], code: 'unknown-type' },
-    { what: 'a message before hello', lines: [`{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"${REF}","project":null,"supersede":false}\n`], code: 'unexpected' },
+    { what: 'a message before hello', lines: [`{"type":"commit","commit":"${SHA_A}","ref":"${REF}"}\n`], code: 'unexpected' },
     { what: 'a wrong version', lines: ['{"type":"hello","version":99,"role":"runner","name":"x"}\n'], code: 'version-mismatch' },
   ];
   for (const c of cases) {
@@ -194,7 +199,7 @@ test('hostile input before hello gets an error and a closed connection; everyone
   vanishing.sendRaw('{"type":"hel');
   vanishing.close();
 
-  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF, project: null, supersede: false });
+  observer.send({ type: 'commit', commit: SHA_B, ref: REF });
   assert.equal((await observer.next('queued')).commit, SHA_B, 'the well-behaved observer is still served');
   assert.deepEqual(readdirSync(d.results), [], 'no bad input wrote a file');
   assert.equal(d.lines.filter((line) => line.includes('bad line')).length, 4, 'each bad line is logged once');
@@ -202,22 +207,22 @@ test('hostile input before hello gets an error and a closed connection; everyone
 
 test('an admitted peer gets an error for each bad message, nothing is acted on, and too many close it', async (t) => {
   const d = await dispatcher(t, { maxErrors: 8 });
-  const observer = await d.as('observer');
+  const observer = await d.observer();
   const bad: Array<{ what: string; line: string; code: string }> = [
-    { what: 'a missing field', line: `{"type":"commit","commit":"${SHA_A}","ref":"${REF}"}`, code: 'bad-field' },
+    { what: 'a missing field', line: `{"type":"commit","commit":"${SHA_A}"}`, code: 'bad-field' },
     { what: 'a short commit id', line: `{"type":"commit","commit":"abc123","repo":"${REPO}","ref":"${REF}"}`, code: 'bad-field' },
     { what: 'a path as commit id', line: `{"type":"commit","commit":"../../../../tmp/x","repo":"${REPO}","ref":"${REF}"}`, code: 'bad-field' },
     { what: 'a shell command as commit id', line: `{"type":"commit","commit":"HEAD;touch X","repo":"${REPO}","ref":"${REF}"}`, code: 'bad-field' },
     { what: 'a bad ref', line: `{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"refs/heads/a..b"}`, code: 'bad-field' },
     { what: 'an option as ref', line: `{"type":"commit","commit":"${SHA_A}","repo":"${REPO}","ref":"--upload-pack=touch /tmp/x"}`, code: 'bad-field' },
-    { what: 'an ext:: url', line: `{"type":"commit","commit":"${SHA_A}","repo":"ext::sh -c touch% /tmp/pwned","ref":"${REF}"}`, code: 'bad-field' },
+    { what: 'an ext:: url', line: '{"type":"observe","project":null,"repo":"ext::sh -c touch% /tmp/pwned","supersede":false}', code: 'bad-field' },
     { what: 'a message outside the role', line: '{"type":"register","name":"x","slots":1,"labels":[],"leases":[]}', code: 'not-allowed' },
   ];
   for (const c of bad) {
     observer.sendRaw(`${c.line}\n`);
     assert.equal((await observer.next('error')).code, c.code, c.what);
   }
-  observer.send({ type: 'commit', commit: SHA_B, repo: REPO, ref: REF, project: null, supersede: false });
+  observer.send({ type: 'commit', commit: SHA_B, ref: REF });
   assert.deepEqual(await observer.next('queued'), { type: 'queued', commit: SHA_B, duplicate: false }, 'still served after 8 errors');
   const client = await d.as('client');
   client.send({ type: 'query', commit: SHA_A, project: null });
@@ -238,8 +243,8 @@ test('a connection that never says hello is closed after the deadline', async (t
 
 test('status without a commit lists runners, builds and the queue', async (t) => {
   const d = await dispatcher(t);
-  const observer = await d.as('observer');
-  observer.send({ type: 'commit', commit: SHA_A, repo: REPO, ref: REF, project: null, supersede: false });
+  const observer = await d.observer();
+  observer.send({ type: 'commit', commit: SHA_A, ref: REF });
   await observer.next('queued');
   await d.runner('r1', 2);
   const client = await d.as('client');
@@ -255,7 +260,7 @@ test('status without a commit lists runners, builds and the queue', async (t) =>
 
 test('notify asks every connected observer to scan now', async (t) => {
   const d = await dispatcher(t);
-  const observers = [await d.as('observer', 'o1'), await d.as('observer', 'o2')];
+  const observers = [await d.observer({ project: 'p1', name: 'o1' }), await d.observer({ project: 'p2', name: 'o2' })];
   const runner = await d.runner('r1');
   const client = await d.as('client');
   client.send({ type: 'notify' });

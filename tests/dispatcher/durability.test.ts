@@ -57,11 +57,15 @@ function harness(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
     await p.next('registered');
     return p;
   };
-  const commit = async (sha: string) => {
-    const observer = await peer('observer');
-    observer.send({ type: 'commit', commit: sha, repo: REPO, ref: REF, project: null, supersede: false });
-    return observer.next('queued');
+  let observerPeer: TestPeer | null = null;
+  const observer = async () => {
+    if (observerPeer === null || observerPeer.isClosed) {
+      observerPeer = await TestPeer.observer(current!.port, REPO);
+      peers.push(observerPeer);
+    }
+    return observerPeer;
   };
+  const commit = async (sha: string) => (await observer()).report(sha, REF);
   const record = (sha: string) => JSON.parse(readFileSync(join(results, `${sha}.json`), 'utf8'));
   const done = (sha: string) => waitFor(() => existsSync(join(results, sha)), `the result of ${sha}`);
   /** A folder where the report of `sha` should go makes its rename fail; returns the function that clears it. */
@@ -78,7 +82,7 @@ function harness(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
     await runner.next('recorded');
     return job;
   };
-  return { results, state, lines, start, stop, runner, commit, record, done, peer, blockReport, pass };
+  return { results, state, lines, start, stop, runner, observer, commit, record, done, peer, blockReport, pass };
 }
 
 test('after a restart, queued work is still queued and a reclaimed job is not re-run', async (t) => {
@@ -104,9 +108,7 @@ test('after a restart, queued work is still queued and a reclaimed job is not re
     await h.done(sha);
     assert.equal(h.record(sha).status, 'passed');
   }
-  const observer = await h.peer('observer');
-  observer.send({ type: 'commit', commit: SHA[0]!, repo: REPO, ref: REF, project: null, supersede: false });
-  assert.equal((await observer.next('queued')).duplicate, true, 'a finished commit is not taken again');
+  assert.equal((await h.commit(SHA[0]!)).duplicate, true, 'a finished commit is not taken again');
 });
 
 test('a running job nobody reclaims goes back to the queue after the deadline', async (t) => {
@@ -216,9 +218,9 @@ test('results that cannot be written hold back new jobs past --max-unwritten, an
 test('the journal is compacted into a snapshot and replays the same state', async (t) => {
   const h = harness(t);
   await h.start();
-  const observer = await h.peer('observer');
+  const observer = await h.observer();
   const shas = Array.from({ length: 1100 }, (_, i) => i.toString(16).padStart(40, '0'));
-  for (const sha of shas) observer.send({ type: 'commit', commit: sha, repo: REPO, ref: REF, project: null, supersede: false });
+  for (const sha of shas) observer.send({ type: 'commit', commit: sha, ref: REF });
   for (let i = 0; i < shas.length; i++) await observer.next('queued');
   await waitFor(() => existsSync(join(h.state, 'dispatcher.snapshot.json')), 'the snapshot');
   await h.stop();

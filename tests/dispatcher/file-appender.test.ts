@@ -1,13 +1,16 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FileAppender } from '../../src/dispatcher/file-appender.js';
+import { FileAppender, HeldBytes } from '../../src/dispatcher/file-appender.js';
+
+const MIB = 1024 * 1024;
+const roomy = () => new HeldBytes(64 * MIB, 8 * MIB);
 import { tempDir } from '../helpers/temp.js';
 
 test('appends keep their order, including those made while a write is out', async (t) => {
   const path = join(tempDir(t), 'x.log');
-  const file = new FileAppender(path);
+  const file = new FileAppender(path, roomy());
   const expected: string[] = [];
   for (let i = 0; i < 2000; i++) {
     const line = `line ${i}${'.'.repeat(i % 50)}\n`;
@@ -23,17 +26,62 @@ test('appends keep their order, including those made while a write is out', asyn
 test('a file that was already there is appended to, and says so', async (t) => {
   const path = join(tempDir(t), 'x.log');
   writeFileSync(path, 'before\n');
-  const file = new FileAppender(path);
+  const file = new FileAppender(path, roomy());
   file.append(Buffer.from('after\n'));
   await file.close();
   assert.equal(file.existed, true);
   assert.equal(readFileSync(path, 'utf8'), 'before\nafter\n');
 });
 
-test('a file that cannot be opened drops what it is given and still closes', async (t) => {
-  const path = join(tempDir(t), 'no-such-folder', 'x.log');
-  const file = new FileAppender(path);
-  file.append(Buffer.from('lost\n'));
-  await file.close();
+test('a file that cannot be opened keeps what it is given, and writes it all once it can', async (t) => {
+  const folder = join(tempDir(t), 'not-yet');
+  const path = join(folder, 'x.log');
+  const budget = roomy();
+  const file = new FileAppender(path, budget);
+  file.append(Buffer.from('kept one\n'));
+  file.append(Buffer.from('kept two\n'));
+  await assert.rejects(file.close(), { code: 'ENOENT' }, 'a close while the disk refuses says so and keeps the bytes');
   assert.equal(existsSync(path), false);
+  assert.equal(budget.used, 18, 'the bytes are held in memory meanwhile');
+  file.append(Buffer.from('kept three\n'));
+  mkdirSync(folder);
+  await file.close();
+  assert.equal(readFileSync(path, 'utf8'), 'kept one\nkept two\nkept three\n');
+  assert.deepEqual(file.lost, []);
+  assert.equal(budget.used, 0, 'nothing is held once written');
+});
+
+test('past its budget a refused file drops its oldest bytes and says which ranges were lost', async (t) => {
+  const folder = join(tempDir(t), 'not-yet');
+  const path = join(folder, 'x.log');
+  const file = new FileAppender(path, new HeldBytes(64 * MIB, 25));
+  file.append(Buffer.from('0123456789'));
+  await assert.rejects(file.close(), 'the disk has refused once');
+  for (const chunk of ['abcdefghij', 'ABCDEFGHIJ', 'klmnopqrst']) file.append(Buffer.from(chunk));
+  mkdirSync(folder);
+  await file.close();
+  assert.equal(readFileSync(path, 'utf8'), 'ABCDEFGHIJklmnopqrst', 'the newest bytes are kept');
+  assert.equal(file.lost.length, 1, 'neighbouring drops are one range');
+  assert.equal(file.lost[0]!.from, 0);
+  assert.equal(file.lost[0]!.to, 20);
+  assert.match(file.lost[0]!.why, /ENOENT/);
+});
+
+test('appenders share one budget: what one holds leaves less room for the others', async (t) => {
+  const root = tempDir(t);
+  const budget = new HeldBytes(30, 30);
+  const a = new FileAppender(join(root, 'a', 'x.log'), budget);
+  const b = new FileAppender(join(root, 'b', 'x.log'), budget);
+  a.append(Buffer.from('a'.repeat(20)));
+  b.append(Buffer.from('b'.repeat(8)));
+  b.append(Buffer.from('c'.repeat(8)));
+  assert.ok(budget.used <= 30 + 8, `the shared budget holds (used ${budget.used})`);
+  await assert.rejects(a.close());
+  await assert.rejects(b.close());
+  mkdirSync(join(root, 'a'));
+  mkdirSync(join(root, 'b'));
+  await a.close();
+  await b.close();
+  assert.equal(readFileSync(join(root, 'b', 'x.log'), 'utf8'), 'c'.repeat(8));
+  assert.deepEqual(b.lost.map(({ from, to }) => [from, to]), [[0, 8]]);
 });

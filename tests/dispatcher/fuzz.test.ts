@@ -29,11 +29,6 @@ const PRE_HELLO_LINES = 3000;
 const PRE_HELLO_WORKERS = 4;
 const MIB = 1024 * 1024;
 
-/** Built with `as Message` and the optional fields filled in, so it suits the protocol as it is and as it is growing. */
-function commitMessage(commit: string, repo: string, ref: string): Message {
-  return { type: 'commit', commit, repo, ref, project: null, supersede: false } as Message;
-}
-
 function queryMessage(commit: string | null): Message {
   return { type: 'query', commit, project: null } as Message;
 }
@@ -149,7 +144,12 @@ async function fuzzDispatcher(t: TestContext) {
     peers.push(peer);
     return peer;
   };
-  return { port: running.port, results, state, as, log: () => ({ lines: logLines, last: lastLog }) };
+  const observer = async (repo: string) => {
+    const peer = await TestPeer.observer(running.port, repo, { name: 'fuzz-observer' });
+    peers.push(peer);
+    return peer;
+  };
+  return { port: running.port, results, state, as, observer, log: () => ({ lines: logLines, last: lastLog }) };
 }
 
 test('100,000 hostile lines: no crash, bounded memory, and a good commit still gets built', { timeout: 120_000 }, async (t) => {
@@ -169,7 +169,7 @@ test('100,000 hostile lines: no crash, bounded memory, and a good commit still g
   runner.send({ type: 'register', name: goodName, slots: 256, labels: [], leases: [] });
   await runner.next('registered');
   runner.answerPings();
-  const observer = await d.as('observer', 'fuzz-observer');
+  const observer = await d.observer(repo);
 
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -265,7 +265,7 @@ test('100,000 hostile lines: no crash, bounded memory, and a good commit still g
   const build = (async () => {
     await waitFor(() => written >= TARGET_LINES / 2 || uncaught.length > 0, 'half the fuzz lines', 60_000);
     if (uncaught.length > 0) return;
-    observer.send(commitMessage(SHA, repo, 'refs/heads/main'));
+    observer.send({ type: 'commit', commit: SHA, ref: 'refs/heads/main' });
     assert.equal((await observer.next('queued', 30_000)).commit, SHA, about('the commit is queued'));
     const job = await runner.next('job', 30_000);
     assert.equal(job.commit, SHA, about('the good runner gets the job'));

@@ -89,15 +89,14 @@ function harness(t: TestContext) {
     },
 
     async peer(port: number, role: 'observer' | 'client'): Promise<TestPeer> {
-      const peer = await TestPeer.as(port, role);
+      const peer = role === 'observer' ? await TestPeer.observer(port, repos.central) : await TestPeer.as(port, role);
       peers.push(peer);
       return peer;
     },
 
     /** Reports a commit of the central repo as an observer would; resolves once the dispatcher says it is queued. */
     async report(peer: TestPeer, commit: string): Promise<boolean> {
-      peer.send({ type: 'commit', commit, repo: repos.central, ref: 'refs/heads/main', project: null, supersede: false });
-      const queued = await peer.next('queued');
+      const queued = await peer.report(commit);
       assert.equal(queued.commit, commit);
       return queued.duplicate;
     },

@@ -242,7 +242,9 @@ test('labels: a gpu job waits, saying so in keel status, until a gpu runner conn
   assert.equal(json.code, 0, json.stderr);
   const build = JSON.parse(json.stdout).builds.find((b: { commit: string }) => b.commit === sha);
   assert.equal(build.status, 'queued');
-  assert.equal(build.jobs[0].message, 'waiting for a runner with labels gpu');
+  assert.equal(build.note, 'waiting for a runner with labels gpu');
+  const one = JSON.parse((await w.keel('status', sha, '--json')).stdout);
+  assert.equal(one.jobs[0].status, 'queued', 'the whole record shows the job waiting');
   assert.equal(existsSync(join(w.results, sha)), false);
 
   await w.runner(dispatcher, 'gpu1', { labels: 'gpu' });

@@ -30,9 +30,13 @@ const MASTER_KEY = parseSecret(MASTER).key;
 const SHA = '5'.repeat(40);
 const REF = 'refs/heads/main';
 
-/** Built with `as Message` and the optional fields filled in, so it suits the protocol as it is and as it is growing. */
-function commitMessage(commit: string, repo: string, ref: string): Message {
-  return { type: 'commit', commit, repo, ref, project: null, supersede: false } as Message;
+/** Built with `as Message`, so a test can send ids and refs the types would not allow. */
+function commitMessage(commit: string, ref: string): Message {
+  return { type: 'commit', commit, ref } as Message;
+}
+
+function observeMessage(repo: string): Message {
+  return { type: 'observe', project: null, repo, supersede: false } as Message;
 }
 
 function queryMessage(commit: string | null): Message {
@@ -183,7 +187,8 @@ async function inProcess(t: TestContext, flags: string[] = []) {
   };
   const as = async (role: Role, name = `sec-${role}`) => keep(await TestPeer.as(running.port, role, name));
   const raw = async () => keep(await TestPeer.connect(running.port));
-  return { port: running.port, results, state, lines, as, raw };
+  const observer = async (repo: string) => keep(await TestPeer.observer(running.port, repo, { name: 'sec-observer' }));
+  return { port: running.port, results, state, lines, as, raw, observer };
 }
 
 // ---------------------------------------------------------------------------
@@ -227,7 +232,7 @@ test('a commit sent instead of auth is refused as unexpected, closed and never q
   const peer = await raw(t, d.port);
   peer.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'observer', name: 'sneaky' });
   await peer.next('challenge');
-  peer.send(commitMessage(SHA, '/srv/git/app.git', REF));
+  peer.send(commitMessage(SHA, REF));
   await refusedWith(peer, 'unexpected');
   assert.equal(peer.received.some((m) => m.type === 'queued'), false);
 
@@ -257,7 +262,7 @@ test('a client token may query but not commit, not manage admins, not act as adm
   const client = await admitted(t, d.port, 'client', 'read-only', key);
   assert.equal((await buildsOf(client, null)).type, 'status');
 
-  client.send(commitMessage(SHA, '/srv/git/app.git', REF));
+  client.send(commitMessage(SHA, REF));
   const refused = await client.next('error');
   assert.equal(refused.code, 'not-allowed', refused.message);
   client.send({ type: 'admins', op: 'add', name: 'mallory' });
@@ -496,23 +501,26 @@ test('--hello-timeout: a silent connection is closed with hello-timeout', async 
   assert.ok(Date.now() - started < 5000, 'closed after about 0.2 s, not the 10 s default');
 });
 
-test('--max-pending: a connection beyond the cap gets busy; once the silent ones go, a new peer is admitted', async (t) => {
+test('--max-pending: a connection beyond the cap closes the oldest silent one with busy, and the new peer is admitted', async (t) => {
   const d = await inProcess(t, ['--max-pending', '3']);
   const silent = [await d.raw(), await d.raw(), await d.raw()];
   const fourth = await d.raw();
+  await refusedWith(silent[0]!, 'busy');
   fourth.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', name: 'fourth' });
-  await refusedWith(fourth, 'busy');
-  for (const peer of silent) assert.equal(peer.isClosed, false, 'the silent ones are still waiting');
+  await fourth.next('welcome');
+  assert.equal((await buildsOf(fourth, null)).type, 'status', 'the newest is served');
+  for (const peer of silent.slice(1)) assert.equal(peer.isClosed, false, 'the younger silent ones are still waiting');
+});
 
-  for (const peer of silent) peer.close();
-  await Promise.all(silent.map((peer) => peer.closed));
-  const admittedPeer = await waitFor(async () => {
-    const peer = await d.raw();
-    peer.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', name: 'later' });
-    await Promise.race([peer.next('welcome', 5000).catch(() => {}), peer.closed]);
-    return peer.isClosed ? null : peer;
-  }, 'a peer admitted after the silent ones left', 10_000);
-  assert.equal((await buildsOf(admittedPeer, null)).type, 'status');
+test('--max-pending-per-source: silent sockets from one address cannot fill the dispatcher; a fresh status call always gets in', async (t) => {
+  const d = await inProcess(t, ['--max-pending', '64', '--max-pending-per-source', '8']);
+  const silent = await Promise.all(Array.from({ length: 80 }, () => d.raw()));
+  await waitFor(() => silent.filter((peer) => peer.isClosed).length >= 72, 'all but the newest 8 silent sockets closed', 10_000);
+  assert.ok(d.lines.some((line) => line.includes('--max-pending-per-source')), d.lines.join('\n'));
+  for (let i = 0; i < 3; i++) {
+    const client = await d.as('client', `fresh-${i}`);
+    assert.equal((await buildsOf(client, null)).type, 'status', 'a fresh client is admitted and answered');
+  }
 });
 
 test('--max-line-mib 1: a 2 MiB line gets line-too-long and the connection closes, admitted or not', async (t) => {
@@ -539,13 +547,13 @@ function realCommit(t: TestContext): { repo: string; sha: string } {
 test('--max-errors 2: an admitted observer is forgiven two bad lines and closed at the third', async (t) => {
   const d = await inProcess(t, ['--max-errors', '2']);
   const real = realCommit(t);
-  const observer = await d.as('observer');
+  const observer = await d.observer(real.repo);
   observer.sendRaw('{not json\n');
   assert.equal((await observer.next('error')).code, 'bad-json');
-  observer.send(commitMessage('HEAD', '/srv/git/app.git', REF));
+  observer.send(commitMessage('HEAD', REF));
   assert.equal((await observer.next('error')).code, 'bad-field');
   // Still served after two.
-  observer.send(commitMessage(real.sha, real.repo, REF));
+  observer.send(commitMessage(real.sha, REF));
   assert.equal((await observer.next('queued')).commit, real.sha);
   observer.sendRaw('[1,2]\n');
   await refusedWith(observer, 'not-an-object');
@@ -558,8 +566,8 @@ test('--max-log-mib 2: 5 MiB of output leaves the head, the last MiB and a note 
   runner.send({ type: 'register', name: 'log-runner', slots: 1, labels: [], leases: [] });
   await runner.next('registered');
   runner.answerPings();
-  const observer = await d.as('observer');
-  observer.send(commitMessage(SHA, repo, REF));
+  const observer = await d.observer(repo);
+  observer.send(commitMessage(SHA, REF));
   await observer.next('queued');
   const job = await runner.next('job');
 
@@ -596,8 +604,8 @@ test('refs, ids and repository URLs that could reach a shell, a path or a git op
   const d = await inProcess(t);
   const dir = tempDir(t, 'keel-sec-inject-');
   const mark = join(dir, 'pwned');
-  const observer = await d.as('observer');
   const repo = '/srv/git/app.git';
+  const observer = await d.observer(repo);
   const bad: Array<{ commit: string; repo: string; ref: string; field: string }> = [
     { commit: SHA, repo, ref: `refs/heads/$(touch ${mark})`, field: 'ref' },
     { commit: SHA, repo, ref: `refs/heads/\`touch ${mark}\``, field: 'ref' },
@@ -617,9 +625,12 @@ test('refs, ids and repository URLs that could reach a shell, a path or a git op
     { commit: SHA, repo: `ssh://-oProxyCommand=touch${mark}/x`, ref: REF, field: 'repo' },
     { commit: SHA, repo: 'relative/path', ref: REF, field: 'repo' },
   ];
+  // A bad repository URL is refused where it is given: when an observer registers.
+  const unregistered = await d.as('observer', 'sec-unregistered');
   for (const c of bad) {
-    observer.send(commitMessage(c.commit, c.repo, c.ref));
-    const error = await observer.next('error');
+    const peer = c.field === 'repo' ? unregistered : observer;
+    peer.send(c.field === 'repo' ? observeMessage(c.repo) : commitMessage(c.commit, c.ref));
+    const error = await peer.next('error');
     assert.equal(error.code, 'bad-field', `${JSON.stringify(c)}: ${error.message}`);
     assert.match(error.message, new RegExp(`"${c.field}`), `${JSON.stringify(c)} names the field: ${error.message}`);
   }
@@ -648,7 +659,9 @@ test("a runner's tests never see KEEL_TOKEN, and a shell-looking ref reaches the
   });
   await runner.waitForLine(/registered with dispatcher/);
   const observer = await admitted(t, d.port, 'observer', 'env-observer');
-  observer.send(commitMessage(sha, repo, ref));
+  observer.send(observeMessage(repo));
+  await observer.next('observing');
+  observer.send(commitMessage(sha, ref));
   assert.equal((await observer.next('queued')).commit, sha);
 
   await waitFor(() => existsSync(join(d.results, sha)), 'the result', 60_000);

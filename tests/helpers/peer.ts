@@ -44,6 +44,21 @@ export class TestPeer {
     return peer;
   }
 
+  /** An observer registered for `project` (null: the default) whose commits runners fetch from `repo`. */
+  static async observer(port: number, repo: string, options: { project?: string | null; supersede?: boolean; name?: string } = {}): Promise<TestPeer> {
+    const peer = await TestPeer.as(port, 'observer', options.name);
+    const project = options.project ?? null;
+    peer.send({ type: 'observe', project, repo, supersede: options.supersede ?? false });
+    await peer.next('observing');
+    return peer.answerPings();
+  }
+
+  /** Reports a commit as an observer; resolves with the dispatcher's `queued`. */
+  async report(commit: string, ref = 'refs/heads/main'): Promise<MessageOf<'queued'>> {
+    this.send({ type: 'commit', commit, ref });
+    return this.next('queued');
+  }
+
   /** From now on, answer every ping at once, as a live runner does. */
   answerPings(): this {
     this.pongs = true;

@@ -13,10 +13,17 @@ test('scan from the dispatcher asks the owner to scan, and the link stays connec
   const server = createServer((socket) => {
     sockets.push(socket);
     socket.on('error', () => {});
-    // Welcome as soon as hello arrives; scan twice right after.
-    socket.once('data', () => {
-      socket.write(encode({ type: 'welcome', version: PROTOCOL_VERSION, heartbeatMs: 1000, deadlineMs: 3000 }));
-      socket.write(encode({ type: 'scan' }) + encode({ type: 'scan' }));
+    // Welcome as soon as hello arrives; observing when observe does, and scan twice right after.
+    let seen = '';
+    socket.on('data', (chunk) => {
+      seen += chunk.toString();
+      if (seen.includes('"hello"') && !seen.includes('"observe"')) {
+        socket.write(encode({ type: 'welcome', version: PROTOCOL_VERSION, heartbeatMs: 1000, deadlineMs: 3000 }));
+      } else if (seen.includes('"observe"') && !seen.includes('scanned')) {
+        seen += 'scanned';
+        socket.write(encode({ type: 'observing', project: null }));
+        socket.write(encode({ type: 'scan' }) + encode({ type: 'scan' }));
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -33,7 +40,10 @@ test('scan from the dispatcher asks the owner to scan, and the link stays connec
     name: 'test-observer',
     repoUrl: '/srv/git/app.git',
     log: (line) => lines.push(line),
-    source: { pending: () => [], acknowledged: () => {}, scanNow: () => void (scans += 1) },
+    source: {
+      pending: () => [], acknowledged: () => {}, scanNow: () => void (scans += 1),
+      command: async () => ({ ok: false, code: null, message: 'not in this test', commit: null }), finished: () => {},
+    },
   });
   t.after(() => link.stop());
   link.start();

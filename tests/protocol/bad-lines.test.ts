@@ -65,9 +65,11 @@ for (const { message } of fixtures) {
   seen.add(message.type);
   for (const field of Object.keys(message).filter((f) => f !== 'type')) {
     badField(`${message.type} without ${field}`, message, { [field]: undefined });
-    // Where null is allowed (query.commit, job.timeoutMs/run/junit, project, admins.name, admin-list.token, retry.job), `true` is the wrong type instead.
-    const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project'].includes(field)
-      || (message.type === 'admins' && field === 'name') || (message.type === 'retry' && field === 'job');
+    // Where null is allowed (query.commit, job.timeoutMs/run/junit, project, admins.name, admin-list.token, retry.job,
+    // the code of a reply, command-result.commit, status.record), `true` is the wrong type instead.
+    const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project', 'code', 'record'].includes(field)
+      || (message.type === 'admins' && field === 'name') || (message.type === 'retry' && field === 'job')
+      || (message.type === 'command-result' && field === 'commit');
     badField(`${message.type} with ${field} ${nullable ? 'true' : 'null'}`, message, { [field]: nullable ? true : null });
   }
 }
@@ -165,8 +167,11 @@ badField('status builds as an object', status, { builds: {} });
 badField('status build as a string', status, { builds: [SHA1] });
 badField('status build with a bad commit', status, { builds: [{ ...build, commit: 'HEAD' }] });
 badField('status build with status done', status, { builds: [{ ...build, status: 'done' }] });
-badField('status build with jobs as an object', status, { builds: [{ ...build, jobs: {} }] });
-badField('status build with a job that is a string', status, { builds: [{ ...build, jobs: ['test'] }] });
+badField('status build with jobs as a list', status, { builds: [{ ...build, jobs: [] }] });
+badField('status build with a job count that is a string', status, { builds: [{ ...build, jobs: { passed: '1' } }] });
+badField('status build with a job count of an unknown status', status, { builds: [{ ...build, jobs: { done: 1 } }] });
+badField('status build with a note over 256 characters', status, { builds: [{ ...build, note: 'n'.repeat(257) }] });
+badField('status record with seq-like 1e400 durations', status, { record: { ...sample('status').builds[0], durationMs: 1e400 } });
 badField('status runner slots 0', status, { runners: [{ ...runner, slots: 0 }] });
 badField('status runner running a non-commit', status, { runners: [{ ...runner, running: ['lease_1'] }] });
 badField('status runners as null', status, { runners: null });
@@ -257,7 +262,7 @@ const badRepos = [
   'https://host/x.git\r',
 ];
 for (const repo of badRepos) {
-  badField(`repo ${JSON.stringify(repo.slice(0, 40))} in commit`, sample('commit'), { repo });
+  badField(`repo ${JSON.stringify(repo.slice(0, 40))} in observe`, sample('observe'), { repo });
   badField(`repo ${JSON.stringify(repo.slice(0, 40))} in job`, job, { repo });
 }
 

@@ -3,7 +3,7 @@
 // escaping: newlines, quotes, U+2028, emoji and lone surrogates.
 
 import type { Message, MessageType } from '../../src/protocol/messages.js';
-import type { AttemptRecord, BuildRecord, JobRecord, RunOutcome, RunnerSummary } from '../../src/protocol/records.js';
+import type { AttemptRecord, BuildRecord, BuildSummary, JobRecord, RunOutcome, RunnerSummary } from '../../src/protocol/records.js';
 
 export const SHA1 = '0123456789abcdef0123456789abcdef01234567';
 export const SHA1_B = 'fedcba9876543210fedcba9876543210fedcba98';
@@ -18,9 +18,9 @@ export const NASTY =
 export const ALL_TYPES: Record<MessageType, true> = {
   hello: true, welcome: true, challenge: true, auth: true, error: true,
   register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
-  commit: true, queued: true, scan: true,
+  observe: true, observing: true, commit: true, queued: true, scan: true, command: true, 'command-result': true, finished: true,
   query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true,
-  abort: true, cancel: true, retry: true, done: true,
+  abort: true, cancel: true, retry: true, build: true, done: true,
 };
 
 export const fullOutcome: RunOutcome = {
@@ -102,6 +102,8 @@ export const buildRecord: BuildRecord = {
   repo: '/srv/git/app.git',
   ref: 'refs/heads/main',
   project: null,
+  subject: { kind: 'push', base: null, request: null },
+  run: 1,
   status: 'failed',
   flaky: false,
   message: '2 tests failed',
@@ -120,7 +122,20 @@ const queuedBuild: BuildRecord = {
   startedAt: null, endedAt: null, durationMs: null, counts: null, jobs: [],
 };
 
-export const runnerSummary: RunnerSummary = { name: 'runner-1', slots: 2, labels: ['linux', 'node-20'], running: [SHA1] };
+export const runnerSummary: RunnerSummary = { name: 'runner-1', slots: 2, labels: ['linux', 'node-20'], busy: 1, running: [SHA1], draining: false };
+
+export const buildSummary: BuildSummary = {
+  commit: SHA1, project: 'lib', ref: 'refs/heads/main', subject: { kind: 'land', base: SHA1_B, request: 'L-17' }, run: 2,
+  status: 'failed', flaky: true, note: `test: ${NASTY.slice(0, 100)}`, queuedAt: '2024-05-01T11:59:59.000Z',
+  startedAt: '2024-05-01T12:00:00.000Z', endedAt: '2024-05-01T12:00:01.234Z', durationMs: 1234,
+  counts: { tests: 10, passed: 7, failed: 2, skipped: 1 }, jobs: { failed: 1, passed: 3 }, runners: ['runner-1'], unwritten: true,
+};
+
+const queuedSummary: BuildSummary = {
+  ...buildSummary, commit: SHA256, project: null, subject: { kind: 'push', base: null, request: null }, run: 1, status: 'queued',
+  flaky: false, note: 'waiting for a runner with labels gpu', startedAt: null, endedAt: null, durationMs: null, counts: null,
+  jobs: { queued: 2 }, runners: [], unwritten: false,
+};
 
 export interface Fixture { name: string; message: Message }
 
@@ -167,19 +182,47 @@ export const fixtures: Fixture[] = [
   { name: 'result killed, no counts', message: { type: 'result', lease: 'lease_1-a', outcome: killedOutcome } },
   { name: 'recorded accepted', message: { type: 'recorded', lease: 'lease_1-a', accepted: true } },
   { name: 'recorded stale', message: { type: 'recorded', lease: 'lease_1-a', accepted: false } },
-  { name: 'commit', message: { type: 'commit', commit: SHA1, repo: 'file:///srv/git/app.git', ref: 'refs/heads/feature/x-1', project: null, supersede: false } },
-  { name: 'commit for a project, superseding', message: { type: 'commit', commit: SHA256, repo: '/srv/git/lib.git', ref: 'refs/heads/main', project: 'lib', supersede: true } },
+  { name: 'observe', message: { type: 'observe', project: null, repo: 'file:///srv/git/app.git', supersede: false } },
+  { name: 'observe a project, superseding', message: { type: 'observe', project: 'lib', repo: 'git@example.com:lib.git', supersede: true } },
+  { name: 'observing', message: { type: 'observing', project: 'lib' } },
+  { name: 'commit', message: { type: 'commit', commit: SHA1, ref: 'refs/heads/feature/x-1' } },
+  { name: 'commit, sha-256', message: { type: 'commit', commit: SHA256, ref: 'refs/heads/main' } },
+  { name: 'command resolve', message: { type: 'command', id: 'C-12', command: { op: 'resolve', ref: 'refs/heads/main' } } },
+  { name: 'command-result ok', message: { type: 'command-result', id: 'C-12', ok: true, code: null, message: `main is at ${SHA1}`, commit: SHA1 } },
+  { name: 'command-result failed', message: { type: 'command-result', id: 'C-999999999999999', ok: false, code: 'unknown-ref', message: NASTY, commit: null } },
+  { name: 'finished', message: { type: 'finished', build: buildSummary } },
+  { name: 'build', message: { type: 'build', ref: 'refs/heads/release/1.x', project: 'lib' } },
   { name: 'abort', message: { type: 'abort', lease: 'lease_1-a' } },
   { name: 'cancel', message: { type: 'cancel', commit: SHA1, project: null } },
   { name: 'retry one job', message: { type: 'retry', commit: SHA1, project: 'lib', job: 'unit.NODE-18' } },
   { name: 'retry all', message: { type: 'retry', commit: SHA256, project: null, job: null } },
-  { name: 'done', message: { type: 'done', message: `cancelled ${SHA1}` } },
+  { name: 'done', message: { type: 'done', ok: true, code: null, message: `cancelled ${SHA1}` } },
+  { name: 'done, refused', message: { type: 'done', ok: false, code: 'not-finished', message: `${SHA1} is still running` } },
   { name: 'queued', message: { type: 'queued', commit: SHA1, duplicate: false } },
   { name: 'queued duplicate', message: { type: 'queued', commit: SHA256, duplicate: true } },
   { name: 'query overview', message: { type: 'query', commit: null, project: null } },
   { name: 'query one commit', message: { type: 'query', commit: SHA1, project: null } },
-  { name: 'status', message: { type: 'status', builds: [buildRecord, queuedBuild], runners: [runnerSummary], queued: 1, unwritten: [buildRecord.commit] } },
-  { name: 'status empty', message: { type: 'status', builds: [], runners: [], queued: 0, unwritten: [] } },
+  {
+    name: 'status',
+    message: {
+      type: 'status', builds: [buildSummary, queuedSummary], omitted: 3, runners: [runnerSummary], runnersOmitted: 0,
+      queued: 1, unwritten: [buildRecord.commit], unwrittenCount: 1, record: null, note: '',
+    },
+  },
+  {
+    name: 'status of one build',
+    message: {
+      type: 'status', builds: [buildSummary], omitted: 0, runners: [], runnersOmitted: 0,
+      queued: 0, unwritten: [], unwrittenCount: 0, record: buildRecord, note: `trimmed ${NASTY}`,
+    },
+  },
+  {
+    name: 'status of a queued build',
+    message: {
+      type: 'status', builds: [queuedSummary], omitted: 0, runners: [], runnersOmitted: 0,
+      queued: 0, unwritten: [], unwrittenCount: 0, record: queuedBuild, note: '',
+    },
+  },
 ];
 
 /** The first fixture of a type, as a plain object to mutate into bad lines. */

@@ -1,0 +1,111 @@
+// Messages from clients and admins: `query` and `notify` for anyone,
+// `admins`, `cancel`, `retry` and `build` for admins (the role gate is the
+// server's). Nothing is shown that is not durable: a query is answered once
+// the journal holds everything it shows, and while the journal cannot be
+// written it is refused with the reason. A query that fails is refused with
+// `internal`; it never stops the dispatcher.
+
+import { formatToken } from '../common/auth.js';
+import type { Log } from '../common/log.js';
+import { trace } from '../common/log.js';
+import type { Security } from '../common/security.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { Message, Status } from '../protocol/messages.js';
+import { PUSH, type BuildRecord } from '../protocol/records.js';
+import type { AdminList } from './admins.js';
+import type { BuildCommands, Reply } from './commands.js';
+import type { Journal } from './journal.js';
+import type { ObserverSessions } from './observer-sessions.js';
+import type { Peer, PeerContext } from './peer.js';
+import { overview, recordReply, summarise } from './queries.js';
+import { buildKey, keyOf } from './records.js';
+import type { ResultStore } from './result-store.js';
+import type { RunnerRegistry } from './runner-registry.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface ClientPeerParts {
+  scheduler: Scheduler;
+  runners: RunnerRegistry;
+  results: ResultStore;
+  commands: BuildCommands;
+  observers: ObserverSessions;
+  admins: AdminList;
+  security: Security;
+  journal: Pick<Journal<unknown, object>, 'synced' | 'stalled'>;
+  context: PeerContext;
+  log: Log;
+}
+
+export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message): void {
+  const by = `${peer.role} ${peer.name}`;
+  const answer = (work: Promise<Reply>) => {
+    peer.busy += 1;
+    void work.then(
+      (reply) => peer.conn.send({ type: 'done', ...reply }),
+      (error: Error) => peer.conn.send({ type: 'done', ok: false, code: ErrorCode.internal, message: error.message }),
+    ).finally(() => (peer.busy -= 1));
+  };
+  switch (message.type) {
+    case 'notify': return notifyObservers(parts, peer);
+    case 'admins': return void manageAdmins(parts, peer, message.op, message.name);
+    case 'cancel': return answer(parts.commands.cancel(message.project, message.commit, by));
+    case 'retry': return answer(parts.commands.retry(message.project, message.commit, message.job, by));
+    case 'build': return answer(parts.commands.build(message.project, message.ref, by));
+    case 'query':
+      peer.busy += 1;
+      void query(parts, message.commit, message.project).then(
+        (status) => peer.conn.send(status),
+        (error: Error) => {
+          parts.log(`query failed: ${error.message}`);
+          trace('%s', error.stack);
+          parts.context.refuse(peer, error instanceof StalledError ? ErrorCode.journalStalled : ErrorCode.internal, error.message);
+        },
+      ).finally(() => (peer.busy -= 1));
+      return;
+  }
+}
+
+class StalledError extends Error {}
+
+async function query(parts: ClientPeerParts, commit: string | null, project: string | null): Promise<Status> {
+  const { scheduler, runners, journal } = parts;
+  if (journal.stalled) {
+    throw new StalledError(`the dispatcher cannot write its journal (${journal.stalled.message}); what it would show is not recorded yet. It keeps trying; work resumes by itself once it can write`);
+  }
+  await journal.synced();
+  const { state } = scheduler;
+  const all = overview(state, runners);
+  if (commit === null) return all;
+  const key = buildKey(project, PUSH, commit);
+  const known: BuildRecord | null = state.builds.get(key) ?? state.recent.find((build) => keyOf(build) === key)
+    ?? (await parts.results.readResult({ project, subject: PUSH, commit }));
+  if (!known) return { ...all, builds: [], omitted: 0 };
+  const shown = all.builds.find((build) => build.commit === known.commit && build.project === known.project)
+    ?? summarise(known, state.unwritten.has(key));
+  return recordReply({ ...all, builds: [shown], omitted: 0 }, known);
+}
+
+/** `keel admin`: list, add or remove the names allowed to act as admin. */
+async function manageAdmins(parts: ClientPeerParts, peer: Peer, op: 'list' | 'add' | 'remove', name: string | null): Promise<void> {
+  const { admins, security, log, context } = parts;
+  if (op !== 'list' && name === null) return context.refuse(peer, ErrorCode.badField, `admins ${op} needs a name`);
+  try {
+    if (op === 'add') await admins.add(name!);
+    if (op === 'remove') await admins.remove(name!);
+  } catch (error) {
+    return context.refuse(peer, ErrorCode.adminsFailed, `could not save the admin list: ${(error as Error).message}`);
+  }
+  if (op !== 'list') log(`admin ${peer.name} ${op === 'add' ? 'added' : 'removed'} admin ${name}`);
+  const token = op === 'add' && security.secret ? formatToken(security.secret.key, 'admin', name) : null;
+  peer.conn.send({ type: 'admin-list', names: admins.list(), token });
+}
+
+/** `keel notify` (e.g. from a post-receive hook): every observer scans now. */
+function notifyObservers(parts: ClientPeerParts, peer: Peer): void {
+  let observers = 0;
+  for (const observer of parts.observers.all()) {
+    if (observer.peer.send({ type: 'scan' })) observers += 1;
+  }
+  parts.log(`notify from ${peer.conn.remote}: asked ${observers} observer(s) to scan`);
+  peer.conn.send({ type: 'notified', observers });
+}

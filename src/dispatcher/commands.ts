@@ -1,0 +1,112 @@
+// What an admin may ask of builds: cancel one, retry one (or one of its
+// jobs), or build a branch's head now. Each answers with a Reply (`ok`, a
+// code from the table when not, a sentence for people) once what it did is
+// durable; running jobs of a cancelled build are aborted only then.
+
+import type { Log } from '../common/log.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { CommandResult } from '../protocol/messages.js';
+import { PUSH, type BuildRecord } from '../protocol/records.js';
+import { isFinished } from './build.js';
+import type { Intake } from './intake.js';
+import type { ObserverConn } from './observer-registry.js';
+import type { ObserverSessions } from './observer-sessions.js';
+import { buildKey, keyOf } from './records.js';
+import type { ResultStore } from './result-store.js';
+import type { RunnerRegistry } from './runner-registry.js';
+import type { Scheduler } from './scheduler.js';
+import type { PendingCommand } from './state.js';
+
+export interface Reply {
+  ok: boolean;
+  code: ErrorCode | null;
+  message: string;
+}
+
+const refuse = (code: ErrorCode, message: string): Reply => ({ ok: false, code, message });
+const done = (message: string): Reply => ({ ok: true, code: null, message });
+
+export interface CommandParts {
+  scheduler: Scheduler;
+  runners: RunnerRegistry;
+  results: ResultStore;
+  intake: Intake;
+  log: Log;
+}
+
+export class BuildCommands {
+  /** Set once the observer sessions exist: they and these commands need each other. */
+  observers!: ObserverSessions;
+
+  constructor(private readonly parts: CommandParts) {}
+
+  private get state() {
+    return this.parts.scheduler.state;
+  }
+
+  /** keel cancel: stops a queued or running build; running jobs' process groups are killed. */
+  async cancel(project: string | null, commit: string, by: string): Promise<Reply> {
+    const key = buildKey(project, PUSH, commit);
+    const build = this.state.builds.get(key);
+    if (!build) return refuse(ErrorCode.unknownBuild, `no queued or running build of ${key}`);
+    if (isFinished(build.status)) return refuse(ErrorCode.alreadyFinished, `${key} has already finished (${build.status})`);
+    const running = [...this.state.leases.values()].filter((lease) => lease.build === build).flatMap((lease) => {
+      const holder = this.parts.runners.holder(lease.id);
+      this.parts.runners.unbind(lease.id);
+      return holder ? [{ id: lease.id, holder }] : [];
+    });
+    const durable = this.parts.scheduler.record({ op: 'cancel', key, by, at: new Date().toISOString() });
+    this.parts.log(`${by} cancelled ${key}${running.length ? `; aborting ${running.length} running job(s)` : ''}`);
+    this.parts.scheduler.schedule();
+    await durable;
+    for (const { id, holder } of running) holder.peer.send({ type: 'abort', lease: id });
+    return done(`cancelled ${key}`);
+  }
+
+  /** keel retry: runs a finished build (or one of its jobs) again, keeping the earlier attempts. */
+  async retry(project: string | null, commit: string, jobId: string | null, by: string): Promise<Reply> {
+    const key = buildKey(project, PUSH, commit);
+    const active = this.state.builds.get(key);
+    if (active && !isFinished(active.status)) return refuse(ErrorCode.notFinished, `${key} is still ${active.status}`);
+    const build = active ?? (await this.parts.results.readResult({ project, subject: PUSH, commit }));
+    if (!build) return refuse(ErrorCode.unknownBuild, `no build of ${key} is known`);
+    return this.rerun(build, jobId, by);
+  }
+
+  private async rerun(build: BuildRecord, jobId: string | null, by: string): Promise<Reply> {
+    const key = keyOf(build);
+    if (build.jobs.length === 0) return refuse(ErrorCode.noJobs, `${key} has no jobs to run again (${build.message})`);
+    if (jobId !== null && !build.jobs.some((job) => job.name === jobId)) {
+      return refuse(ErrorCode.unknownJob, `${key} has no job ${jobId}; its jobs are ${build.jobs.map((job) => job.name).join(', ')}`);
+    }
+    const durable = this.parts.scheduler.record({ op: 'retry', build: structuredClone(build), job: jobId, by, at: new Date().toISOString() });
+    this.parts.log(`${by} asked to retry ${key}${jobId ? ` (${jobId})` : ''}`);
+    this.parts.scheduler.schedule();
+    await durable;
+    return done(`retrying ${key}${jobId ? ` (${jobId})` : ''}`);
+  }
+
+  /** keel build: asks the project's observer where `ref` points, then builds that commit (or runs its build again). */
+  build(project: string | null, ref: string, by: string): Promise<Reply> {
+    return this.observers.ask(project, { op: 'resolve', ref }, by);
+  }
+
+  /** A `resolve` command came back: build the commit it names. Returns what to tell whoever asked. */
+  async resolved(command: PendingCommand, result: CommandResult, observer: ObserverConn): Promise<string> {
+    if (command.command.op !== 'resolve' || result.commit === null) return result.message;
+    const { ref } = command.command;
+    const commit = result.commit;
+    const key = buildKey(observer.project, PUSH, commit);
+    const known = this.state.builds.get(key);
+    if (known && !isFinished(known.status)) return `${key} (${ref}) is already ${known.status}`;
+    const finished = known ?? (await this.parts.results.readResult({ project: observer.project, subject: PUSH, commit }));
+    if (finished) {
+      const reply = await this.rerun(finished, null, command.by);
+      if (!reply.ok) throw new Error(reply.message);
+      return `${reply.message} (${ref})`;
+    }
+    const supersede = observer.supersede;
+    await this.parts.intake.add({ commit, ref, repo: observer.repo, project: observer.project, subject: PUSH, supersede });
+    return `queued ${key} (${ref})`;
+  }
+}

@@ -1,0 +1,69 @@
+// How the dispatcher's journal records and snapshot are checked at replay:
+// with the wire's own field readers, so a number the JSON holds but Keel
+// cannot (1e400, a fraction where a count belongs) or an id that could reach
+// a path is refused there as it would be on the wire.
+
+import { bool, checked, int, list, nullable, object, oneOf, text, type Fields } from '../protocol/fields.js';
+import { LIMITS } from '../protocol/limits.js';
+import {
+  buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, subject, time,
+} from '../protocol/record-fields.js';
+import type { JournalFormat } from './journal.js';
+import type { JournalRecord, RecordOp } from './records.js';
+import type { PendingCommand, Snapshot } from './state.js';
+
+const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done'];
+/** Build keys are made of names, request ids and a commit id joined by "/". */
+const key = (o: Fields, f: string) => checked(o, f, (v) => v.length <= 512 && /^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..'), 'a build key');
+const lease = (o: Fields, f: string) => text(o, f, LIMITS.leaseChars);
+const who = (o: Fields, f: string) => text(o, f, LIMITS.printable + 32);
+const count = (o: Fields, f: string) => int(o, f, 0, Number.MAX_SAFE_INTEGER);
+
+function readCommand(o: Fields, f: string): PendingCommand {
+  const c = object(o, f);
+  return { id: requestId(c, 'id'), project: nullable(c, 'project', plainName), command: command(c, 'command'), by: who(c, 'by'), at: time(c, 'at') };
+}
+
+const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T }> } = {
+  commit: (o) => ({
+    op: 'commit', commit: commitId(o, 'commit'), repo: repoUrl(o, 'repo'), ref: refName(o, 'ref'),
+    project: nullable(o, 'project', plainName), ...(o.subject === undefined ? {} : { subject: subject(o, 'subject') }),
+    supersede: bool(o, 'supersede'), jobs: list(o, 'jobs', 10 * LIMITS.jobsPerBuild, jobSpec),
+    error: nullable(o, 'error', (x, k) => text(x, k, 2 * LIMITS.text)), at: time(o, 'at'),
+  }),
+  assign: (o) => ({ op: 'assign', key: key(o, 'key'), job: plainName(o, 'job'), lease: lease(o, 'lease'), runner: plainName(o, 'runner'), at: time(o, 'at') }),
+  lost: (o) => ({ op: 'lost', lease: lease(o, 'lease'), reason: text(o, 'reason', 2 * LIMITS.text), at: time(o, 'at') }),
+  result: (o) => ({
+    op: 'result', lease: lease(o, 'lease'), outcome: outcome(o, 'outcome'),
+    junitFile: nullable(o, 'junitFile', (x, k) => text(x, k, LIMITS.printable)), at: time(o, 'at'),
+  }),
+  cancel: (o) => ({ op: 'cancel', key: key(o, 'key'), by: who(o, 'by'), at: time(o, 'at') }),
+  retry: (o) => ({ op: 'retry', build: buildRecord(o, 'build'), job: nullable(o, 'job', plainName), by: who(o, 'by'), at: time(o, 'at') }),
+  written: (o) => ({ op: 'written', key: key(o, 'key'), ...(o.run === undefined ? {} : { run: int(o, 'run', 1, Number.MAX_SAFE_INTEGER) }) }),
+  command: (o) => ({ ...readCommand({ command: o }, 'command'), op: 'command' }),
+  'command-done': (o) => ({
+    op: 'command-done', id: requestId(o, 'id'), ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode),
+    message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commitId), at: time(o, 'at'),
+  }),
+};
+
+function readRecord(value: unknown): JournalRecord {
+  const fields = object({ record: value }, 'record');
+  const op = oneOf(fields, 'op', OPS);
+  return readers[op](fields);
+}
+
+function readSnapshot(value: unknown): Snapshot {
+  const s = object({ state: value }, 'state');
+  return {
+    builds: list(s, 'builds', Number.MAX_SAFE_INTEGER, buildRecord),
+    queue: list(s, 'queue', Number.MAX_SAFE_INTEGER, (x, k) => {
+      const q = object(x, k);
+      return { key: key(q, 'key'), job: plainName(q, 'job') };
+    }),
+    ...(s.commands === undefined ? {} : { commands: list(s, 'commands', Number.MAX_SAFE_INTEGER, readCommand) }),
+    ...(s.commandCount === undefined ? {} : { commandCount: count(s, 'commandCount') }),
+  };
+}
+
+export const DISPATCHER_JOURNAL: JournalFormat<Snapshot, JournalRecord> = { readRecord, readSnapshot };

@@ -1,0 +1,108 @@
+// An observer's time with the dispatcher: it registers for one project, its
+// commits go to intake, it is sent the commands (git work) the dispatcher
+// has journaled for its project — again after every reconnect until it
+// answers each — and it hears when a build of its project finishes.
+
+import type { Log } from '../common/log.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { CommandResult, Observe, ObserverCommand } from '../protocol/messages.js';
+import { PUSH, type BuildRecord } from '../protocol/records.js';
+import type { Intake } from './intake.js';
+import type { ObserverConn, ObserverPeer, ObserverRegistry } from './observer-registry.js';
+import { summarise } from './queries.js';
+import type { Scheduler } from './scheduler.js';
+import type { PendingCommand } from './state.js';
+
+export type Refusal = { code: ErrorCode; message: string };
+
+/** What to do once an observer has done a command; resolves with what to tell whoever asked. */
+export type CommandEffect = (command: PendingCommand, result: CommandResult, observer: ObserverConn) => Promise<string>;
+
+export class ObserverSessions {
+  /** Whoever asked for a command and waits for its end (a CLI connection), by command id. */
+  private readonly waiting = new Map<string, (result: { ok: boolean; code: ErrorCode | null; message: string }) => void>();
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly observers: ObserverRegistry,
+    private readonly intake: Intake,
+    private readonly effect: CommandEffect,
+    private readonly log: Log,
+  ) {}
+
+  observe(peer: ObserverPeer, name: string, { project, repo, supersede }: Omit<Observe, 'type'>): Refusal | null {
+    const added = this.observers.add({ project, repo, supersede, name, peer });
+    const what = project === null ? 'the default project' : `project ${project}`;
+    if (!added.added) return { code: ErrorCode.projectTaken, message: `${what} already has a live observer (${added.holder.name}); one observer per project` };
+    this.log(`observer ${name} observing ${what} (${repo})`);
+    for (const command of this.scheduler.state.commands.values()) {
+      if (command.project === project) peer.send({ type: 'command', id: command.id, command: command.command });
+    }
+    return null;
+  }
+
+  left(peer: ObserverPeer): void {
+    const conn = this.observers.remove(peer);
+    if (conn) this.log(`observer ${conn.name} left`);
+  }
+
+  /** A commit from a registered observer: true once recorded, false when already known. */
+  commit(peer: ObserverPeer, commit: string, ref: string): Promise<boolean> {
+    const conn = this.observers.of(peer)!;
+    return this.intake.add({ commit, ref, repo: conn.repo, project: conn.project, subject: PUSH, supersede: conn.supersede });
+  }
+
+  /**
+   * Journals a command for the observer of `project` and sends it if that
+   * observer is connected. `done` resolves when the command has been done and
+   * its effect recorded, or at once (with `ok`) when nobody can do it yet.
+   */
+  async ask(project: string | null, command: ObserverCommand, by: string): Promise<{ ok: boolean; code: ErrorCode | null; message: string }> {
+    const id = `C-${this.scheduler.state.commandCount + 1}`;
+    await this.scheduler.record({ op: 'command', id, project, command, by, at: new Date().toISOString() });
+    const observer = this.observers.forProject(project);
+    if (!observer) {
+      const what = project === null ? 'the default project' : `project ${project}`;
+      return { ok: true, code: null, message: `${id}: no observer of ${what} is connected; it is asked as soon as one is` };
+    }
+    const done = new Promise<{ ok: boolean; code: ErrorCode | null; message: string }>((resolve) => this.waiting.set(id, resolve));
+    observer.peer.send({ type: 'command', id, command });
+    return done;
+  }
+
+  /** An observer's answer to a command; a refusal when the command is not its project's. */
+  async result(peer: ObserverPeer, result: CommandResult): Promise<Refusal | null> {
+    const conn = this.observers.of(peer)!;
+    const command = this.scheduler.state.commands.get(result.id);
+    if (!command) return null;
+    if (command.project !== conn.project) return { code: ErrorCode.notYourCommand, message: `command ${result.id} is not for this observer's project` };
+    let message = result.message;
+    if (result.ok) {
+      try {
+        message = await this.effect(command, result, conn);
+      } catch (error) {
+        // Not done: the command stays journaled and is sent again on the next connection.
+        this.log(`command ${result.id}: ${(error as Error).message}`);
+        return null;
+      }
+    }
+    // The effect is recorded first, so a crash between the two repeats the command, never loses it.
+    await this.scheduler.record({
+      op: 'command-done', id: result.id, ok: result.ok, code: result.code, message, commit: result.commit, at: new Date().toISOString(),
+    });
+    this.log(`command ${result.id} (${command.command.op}) ${result.ok ? 'done' : `failed: ${result.code}: ${result.message}`}`);
+    this.waiting.get(result.id)?.({ ok: result.ok, code: result.code, message: `${result.id}: ${message}` });
+    this.waiting.delete(result.id);
+    return null;
+  }
+
+  /** A build of the observer's project finished (durably): tell it, if it is connected. */
+  finished(build: BuildRecord): void {
+    this.observers.forProject(build.project)?.peer.send({ type: 'finished', build: summarise(build, false) });
+  }
+
+  /** Every observer connected now; for `keel notify`. */
+  all(): IterableIterator<ObserverConn> {
+    return this.observers.all();
+  }
+}

@@ -1,0 +1,153 @@
+// The reducer: one journal record applied to the state. The same code runs
+// live and at replay, so it reads no clock (times come from the record), does
+// no I/O, and never throws: a record that no longer fits the state (its build
+// is gone, its lease was already lost) changes nothing, so replay accepts
+// every journal a running dispatcher wrote.
+
+import { PUSH, type BuildRecord, type JobRecord } from '../protocol/records.js';
+import { cancelJob, finishAttempt, isFinished, loseAttempt, newBuild, reopenBuild, settleBuild, startAttempt, summarise } from './build.js';
+import { buildKey, keyOf, type JournalRecord } from './records.js';
+import type { Lease, State } from './state.js';
+
+export interface Rules {
+  /** Runner losses and infrastructure failures before a job ends as error. */
+  maxAttempts: number;
+}
+
+/** How many finished builds `recent` keeps for queries. */
+export const RECENT_BUILDS = 20;
+
+/** Applies `record` to `state`; returns the builds it finished. */
+export function reduce(state: State, record: JournalRecord, rules: Rules): BuildRecord[] {
+  switch (record.op) {
+    case 'commit': return applyCommit(state, record);
+    case 'assign': return applyAssign(state, record);
+    case 'lost': {
+      const lease = takeLease(state, record.lease);
+      if (!lease) return [];
+      const at = new Date(record.at);
+      if (loseAttempt(lease.job, lease.attempt, record.reason, rules.maxAttempts, at)) return settle(state, lease.build, at);
+      summarise(lease.build);
+      state.queue.unshift({ build: lease.build, job: lease.job });
+      return [];
+    }
+    case 'result': {
+      const lease = takeLease(state, record.lease);
+      if (!lease) return [];
+      const at = new Date(record.at);
+      finishAttempt(lease.job, lease.attempt, record.outcome, rules.maxAttempts, at);
+      if (record.junitFile !== null) lease.job.junit = record.junitFile;
+      if (lease.job.status === 'queued') state.queue.unshift({ build: lease.build, job: lease.job });
+      return settle(state, lease.build, at);
+    }
+    case 'cancel': {
+      const build = state.builds.get(record.key);
+      if (!build || isFinished(build.status)) return [];
+      const at = new Date(record.at);
+      for (const job of build.jobs) {
+        if (isFinished(job.status)) continue;
+        const lease = leaseOf(state, job);
+        if (lease) takeLease(state, lease.id);
+        unqueue(state, job);
+        cancelJob(job, 'cancelled', `cancelled by ${record.by}`, at);
+      }
+      return settle(state, build, at);
+    }
+    case 'retry': return applyRetry(state, record);
+    case 'written': {
+      const build = state.builds.get(record.key);
+      // A `written` of an earlier run (retried meanwhile) leaves the new run alone.
+      if (!build || !isFinished(build.status) || (record.run !== undefined && record.run !== build.run)) return [];
+      state.unwritten.delete(record.key);
+      state.builds.delete(record.key);
+      return [];
+    }
+    case 'command':
+      state.commands.set(record.id, { id: record.id, project: record.project, command: record.command, by: record.by, at: record.at });
+      state.commandCount = Math.max(state.commandCount, Number(record.id.slice(2)) || state.commandCount + 1);
+      return [];
+    case 'command-done':
+      state.commands.delete(record.id);
+      return [];
+  }
+}
+
+function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit' }>): BuildRecord[] {
+  const subject = record.subject ?? PUSH;
+  const key = buildKey(record.project, subject, record.commit);
+  if (state.builds.has(key)) return [];
+  const at = new Date(record.at);
+  const build = newBuild({ ...record, subject, specs: record.jobs }, at);
+  state.builds.set(key, build);
+  const finished: BuildRecord[] = [];
+  if (record.error !== null) finished.push(...settle(state, build, at));
+  else for (const job of build.jobs) state.queue.push({ build, job });
+  if (!record.supersede || subject.kind !== 'push') return finished;
+  // A newer commit on the branch makes older builds that never started moot.
+  for (const older of state.builds.values()) {
+    const untouched = older !== build && older.project === build.project && older.subject.kind === 'push' && older.ref === build.ref
+      && older.status === 'queued' && older.jobs.every((job) => job.status === 'queued' && job.attempts.length === 0);
+    if (!untouched) continue;
+    for (const job of older.jobs) {
+      unqueue(state, job);
+      cancelJob(job, 'skipped', `superseded by ${build.commit}`, at);
+    }
+    finished.push(...settle(state, older, at));
+  }
+  return finished;
+}
+
+function applyAssign(state: State, record: Extract<JournalRecord, { op: 'assign' }>): BuildRecord[] {
+  const build = state.builds.get(record.key);
+  const job = build?.jobs.find((j) => j.name === record.job);
+  if (!build || !job || job.status !== 'queued' || state.leases.has(record.lease)) return [];
+  unqueue(state, job);
+  const attempt = startAttempt(job, record.lease, record.runner, new Date(record.at));
+  state.leases.set(record.lease, { id: record.lease, build, job, attempt });
+  summarise(build);
+  return [];
+}
+
+function applyRetry(state: State, record: Extract<JournalRecord, { op: 'retry' }>): BuildRecord[] {
+  const key = keyOf(record.build);
+  const current = state.builds.get(key);
+  if (current && !isFinished(current.status)) return [];
+  const build = structuredClone(record.build);
+  if (!isFinished(build.status)) return [];
+  const jobs = reopenBuild(build, record.job);
+  if (jobs.length === 0) return [];
+  state.builds.set(key, build);
+  // The earlier run's files no longer matter: this run writes its own.
+  state.unwritten.delete(key);
+  state.recent = state.recent.filter((old) => keyOf(old) !== key);
+  for (const job of jobs) state.queue.push({ build, job });
+  summarise(build);
+  return [];
+}
+
+function leaseOf(state: State, job: JobRecord): Lease | undefined {
+  const attempt = job.attempts.at(-1);
+  const lease = attempt ? state.leases.get(attempt.lease) : undefined;
+  return lease?.job === job ? lease : undefined;
+}
+
+function unqueue(state: State, job: JobRecord): void {
+  const index = state.queue.findIndex((queued) => queued.job === job);
+  if (index !== -1) state.queue.splice(index, 1);
+}
+
+function takeLease(state: State, id: string): Lease | undefined {
+  const lease = state.leases.get(id);
+  if (lease) state.leases.delete(id);
+  return lease;
+}
+
+/** Settles the build if all its jobs are done (a build made finished, a bad keel.json's, counts too). */
+function settle(state: State, build: BuildRecord, at: Date): BuildRecord[] {
+  summarise(build);
+  if (!settleBuild(build, at)) return [];
+  const key = keyOf(build);
+  state.unwritten.add(key);
+  state.recent = [build, ...state.recent.filter((old) => keyOf(old) !== key)].slice(0, RECENT_BUILDS);
+  return [build];
+}

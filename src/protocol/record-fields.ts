@@ -1,0 +1,204 @@
+// Readers for the records that travel inside messages and live in the
+// dispatcher's journal and snapshot: a RunOutcome, a BuildRecord and its
+// parts, a summary. The wire and the journal check them with the same code,
+// so a number the journal cannot hold (1e400, a fraction where a count
+// belongs) is refused the same way in both. Sizes are generous here: records
+// written by an older Keel must stay readable; the stricter limits apply
+// where records are made.
+
+import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+import { bool, checked, int, list, nullable, object, oneOf, stringRecord, text, type Fields } from './fields.js';
+import { LIMITS } from './limits.js';
+import { COMMAND_OPS, type ObserverCommand } from './messages.js';
+import {
+  BUILD_STATUSES, OUTCOME_STATUSES, SUBJECT_KINDS,
+  type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec,
+  type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
+} from './records.js';
+import { isCommitId, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
+
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${LIMITS.envName - 1}}$`);
+const ATTEMPT_STATUSES = [...OUTCOME_STATUSES, 'lost', 'cancelled', 'running'] as const;
+/** Room for a job id, a colon and a job's message. */
+const BUILD_MESSAGE = 2 * LIMITS.text;
+
+export const commitId = (o: Fields, f: string) => checked(o, f, isCommitId, 'a full commit id (40 or 64 lower-case hex digits)');
+export const refName = (o: Fields, f: string) => checked(o, f, isRefName, 'a full ref name that passes git check-ref-format');
+export const repoUrl = (o: Fields, f: string) => checked(o, f, isRepoUrl, 'an absolute path or a file://, ssh://, git://, http(s):// or user@host:path URL');
+export const plainName = (o: Fields, f: string) => checked(o, f, isName, `a name of letters, digits, ".", "_" or "-" (at most ${LIMITS.name})`);
+export const requestId = (o: Fields, f: string) => checked(o, f, isRequestId, 'a request id such as L-17');
+export const time = (o: Fields, f: string) => text(o, f, 64);
+export const count = (o: Fields, f: string) => int(o, f, 0, MAX_INT);
+/** A difference of two clock readings: a clock stepped back makes it negative. */
+const span = (o: Fields, f: string) => int(o, f, -MAX_INT, MAX_INT);
+const exitCode = (o: Fields, f: string) => int(o, f, -255, 255);
+const signal = (o: Fields, f: string) => text(o, f, 32);
+const message = (o: Fields, f: string) => text(o, f, LIMITS.text);
+export const errorCode = (o: Fields, f: string) => checked(o, f, (v) => (ERROR_CODES as readonly string[]).includes(v), 'an error code from docs/protocol.md') as ErrorCode;
+
+export function command(o: Fields, f: string): ObserverCommand {
+  const c = object(o, f);
+  const op = oneOf(c, 'op', COMMAND_OPS);
+  switch (op) {
+    case 'resolve': return { op, ref: refName(c, 'ref') };
+  }
+}
+
+export function counts(o: Fields, f: string): TestCounts {
+  const c = object(o, f);
+  return { tests: count(c, 'tests'), passed: count(c, 'passed'), failed: count(c, 'failed'), skipped: count(c, 'skipped') };
+}
+
+export function subject(o: Fields, f: string): Subject {
+  const s = object(o, f);
+  return { kind: oneOf(s, 'kind', SUBJECT_KINDS), base: nullable(s, 'base', commitId), request: nullable(s, 'request', requestId) };
+}
+
+export function outcome(o: Fields, f: string): RunOutcome {
+  const r = object(o, f);
+  return {
+    status: oneOf(r, 'status', OUTCOME_STATUSES),
+    exitCode: nullable(r, 'exitCode', exitCode),
+    signal: nullable(r, 'signal', signal),
+    timedOut: bool(r, 'timedOut'),
+    startedAt: time(r, 'startedAt'),
+    durationMs: count(r, 'durationMs'),
+    command: list(r, 'command', LIMITS.commandItems, (x, k) => text(x, k, LIMITS.text)),
+    message: message(r, 'message'),
+    counts: nullable(r, 'counts', counts),
+    infra: bool(r, 'infra'),
+    cancelled: bool(r, 'cancelled'),
+    failedTests: list(r, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
+    junit: nullable(r, 'junit', (x, k) => text(x, k, LIMITS.junitChars)),
+  };
+}
+
+export function jobSpec(o: Fields, f: string): JobSpec {
+  const s = object(o, f);
+  return {
+    id: plainName(s, 'id'),
+    title: text(s, 'title', LIMITS.text),
+    run: nullable(s, 'run', (x, k) => list(x, k, LIMITS.runArgs, (y, j) => text(y, j, LIMITS.text))),
+    env: stringRecord(s, 'env', ENV_NAME, 10 * LIMITS.envVariables, LIMITS.text),
+    timeoutMs: nullable(s, 'timeoutMs', count),
+    retries: int(s, 'retries', 0, 100),
+    retryDelayMs: count(s, 'retryDelayMs'),
+    labels: list(s, 'labels', LIMITS.labels, plainName),
+    junit: nullable(s, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
+  };
+}
+
+function attemptRecord(o: Fields, f: string): AttemptRecord {
+  const a = object(o, f);
+  return {
+    attempt: int(a, 'attempt', 1, MAX_INT),
+    lease: text(a, 'lease', LIMITS.leaseChars),
+    runner: plainName(a, 'runner'),
+    status: oneOf(a, 'status', ATTEMPT_STATUSES),
+    startedAt: time(a, 'startedAt'),
+    endedAt: nullable(a, 'endedAt', time),
+    durationMs: nullable(a, 'durationMs', span),
+    exitCode: nullable(a, 'exitCode', exitCode),
+    signal: nullable(a, 'signal', signal),
+    timedOut: bool(a, 'timedOut'),
+    infra: bool(a, 'infra'),
+    message: message(a, 'message'),
+  };
+}
+
+function jobRecord(o: Fields, f: string): JobRecord {
+  const j = object(o, f);
+  return {
+    name: plainName(j, 'name'),
+    spec: jobSpec(j, 'spec'),
+    status: oneOf(j, 'status', BUILD_STATUSES),
+    flaky: bool(j, 'flaky'),
+    attempts: list(j, 'attempts', 100_000, attemptRecord),
+    runner: nullable(j, 'runner', plainName),
+    startedAt: nullable(j, 'startedAt', time),
+    endedAt: nullable(j, 'endedAt', time),
+    durationMs: nullable(j, 'durationMs', span),
+    exitCode: nullable(j, 'exitCode', exitCode),
+    signal: nullable(j, 'signal', signal),
+    timedOut: bool(j, 'timedOut'),
+    counts: nullable(j, 'counts', counts),
+    command: list(j, 'command', LIMITS.commandItems, (x, k) => text(x, k, LIMITS.text)),
+    message: text(j, 'message', BUILD_MESSAGE),
+    log: text(j, 'log', LIMITS.printable),
+    junit: nullable(j, 'junit', (x, k) => text(x, k, LIMITS.printable)),
+    failedTests: list(j, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
+    notBefore: nullable(j, 'notBefore', time),
+  };
+}
+
+/**
+ * A BuildRecord, checked field by field. Records written before builds had
+ * a subject and a run number are read as pushes in their first run.
+ */
+export function buildRecord(o: Fields, f: string): BuildRecord {
+  const b = object(o, f);
+  return {
+    commit: commitId(b, 'commit'),
+    repo: repoUrl(b, 'repo'),
+    ref: refName(b, 'ref'),
+    project: nullable(b, 'project', plainName),
+    subject: b.subject === undefined ? { kind: 'push', base: null, request: null } : subject(b, 'subject'),
+    run: b.run === undefined ? 1 : int(b, 'run', 1, MAX_INT),
+    status: oneOf(b, 'status', BUILD_STATUSES),
+    flaky: bool(b, 'flaky'),
+    message: text(b, 'message', BUILD_MESSAGE),
+    runner: nullable(b, 'runner', plainName),
+    attempts: count(b, 'attempts'),
+    queuedAt: time(b, 'queuedAt'),
+    startedAt: nullable(b, 'startedAt', time),
+    endedAt: nullable(b, 'endedAt', time),
+    durationMs: nullable(b, 'durationMs', span),
+    counts: nullable(b, 'counts', counts),
+    jobs: list(b, 'jobs', 10 * LIMITS.jobsPerBuild, jobRecord),
+  };
+}
+
+function jobCounts(o: Fields, f: string): Partial<Record<BuildStatus, number>> {
+  const c = object(o, f);
+  const known: Partial<Record<BuildStatus, number>> = {};
+  for (const key of Object.keys(c)) {
+    const status = oneOf({ [`${f}.${key}`]: key }, `${f}.${key}`, BUILD_STATUSES);
+    known[status] = count(c, key);
+  }
+  return known;
+}
+
+export function buildSummary(o: Fields, f: string): BuildSummary {
+  const b = object(o, f);
+  return {
+    commit: commitId(b, 'commit'),
+    project: nullable(b, 'project', plainName),
+    ref: refName(b, 'ref'),
+    subject: subject(b, 'subject'),
+    run: int(b, 'run', 1, MAX_INT),
+    status: oneOf(b, 'status', BUILD_STATUSES),
+    flaky: bool(b, 'flaky'),
+    note: text(b, 'note', LIMITS.printable),
+    queuedAt: time(b, 'queuedAt'),
+    startedAt: nullable(b, 'startedAt', time),
+    endedAt: nullable(b, 'endedAt', time),
+    durationMs: nullable(b, 'durationMs', span),
+    counts: nullable(b, 'counts', counts),
+    jobs: jobCounts(b, 'jobs'),
+    runners: list(b, 'runners', 16, plainName),
+    unwritten: bool(b, 'unwritten'),
+  };
+}
+
+export function runnerSummary(o: Fields, f: string): RunnerSummary {
+  const r = object(o, f);
+  return {
+    name: plainName(r, 'name'),
+    slots: int(r, 'slots', 1, LIMITS.slots),
+    labels: list(r, 'labels', LIMITS.labels, plainName),
+    busy: int(r, 'busy', 0, LIMITS.slots),
+    running: list(r, 'running', LIMITS.slots, commitId),
+    draining: bool(r, 'draining'),
+  };
+}
