@@ -2,12 +2,15 @@
 // dispatcher reads the file's text from the commit and hands it here; the
 // jobs come from this data alone, never from running repository code. Every
 // rule failure names the field, because the message is all the committer sees
-// (the build ends as error with it). keel.schema.json states the same rules
+// (the build ends as error with it). The rules are the protocol's own limits
+// (src/protocol/limits.ts), so every job this accepts travels to a runner in
+// a `job` message the runner accepts. keel.schema.json states the same rules
 // for editors; docs/keel-json.md for people.
 
 import type { JobSpec } from '../protocol/records.js';
 import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 import { describeValue } from '../protocol/errors.js';
+import { LIMITS } from '../protocol/limits.js';
 import { isName } from '../protocol/validate.js';
 import { countCombinations, expandMatrix, type JobTemplate } from './keel-json-matrix.js';
 
@@ -37,12 +40,14 @@ export const DEFAULT_JOB: JobSpec = Object.freeze({
   junit: null,
 });
 
-const MAX_FILE_BYTES = 64 * 1024;
-const MAX_JOBS = 32;
-const MAX_BUILD_JOBS = 64;
-const MAX_TEXT = 4096;
+const MAX_FILE_BYTES = LIMITS.keelJsonBytes;
+const MAX_JOBS = LIMITS.jobsPerFile;
+const MAX_BUILD_JOBS = LIMITS.jobsPerBuild;
+const MAX_TEXT = LIMITS.text;
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${LIMITS.envName - 1}}$`);
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
 // Keys shown as .key in a field path; anything else is shown as ["key"].
 const PLAIN_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 // "$schema" lets editors find keel.schema.json; it is otherwise ignored.
@@ -87,9 +92,27 @@ export function parseKeelJson(text: string): JobSpec[] {
       const sum = specs.length > 0 ? `, bringing the total to ${total}` : '';
       fail(field, `${made}${sum}; a keel.json may make at most ${MAX_BUILD_JOBS} jobs in all`);
     }
-    specs.push(...expandMatrix(name, template));
+    const expanded = expandMatrix(name, template);
+    checkJobs(expanded, template, path);
+    specs.push(...expanded);
   }
   return specs;
+}
+
+/** What the job message must hold: titles a person reads on one line, and a bounded size. */
+function checkJobs(specs: JobSpec[], template: JobTemplate, path: string): void {
+  const variables = Object.keys(template.env).length + template.matrix.length;
+  if (variables > LIMITS.envVariables) {
+    fail(template.matrix.length > 0 ? `${path}.matrix` : `${path}.env`,
+      `with env makes ${variables} variables for each job; at most ${LIMITS.envVariables} are allowed in all`);
+  }
+  for (const spec of specs) {
+    if (spec.title.length > LIMITS.printable) {
+      fail(`${path}.matrix`, `makes the job title "${spec.title.slice(0, 60)}…" of ${spec.title.length} characters; at most ${LIMITS.printable} are allowed: use shorter values or fewer variables`);
+    }
+    const bytes = Buffer.byteLength(JSON.stringify({ run: spec.run, env: spec.env }));
+    if (bytes > LIMITS.jobSpecBytes) fail(path, `makes a job of ${bytes} bytes (run and env); at most ${LIMITS.jobSpecBytes} are allowed`);
+  }
 }
 
 /** The wait before retry `retry` (1-based): retry × retryDelay, so 10 s, 20 s, 30 s… */
@@ -105,8 +128,8 @@ function parseJob(job: unknown, path: string): JobTemplate {
   const timeout = own(job, 'timeout');
   const retries = own(job, 'retries') ?? 0;
   const retryDelay = own(job, 'retryDelay');
-  if (!Number.isInteger(retries) || (retries as number) < 0 || (retries as number) > 10) {
-    fail(`${path}.retries`, `must be a whole number from 0 to 10, got ${show(retries)}`);
+  if (!Number.isInteger(retries) || (retries as number) < 0 || (retries as number) > LIMITS.retries) {
+    fail(`${path}.retries`, `must be a whole number from 0 to ${LIMITS.retries}, got ${show(retries)}`);
   }
   return {
     run: parseRun(own(job, 'run'), `${path}.run`),
@@ -127,8 +150,8 @@ function parseRun(run: unknown, path: string): string[] | null {
     checkText(run, path, MAX_TEXT);
     return ['sh', '-c', run];
   }
-  if (!Array.isArray(run) || run.length === 0 || run.length > 64) {
-    fail(path, `must be a command string or a list of 1 to 64 argument strings, got ${show(run)}`);
+  if (!Array.isArray(run) || run.length === 0 || run.length > LIMITS.runArgs) {
+    fail(path, `must be a command string or a list of 1 to ${LIMITS.runArgs} argument strings, got ${show(run)}`);
   }
   run.forEach((arg: unknown, i) => {
     if (typeof arg !== 'string' || arg === '') fail(`${path}[${i}]`, `must be a non-empty string, got ${show(arg)}`);
@@ -141,7 +164,7 @@ function parseEnv(env: unknown, path: string): Record<string, string> {
   if (env === undefined) return {};
   if (!isObject(env)) fail(path, `must be an object of variable name → string, got ${show(env)}`);
   const names = Object.keys(env);
-  if (names.length > 64) fail(path, `sets ${names.length} variables; at most 64 are allowed`);
+  if (names.length > LIMITS.envVariables) fail(path, `sets ${names.length} variables; at most ${LIMITS.envVariables} are allowed`);
   for (const name of names) {
     const field = child(path, name);
     checkEnvName(name, field);
@@ -156,17 +179,19 @@ function parseMatrix(matrix: unknown, path: string, env: Record<string, string>)
   if (matrix === undefined) return [];
   if (!isObject(matrix)) fail(path, `must be an object of variable name → list of values, got ${show(matrix)}`);
   const names = Object.keys(matrix);
-  if (names.length > 16) fail(path, `has ${names.length} variables; at most 16 are allowed`);
+  if (names.length > LIMITS.matrixVariables) fail(path, `has ${names.length} variables; at most ${LIMITS.matrixVariables} are allowed`);
   return names.map((name) => {
     const field = child(path, name);
     checkEnvName(name, field);
     if (Object.hasOwn(env, name)) fail(field, 'is also set in env; a variable comes from env or from matrix, not both');
     const values = own(matrix, name);
     if (!Array.isArray(values) || values.length === 0) fail(field, `must be a non-empty list of strings, got ${show(values)}`);
-    if (values.length > 16) fail(field, `has ${values.length} values; at most 16 are allowed`);
+    if (values.length > LIMITS.matrixValues) fail(field, `has ${values.length} values; at most ${LIMITS.matrixValues} are allowed`);
     values.forEach((value: unknown, i) => {
       if (typeof value !== 'string') fail(`${field}[${i}]`, `must be a string${quoteHint(value)}, got ${show(value)}`);
-      checkText(value, `${field}[${i}]`, 256);
+      checkText(value, `${field}[${i}]`, LIMITS.printable);
+      // A value is part of the job's title, which a person reads on one line.
+      if (CONTROL.test(value)) fail(`${field}[${i}]`, `must not contain a newline, tab or other control character, got ${show(value)}`);
       if (values.indexOf(value) !== i) fail(`${field}[${i}]`, `repeats ${show(value)}`);
     });
     return [name, values as string[]] as const;
@@ -175,7 +200,7 @@ function parseMatrix(matrix: unknown, path: string, env: Record<string, string>)
 
 function parseLabels(labels: unknown, path: string): string[] {
   if (labels === undefined) return [];
-  if (!Array.isArray(labels) || labels.length > 16) fail(path, `must be a list of at most 16 runner labels, got ${show(labels)}`);
+  if (!Array.isArray(labels) || labels.length > LIMITS.jobLabels) fail(path, `must be a list of at most ${LIMITS.jobLabels} runner labels, got ${show(labels)}`);
   labels.forEach((label: unknown, i) => {
     if (typeof label !== 'string' || !isName(label)) {
       fail(`${path}[${i}]`, `must be a label of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, got ${show(label)}`);
@@ -188,7 +213,7 @@ function parseLabels(labels: unknown, path: string): string[] {
 function parseJunit(junit: unknown, path: string): string | null {
   if (junit === undefined) return null;
   if (typeof junit !== 'string' || junit === '') fail(path, `must be a path inside the repository, got ${show(junit)}`);
-  checkText(junit, path, 512);
+  checkText(junit, path, LIMITS.junitPath);
   if (junit.includes('\\')) fail(path, `must separate directories with "/", not "\\", got ${show(junit)}`);
   if (junit.startsWith('/')) fail(path, `must be relative to the repository root, not start with "/", got ${show(junit)}`);
   if (junit.split('/').includes('..')) fail(path, `must stay inside the repository (no ".." part), got ${show(junit)}`);

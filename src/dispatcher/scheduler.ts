@@ -6,8 +6,8 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Log } from '../common/log.js';
-import type { Job } from '../protocol/messages.js';
 import type { BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
+import { jobMessage } from './job-message.js';
 import { place } from './placement.js';
 import { keyOf, type JournalRecord } from './records.js';
 import { reduce, type Rules } from './reducer.js';
@@ -132,12 +132,7 @@ export class Scheduler {
     const attempt = job.attempts.at(-1)!;
     this.parts.appendLog(build, job, `=== attempt ${attempt.attempt} of job ${job.spec.title} on runner ${runnerName} at ${attempt.startedAt} ===\n`);
     this.parts.log(`job ${keyOf(build)} (${job.name}) attempt ${attempt.attempt} -> ${runnerName}`);
-    const { spec } = job;
-    const message: Job = {
-      type: 'job', lease: id, attempt: attempt.attempt, job: job.name, title: spec.title,
-      commit: build.commit, repo: build.repo, ref: build.ref,
-      timeoutMs: spec.timeoutMs, run: spec.run, env: spec.env, junit: spec.junit,
-    };
+    const message = jobMessage(build, job, id, attempt.attempt);
     void durable.then(() => {
       // The lease may have been lost meanwhile (the runner went away).
       if (this.parts.runners.holder(id) === runner) runner.peer.send(message);

@@ -1,0 +1,14 @@
+// The `job` message a runner gets for one attempt of a job: everything it
+// needs to run it, and nothing else of the build.
+
+import type { Job } from '../protocol/messages.js';
+import type { BuildRecord, JobRecord } from '../protocol/records.js';
+
+export function jobMessage(build: BuildRecord, job: JobRecord, lease: string, attempt: number): Job {
+  const { spec } = job;
+  return {
+    type: 'job', lease, attempt, job: job.name, title: spec.title,
+    commit: build.commit, repo: build.repo, ref: build.ref,
+    timeoutMs: spec.timeoutMs, run: spec.run, env: spec.env, junit: spec.junit,
+  };
+}
