@@ -1,0 +1,296 @@
+// One end-to-end test's world: temp folders (results, dispatcher state, a
+// control folder for the tests' own scripts), a bare central repository with
+// a working copy and a clone path for the observer, and starters for the
+// built dispatcher, runner and observer. Every wait is on a protocol answer
+// (the dispatcher's `status`, asked by a client connection of the harness)
+// or on a file (result files, a runner's spooled results, an observer's
+// cursor, the scripts' `started-*` and `runs-*` files).
+//
+// When the test ends, pass or fail, every process is SIGCONTed and SIGKILLed,
+// then every process group a test script wrote to control/pids (a group can
+// outlive a killed runner), and only then are the folders removed.
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import type { ConnectionOptions } from 'node:tls';
+import { parseSecret, roleKey } from '../../src/common/auth.js';
+import { cursorPath, parseCursor, type Cursor } from '../../src/observer/cursor.js';
+import type { MessageOf } from '../../src/protocol/messages.js';
+import type { AttemptRecord, BuildRecord } from '../../src/protocol/records.js';
+import { parseDispatcherConfig } from '../../src/dispatcher/config.js';
+import { startDispatcher } from '../../src/dispatcher/dispatcher.js';
+import { connectAs, query, type Status } from './e2e-wire.js';
+import { commitFiles, git, makeCentralAndClone } from './git-repo.js';
+import type { TestPeer } from './peer.js';
+import { killGroupOf, runKeel, spawnKeel, type Proc } from './processes.js';
+import { TestScripts } from './e2e-scripts.js';
+import { stopAtEnd, tempDir, waitFor } from './temp.js';
+
+export { TestScripts } from './e2e-scripts.js';
+export { gone, runKeel, type Proc } from './processes.js';
+
+/** How long any one wait may take. */
+export const WAIT_MS = 45_000;
+/** How long a process may take to stop after SIGTERM (its own grace is 10 s). */
+export const EXIT_GRACE_MS = 15_000;
+
+export type Exit = { code: number | null; signal: NodeJS.Signals | null };
+export type CliResult = { code: number | null; stdout: string; stderr: string };
+
+/** A secret in the developer's shell must not reach any process a test starts. */
+const NO_TOKEN: NodeJS.ProcessEnv = { KEEL_TOKEN: undefined };
+
+/** Runs `keel ARGS` to completion; KEEL_TOKEN only when `env` gives it. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runKeel('cli/main.js', args, { env: { ...NO_TOKEN, ...env } });
+}
+
+export interface DispatcherOptions {
+  /** 0 (the default) for a free port; a restart passes the old one. */
+  port?: number;
+  extra?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** The master secret, given as KEEL_TOKEN; the harness's own queries then authenticate as a client. */
+  secret?: string;
+  /** How the harness's own queries reach a dispatcher that serves TLS (at least the CA). */
+  tls?: ConnectionOptions;
+}
+
+export interface Dispatcher extends Proc {
+  port: number;
+  address: string;
+  /** What the dispatcher answers a client's query: one build, or the overview. */
+  status(commit?: string | null, project?: string | null): Promise<Status>;
+  /** Asks for the overview until `check` returns something truthy. */
+  waitForStatus<T>(check: (status: Status) => T, what: string): Promise<NonNullable<T>>;
+  /** Asks about `sha` until the dispatcher knows its build (and `check` holds). */
+  waitForBuild(sha: string, check?: (build: BuildRecord) => boolean, what?: string, project?: string | null): Promise<BuildRecord>;
+  /** Waits until attempt `attempt` of the build's first job has started (on `runner`, if given). */
+  waitForAttempt(sha: string, attempt: number, runner?: string): Promise<AttemptRecord>;
+  waitForRunner(name: string): Promise<void>;
+  waitForRunnerGone(name: string): Promise<void>;
+  /** `keel ARGS --dispatcher <this one>` with no secret. */
+  keel(...args: string[]): Promise<CliResult>;
+}
+
+export interface RunnerOptions {
+  slots?: number;
+  labels?: string;
+  extra?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to <tmp>/runner-<name>; a restart on the same name reuses it. */
+  workdir?: string;
+}
+
+export interface Runner extends Proc {
+  name: string;
+  workdir: string;
+}
+
+export interface ObserverOptions {
+  clone?: string;
+  project?: string;
+  supersede?: boolean;
+  /** The --state folder's name under the world's temp folder. */
+  state?: string;
+  /** --interval in seconds (default 0.1). */
+  interval?: string;
+  extra?: string[];
+}
+
+export interface Observer extends Proc {
+  stateDir: string;
+  clone: string;
+  /** The observer's cursor file as it is now, or null when there is none yet. */
+  cursor(): Cursor | null;
+  /** Waits until the observer has `sha` as `branch`'s head and nothing pending for it: the dispatcher answered `queued`. */
+  delivered(sha: string, branch?: string): Promise<void>;
+}
+
+export type World = ReturnType<typeof world>;
+
+export function world(t: TestContext) {
+  const procs: Array<{ label: string; proc: Proc }> = [];
+  const repos = makeCentralAndClone(t);
+  const tmp = tempDir(t, 'keel-e2e-');
+  const control = join(tmp, 'control');
+  mkdirSync(control);
+  const results = join(tmp, 'results');
+  const state = join(tmp, 'dispatcher-state');
+
+  stopAtEnd(t, async () => {
+    await Promise.all(procs.map(async ({ proc }) => {
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+      try { proc.child.kill('SIGCONT'); } catch { /* gone */ }
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }));
+    for (const pid of scripts.pids()) killGroupOf(pid);
+  });
+
+  /** Every process's output so far, for assertion messages. */
+  const logs = (): string => procs.map(({ label, proc }) => `--- ${label}\n${proc.lines.join('\n')}`).join('\n');
+  const withLogs = (error: Error): never => {
+    throw new Error(`${error.message}\n${logs()}`);
+  };
+  const until = <T>(check: () => T | Promise<T>, what: string, timeoutMs = WAIT_MS) => waitFor(check, what, timeoutMs).catch(withLogs);
+  const scripts = new TestScripts(control, until);
+  const count = (label: string) => procs.filter((p) => p.label.startsWith(label)).length;
+
+  /** Starts a built entry point with the world's folders and no inherited secret. */
+  const spawn = (label: string, entry: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc => {
+    const proc = spawnKeel(t, entry, args, { cwd: tmp, env: { ...NO_TOKEN, ...env } });
+    procs.push({ label, proc });
+    return proc;
+  };
+
+  async function dispatcher(options: DispatcherOptions = {}): Promise<Dispatcher> {
+    const args = ['--port', String(options.port ?? 0), '--results', results, '--state', state, ...(options.extra ?? [])];
+    const env = { ...options.env, ...(options.secret ? { KEEL_TOKEN: options.secret } : {}) };
+    const proc = spawn(`dispatcher #${count('dispatcher') + 1}`, 'dispatcher/main.js', args, env);
+    // The port a dispatcher on port 0 got is only in its "listening" line.
+    const port = Number((await proc.waitForLine(/listening on [^ ]*:(\d+)/).catch(withLogs))[1]);
+    const address = `127.0.0.1:${port}`;
+    const key = options.secret ? roleKey(parseSecret(options.secret).key, 'client') : undefined;
+    let client: TestPeer | null = null;
+    let asking: Promise<unknown> = Promise.resolve();
+    const ask = async (commit: string | null, project: string | null): Promise<Status> => {
+      if (client === null || client.isClosed) client = await connectAs(t, port, 'client', 'e2e-harness', { key, tls: options.tls });
+      return query(client, commit, project);
+    };
+    // One question at a time on the one connection, so each answer is matched to its question.
+    const status = (commit: string | null = null, project: string | null = null): Promise<Status> => {
+      const answer = asking.then(() => ask(commit, project));
+      asking = answer.catch(() => {});
+      return answer;
+    };
+    const waitForBuild = (sha: string, check: (build: BuildRecord) => boolean = () => true, what = `the dispatcher to know ${sha}`, project: string | null = null) =>
+      until(async () => {
+        const build = (await status(sha, project)).builds[0];
+        return build && check(build) ? build : null;
+      }, what);
+    const runnerNamed = async (name: string) => (await status()).runners.some((r) => r.name === name);
+    return {
+      ...proc, port, address, status,
+      waitForStatus: (check, what) => until(async () => check(await status()), what),
+      waitForBuild,
+      async waitForAttempt(sha, attempt, runner) {
+        const build = await waitForBuild(sha, (b) => b.jobs[0]?.attempts.some((a) => a.attempt === attempt && (runner === undefined || a.runner === runner)) ?? false,
+          `attempt ${attempt} of ${sha}${runner ? ` on ${runner}` : ''}`);
+        return build.jobs[0]!.attempts.find((a) => a.attempt === attempt)!;
+      },
+      async waitForRunner(name) {
+        await until(() => runnerNamed(name), `runner ${name} to be registered`);
+      },
+      async waitForRunnerGone(name) {
+        await until(async () => !(await runnerNamed(name)), `runner ${name} to be gone from the dispatcher`);
+      },
+      keel: (...cli) => runCli([...cli, '--dispatcher', address]),
+    };
+  }
+
+  function startRunner(name: string, to: Dispatcher, options: RunnerOptions = {}): Runner {
+    const workdir = options.workdir ?? join(tmp, `runner-${name}`);
+    const args = ['--dispatcher', to.address, '--name', name, '--workdir', workdir,
+      ...(options.slots ? ['--slots', String(options.slots)] : []), ...(options.labels ? ['--labels', options.labels] : []), ...(options.extra ?? [])];
+    return { ...spawn(`runner ${name}`, 'runner/main.js', args, options.env), name, workdir };
+  }
+
+  function observer(to: Dispatcher, options: ObserverOptions = {}): Observer {
+    const stateDir = join(tmp, options.state ?? 'observer-state');
+    const clone = options.clone ?? repos.clone;
+    const args = ['--dispatcher', to.address, '--interval', options.interval ?? '0.1', '--state', stateDir,
+      ...(options.project ? ['--project', options.project] : []), ...(options.supersede ? ['--supersede'] : []), ...(options.extra ?? []), clone];
+    const proc = spawn(`observer #${count('observer') + 1}${options.project ? ` (${options.project})` : ''}`, 'observer/main.js', args);
+    const cursor = (): Cursor | null => {
+      const file = existsSync(clone) ? cursorPath(stateDir, realpathSync(clone)) : '';
+      return file && existsSync(file) ? parseCursor(readFileSync(file, 'utf8')) : null;
+    };
+    return {
+      ...proc, stateDir, clone, cursor,
+      async delivered(sha, branch = 'main') {
+        await until(() => {
+          const now = cursor();
+          return now !== null && now.branches.get(branch) === sha && !now.pending.some((p) => p.commit === sha);
+        }, `the observer to have ${sha} queued`);
+      },
+    };
+  }
+
+  const folderOf = (project?: string | null) => (project ? join(results, project) : results);
+
+  return {
+    ...repos, tmp, control, results, state, logs, scripts, until, spawn, dispatcher, startRunner, observer,
+
+    /** Commits to a working copy (the central one's by default) and pushes `branch` to its origin; returns the sha. */
+    push(files: Record<string, string>, message: string, options: { work?: string; branch?: string } = {}): string {
+      const work = options.work ?? repos.work;
+      const sha = commitFiles(work, files, message);
+      git(work, 'push', '-q', 'origin', options.branch ?? 'main');
+      return sha;
+    },
+
+    /** Makes the observer's clone (of central by default): after the first push, so it has a branch. */
+    cloneFor(central = repos.central, clone = repos.clone): void {
+      git(tmp, 'clone', '-q', central, clone);
+    },
+
+    /** A dispatcher in this process (port 0, the world's folders), closed when the test ends; its log lines are collected. */
+    async inProcess(flags: string[] = []): Promise<{ port: number; lines: string[] }> {
+      const lines: string[] = [];
+      const config = parseDispatcherConfig(['--port', '0', '--results', results, '--state', state, ...flags], {});
+      const running = await startDispatcher(config, (line) => lines.push(line));
+      stopAtEnd(t, () => running.close());
+      return { port: running.port, lines };
+    },
+
+    /** A runner; resolves once the dispatcher lists it. */
+    async runner(name: string, to: Dispatcher, options: RunnerOptions = {}): Promise<Runner> {
+      const proc = startRunner(name, to, options);
+      await to.waitForRunner(name);
+      return proc;
+    },
+
+    /** Waits for the result a runner keeps on disk until the dispatcher records it (<workdir>/results/<lease>.json). */
+    async spooled(runner: Runner, lease: string): Promise<MessageOf<'result'>> {
+      const file = join(runner.workdir, 'results', `${lease}.json`);
+      await until(() => existsSync(file), `runner ${runner.name} to spool the result of ${lease}`);
+      return JSON.parse(readFileSync(file, 'utf8'));
+    },
+
+    /** Waits until the runner has forgotten a spooled result: the dispatcher answered `recorded`. */
+    async unspooled(runner: Runner, lease: string): Promise<void> {
+      await until(() => !existsSync(join(runner.workdir, 'results', `${lease}.json`)), `runner ${runner.name} to drop the spooled result of ${lease}`);
+    },
+
+    /** Waits for the report <results>[/project]/<sha> (written last, so the rest is there) and returns <sha>.json. */
+    async result(sha: string, options: { project?: string; timeoutMs?: number } = {}) {
+      await until(() => existsSync(join(folderOf(options.project), sha)), `the result of ${sha}`, options.timeoutMs);
+      return this.readResult(sha, options.project);
+    },
+
+    /** <sha>.json as it is now. */
+    readResult(sha: string, project?: string) {
+      return JSON.parse(readFileSync(join(folderOf(project), `${sha}.json`), 'utf8'));
+    },
+
+    /** The text report <results>[/project]/<sha>. */
+    report(sha: string, project?: string): string {
+      return readFileSync(join(folderOf(project), sha), 'utf8');
+    },
+
+    /** Sends `signal` and resolves with how the process exited; rejects if it has not within EXIT_GRACE_MS. */
+    async stop(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+      proc.child.kill(signal);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`still running ${EXIT_GRACE_MS} ms after ${signal}\n${logs()}`)), EXIT_GRACE_MS);
+      });
+      try {
+        return await Promise.race([proc.exited, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
