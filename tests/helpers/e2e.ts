@@ -217,7 +217,22 @@ export function world(t: TestContext) {
     };
   }
 
+  /** Resolves with how the process exited; rejects if it has not within EXIT_GRACE_MS from now. */
+  async function exit(proc: Proc): Promise<Exit> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`still running ${EXIT_GRACE_MS} ms later\n${logs()}`)), EXIT_GRACE_MS);
+    });
+    try {
+      return await Promise.race([proc.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   const folderOf = (project?: string | null) => (project ? join(results, project) : results);
+  /** <sha>.json as it is now. */
+  const readResult = (sha: string, project?: string) => JSON.parse(readFileSync(join(folderOf(project), `${sha}.json`), 'utf8'));
 
   return {
     ...repos, tmp, control, results, state, logs, scripts, until, spawn, dispatcher, startRunner, observer,
@@ -266,13 +281,10 @@ export function world(t: TestContext) {
     /** Waits for the report <results>[/project]/<sha> (written last, so the rest is there) and returns <sha>.json. */
     async result(sha: string, options: { project?: string; timeoutMs?: number } = {}) {
       await until(() => existsSync(join(folderOf(options.project), sha)), `the result of ${sha}`, options.timeoutMs);
-      return this.readResult(sha, options.project);
+      return readResult(sha, options.project);
     },
 
-    /** <sha>.json as it is now. */
-    readResult(sha: string, project?: string) {
-      return JSON.parse(readFileSync(join(folderOf(project), `${sha}.json`), 'utf8'));
-    },
+    readResult,
 
     /** The text report <results>[/project]/<sha>. */
     report(sha: string, project?: string): string {
@@ -280,17 +292,11 @@ export function world(t: TestContext) {
     },
 
     /** Sends `signal` and resolves with how the process exited; rejects if it has not within EXIT_GRACE_MS. */
-    async stop(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+    stop(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
       proc.child.kill(signal);
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`still running ${EXIT_GRACE_MS} ms after ${signal}\n${logs()}`)), EXIT_GRACE_MS);
-      });
-      try {
-        return await Promise.race([proc.exited, late]);
-      } finally {
-        clearTimeout(timer);
-      }
+      return exit(proc);
     },
+
+    exit,
   };
 }
