@@ -30,8 +30,9 @@ export function helloMessage(role: Role, name: string): Message {
   return { type: 'hello', version: PROTOCOL_VERSION, role, name };
 }
 
-export function authMessage(key: Buffer, nonce: string, role: Role, name: string): Message {
-  return { type: 'auth', proof: prove(key, nonce, role, name) };
+/** The answer to a challenge: `proof` is usually `prove(key, nonce, role, name)`. */
+export function authMessage(proof: string): Message {
+  return { type: 'auth', proof };
 }
 
 /** A connection that says nothing yet; closed when the test ends. */
@@ -47,7 +48,7 @@ export async function sayHello(t: TestContext, port: number, role: Role, name: s
   peer.send(helloMessage(role, name));
   if (options.key) {
     const { nonce } = await peer.next('challenge');
-    peer.send(authMessage(options.key, nonce, role, name));
+    peer.send(authMessage(prove(options.key, nonce, role, name)));
   }
   return peer;
 }
@@ -108,6 +109,10 @@ export async function connectObserver(t: TestContext, port: number, source: Comm
 // ---------------------------------------------------------------------------
 // Clients
 
+export function adminsMessage(op: 'list' | 'add' | 'remove', name: string | null): Message {
+  return { type: 'admins', op, name } as Message;
+}
+
 export function queryMessage(commit: string | null, project: string | null = null): Message {
   return { type: 'query', commit, project } as Message;
 }
@@ -138,6 +143,14 @@ export async function connectRunner(t: TestContext, port: number, spec: RunnerSp
   peer.send(registerMessage(spec));
   await peer.next('registered');
   return peer.answerPings();
+}
+
+export function outputMessage(lease: string, data: string, stream: 'stdout' | 'stderr' = 'stdout'): Message {
+  return { type: 'output', lease, stream, data };
+}
+
+export function resultMessage(lease: string, outcome: RunOutcome = passedOutcome()): Message {
+  return { type: 'result', lease, outcome } as Message;
 }
 
 /** A passing outcome; built on the fixture so it keeps up with RunOutcome's fields. */

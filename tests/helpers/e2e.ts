@@ -27,10 +27,10 @@ import { TestScripts } from './e2e-scripts.js';
 import { stopAtEnd, tempDir, waitFor } from './temp.js';
 
 export { TestScripts } from './e2e-scripts.js';
-export { gone, runKeel, type Proc } from './processes.js';
+export { gone, type Proc } from './processes.js';
 
 /** How long any one wait may take. */
-export const WAIT_MS = 45_000;
+export const WAIT_MS = 60_000;
 /** How long a process may take to stop after SIGTERM (its own grace is 10 s). */
 export const EXIT_GRACE_MS = 15_000;
 
@@ -40,9 +40,14 @@ export type CliResult = { code: number | null; stdout: string; stderr: string };
 /** A secret in the developer's shell must not reach any process a test starts. */
 const NO_TOKEN: NodeJS.ProcessEnv = { KEEL_TOKEN: undefined };
 
+/** Runs a built entry point (e.g. `runner/main.js`) to completion; KEEL_TOKEN only when `env` gives it. */
+export function runEntry(entry: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runKeel(entry, args, { env: { ...NO_TOKEN, ...env } });
+}
+
 /** Runs `keel ARGS` to completion; KEEL_TOKEN only when `env` gives it. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return runKeel('cli/main.js', args, { env: { ...NO_TOKEN, ...env } });
+  return runEntry('cli/main.js', args, env);
 }
 
 export interface DispatcherOptions {
