@@ -12,21 +12,17 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { ConnectionOptions } from 'node:tls';
-import { parseSecret, roleKey } from '../../src/common/auth.js';
-import { cursorPath, parseCursor, type Cursor } from '../../src/observer/cursor.js';
-import type { MessageOf } from '../../src/protocol/messages.js';
-import type { AttemptRecord, BuildRecord } from '../../src/protocol/records.js';
 import { parseDispatcherConfig } from '../../src/dispatcher/config.js';
 import { startDispatcher } from '../../src/dispatcher/dispatcher.js';
-import { connectAs, query, type Status } from './e2e-wire.js';
-import { commitFiles, git, makeCentralAndClone } from './git-repo.js';
-import type { TestPeer } from './peer.js';
-import { killGroupOf, runKeel, spawnKeel, type Proc } from './processes.js';
+import { cursorPath, parseCursor, type Cursor } from '../../src/observer/cursor.js';
+import type { MessageOf } from '../../src/protocol/messages.js';
+import { listeningDispatcher, NO_TOKEN, type Dispatcher, type DispatcherOptions } from './e2e-dispatcher.js';
 import { TestScripts } from './e2e-scripts.js';
+import { commitFiles, git, makeCentralAndClone } from './git-repo.js';
+import { killGroupOf, spawnKeel, type Proc } from './processes.js';
 import { stopAtEnd, tempDir, waitFor } from './temp.js';
 
-export { TestScripts } from './e2e-scripts.js';
+export { runCli, runEntry, type CliResult, type Dispatcher, type DispatcherOptions } from './e2e-dispatcher.js';
 export { gone, type Proc } from './processes.js';
 
 /** How long any one wait may take. */
@@ -35,48 +31,6 @@ export const WAIT_MS = 60_000;
 export const EXIT_GRACE_MS = 15_000;
 
 export type Exit = { code: number | null; signal: NodeJS.Signals | null };
-export type CliResult = { code: number | null; stdout: string; stderr: string };
-
-/** A secret in the developer's shell must not reach any process a test starts. */
-const NO_TOKEN: NodeJS.ProcessEnv = { KEEL_TOKEN: undefined };
-
-/** Runs a built entry point (e.g. `runner/main.js`) to completion; KEEL_TOKEN only when `env` gives it. */
-export function runEntry(entry: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return runKeel(entry, args, { env: { ...NO_TOKEN, ...env } });
-}
-
-/** Runs `keel ARGS` to completion; KEEL_TOKEN only when `env` gives it. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return runEntry('cli/main.js', args, env);
-}
-
-export interface DispatcherOptions {
-  /** 0 (the default) for a free port; a restart passes the old one. */
-  port?: number;
-  extra?: string[];
-  env?: NodeJS.ProcessEnv;
-  /** The master secret, given as KEEL_TOKEN; the harness's own queries then authenticate as a client. */
-  secret?: string;
-  /** How the harness's own queries reach a dispatcher that serves TLS (at least the CA). */
-  tls?: ConnectionOptions;
-}
-
-export interface Dispatcher extends Proc {
-  port: number;
-  address: string;
-  /** What the dispatcher answers a client's query: one build, or the overview. */
-  status(commit?: string | null, project?: string | null): Promise<Status>;
-  /** Asks for the overview until `check` returns something truthy. */
-  waitForStatus<T>(check: (status: Status) => T, what: string): Promise<NonNullable<T>>;
-  /** Asks about `sha` until the dispatcher knows its build (and `check` holds). */
-  waitForBuild(sha: string, check?: (build: BuildRecord) => boolean, what?: string, project?: string | null): Promise<BuildRecord>;
-  /** Waits until attempt `attempt` of the build's first job has started (on `runner`, if given). */
-  waitForAttempt(sha: string, attempt: number, runner?: string): Promise<AttemptRecord>;
-  waitForRunner(name: string): Promise<void>;
-  waitForRunnerGone(name: string): Promise<void>;
-  /** `keel ARGS --dispatcher <this one>` with no secret. */
-  keel(...args: string[]): Promise<CliResult>;
-}
 
 export interface RunnerOptions {
   slots?: number;
@@ -104,10 +58,6 @@ export interface ObserverOptions {
 }
 
 export interface Observer extends Proc {
-  stateDir: string;
-  clone: string;
-  /** The observer's cursor file as it is now, or null when there is none yet. */
-  cursor(): Cursor | null;
   /** Waits until the observer has `sha` as `branch`'s head and nothing pending for it: the dispatcher answered `queued`. */
   delivered(sha: string, branch?: string): Promise<void>;
 }
@@ -153,45 +103,7 @@ export function world(t: TestContext) {
     const args = ['--port', String(options.port ?? 0), '--results', results, '--state', state, ...(options.extra ?? [])];
     const env = { ...options.env, ...(options.secret ? { KEEL_TOKEN: options.secret } : {}) };
     const proc = spawn(`dispatcher #${count('dispatcher') + 1}`, 'dispatcher/main.js', args, env);
-    // The port a dispatcher on port 0 got is only in its "listening" line.
-    const port = Number((await proc.waitForLine(/listening on [^ ]*:(\d+)/).catch(withLogs))[1]);
-    const address = `127.0.0.1:${port}`;
-    const key = options.secret ? roleKey(parseSecret(options.secret).key, 'client') : undefined;
-    let client: TestPeer | null = null;
-    let asking: Promise<unknown> = Promise.resolve();
-    const ask = async (commit: string | null, project: string | null): Promise<Status> => {
-      if (client === null || client.isClosed) client = await connectAs(t, port, 'client', 'e2e-harness', { key, tls: options.tls });
-      return query(client, commit, project);
-    };
-    // One question at a time on the one connection, so each answer is matched to its question.
-    const status = (commit: string | null = null, project: string | null = null): Promise<Status> => {
-      const answer = asking.then(() => ask(commit, project));
-      asking = answer.catch(() => {});
-      return answer;
-    };
-    const waitForBuild = (sha: string, check: (build: BuildRecord) => boolean = () => true, what = `the dispatcher to know ${sha}`, project: string | null = null) =>
-      until(async () => {
-        const build = (await status(sha, project)).builds[0];
-        return build && check(build) ? build : null;
-      }, what);
-    const runnerNamed = async (name: string) => (await status()).runners.some((r) => r.name === name);
-    return {
-      ...proc, port, address, status,
-      waitForStatus: (check, what) => until(async () => check(await status()), what),
-      waitForBuild,
-      async waitForAttempt(sha, attempt, runner) {
-        const build = await waitForBuild(sha, (b) => b.jobs[0]?.attempts.some((a) => a.attempt === attempt && (runner === undefined || a.runner === runner)) ?? false,
-          `attempt ${attempt} of ${sha}${runner ? ` on ${runner}` : ''}`);
-        return build.jobs[0]!.attempts.find((a) => a.attempt === attempt)!;
-      },
-      async waitForRunner(name) {
-        await until(() => runnerNamed(name), `runner ${name} to be registered`);
-      },
-      async waitForRunnerGone(name) {
-        await until(async () => !(await runnerNamed(name)), `runner ${name} to be gone from the dispatcher`);
-      },
-      keel: (...cli) => runCli([...cli, '--dispatcher', address]),
-    };
+    return listeningDispatcher(t, proc, options, { until, withLogs });
   }
 
   function startRunner(name: string, to: Dispatcher, options: RunnerOptions = {}): Runner {
@@ -207,12 +119,13 @@ export function world(t: TestContext) {
     const args = ['--dispatcher', to.address, '--interval', options.interval ?? '0.1', '--state', stateDir,
       ...(options.project ? ['--project', options.project] : []), ...(options.supersede ? ['--supersede'] : []), ...(options.extra ?? []), clone];
     const proc = spawn(`observer #${count('observer') + 1}${options.project ? ` (${options.project})` : ''}`, 'observer/main.js', args);
+    /** The observer's cursor file as it is now, or null when there is none yet. */
     const cursor = (): Cursor | null => {
       const file = existsSync(clone) ? cursorPath(stateDir, realpathSync(clone)) : '';
       return file && existsSync(file) ? parseCursor(readFileSync(file, 'utf8')) : null;
     };
     return {
-      ...proc, stateDir, clone, cursor,
+      ...proc,
       async delivered(sha, branch = 'main') {
         await until(() => {
           const now = cursor();
