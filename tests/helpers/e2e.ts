@@ -1,10 +1,11 @@
 // One end-to-end test's world: temp folders (results, dispatcher state, a
 // control folder for the tests' own scripts), a bare central repository with
 // a working copy and a clone path for the observer, and starters for the
-// built dispatcher, runner and observer. Every wait is on a protocol answer
-// (the dispatcher's `status`, asked by a client connection of the harness)
-// or on a file (result files, a runner's spooled results, an observer's
-// cursor, the scripts' `started-*` and `runs-*` files).
+// built dispatcher, runner and observer. Waits are on a protocol answer (the
+// dispatcher's `status`, asked by a client connection of the harness) or on
+// a file (result files, a runner's spooled results, an observer's cursor,
+// the scripts' `started-*` and `runs-*` files); the one log line the harness
+// itself waits for is the dispatcher's "listening", for its port.
 //
 // When the test ends, pass or fail, every process is SIGCONTed and SIGKILLed,
 // then every process group a test script wrote to control/pids (a group can
