@@ -1,28 +1,23 @@
 // The command line as a user meets it: bad flags, `keel status`, and a
 // dispatcher that shrugs off hostile peers while testing a real commit.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
-import { TestPeer } from '../helpers/peer.js';
-import { runKeel, spawnKeel, startDispatcherProcess } from '../helpers/processes.js';
-import { tempDir, waitFor } from '../helpers/temp.js';
+import { runCli, runEntry, world } from '../helpers/e2e.js';
+import { connectAs, connectRaw, resultMessage } from '../helpers/e2e-wire.js';
+import { makeRepo } from '../helpers/git-repo.js';
+import { listenOn } from '../helpers/listen.js';
 
 test('bad flags: one line naming the flag, exit 2, no connection attempted', async (t) => {
   // A listener that fails the test if anyone connects to it.
   let connections = 0;
-  const server = createServer((socket) => {
+  const { server, port } = await listenOn();
+  server.on('connection', (socket) => {
     connections += 1;
     socket.destroy();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => server.close());
-  const port = (server.address() as { port: number }).port;
   const at = `127.0.0.1:${port}`;
-  const repo = tempDir(t);
-  git(repo, 'init', '-q');
+  const repo = makeRepo(t);
   const cases: Array<{ entry: string; args: string[]; flag: string }> = [
     { entry: 'dispatcher/main.js', args: ['--port', 'eighty'], flag: '--port' },
     { entry: 'dispatcher/main.js', args: ['--port', '70000'], flag: '--port' },
@@ -40,7 +35,7 @@ test('bad flags: one line naming the flag, exit 2, no connection attempted', asy
     { entry: 'cli/main.js', args: ['launch'], flag: 'launch' },
   ];
   for (const c of cases) {
-    const { code, stderr } = await runKeel(c.entry, c.args);
+    const { code, stderr } = await runEntry(c.entry, c.args);
     assert.equal(code, 2, `${c.entry} ${c.args.join(' ')}: ${stderr}`);
     const firstLine = stderr.trim().split('\n')[0]!;
     assert.ok(firstLine.includes(c.flag), `${c.entry} ${c.args.join(' ')} names ${c.flag}: ${stderr}`);
@@ -49,45 +44,40 @@ test('bad flags: one line naming the flag, exit 2, no connection attempted', asy
 });
 
 test('keel status: a finished build, --json, exit codes; hostile peers do not stop testing', async (t) => {
-  const repos = makeCentralAndClone(t);
-  const sha = commitFiles(repos.work, { 'tests/ok.test.js': "import { test } from 'node:test';\ntest('ok', () => {});\n" }, 'ok');
-  git(repos.work, 'push', '-q', 'origin', 'main');
-  git(repos.work, 'clone', '-q', repos.central, repos.clone);
-  const tmp = tempDir(t);
-  const results = join(tmp, 'results');
-  const dispatcher = await startDispatcherProcess(t, results);
-  const address = `127.0.0.1:${dispatcher.port}`;
+  const w = world(t);
+  const sha = w.push({ 'tests/ok.test.js': "import { test } from 'node:test';\ntest('ok', () => {});\n" }, 'ok');
+  w.cloneFor();
+  const dispatcher = await w.dispatcher();
 
   // Hostile peers first: garbage, invalid UTF-8, an oversized line, a forged result.
   for (const payload of ['garbage\n', Buffer.from([0xc0, 0xaf, 0x0a]), Buffer.alloc(2 * 1024 * 1024, 0x7b)]) {
-    const peer = await TestPeer.connect(dispatcher.port);
+    const peer = await connectRaw(t, dispatcher.port);
     peer.sendRaw(payload);
     assert.equal((await peer.next('error')).type, 'error');
     await peer.closed;
   }
-  const forger = await TestPeer.as(dispatcher.port, 'observer');
-  forger.send({ type: 'result', lease: 'abc', outcome: { status: 'passed', exitCode: 0, signal: null, timedOut: false, startedAt: '', durationMs: 0, command: [], message: '', counts: null, infra: false, cancelled: false, failedTests: [], junit: null } });
+  const forger = await connectAs(t, dispatcher.port, 'observer');
+  forger.send(resultMessage('abc'));
   assert.equal((await forger.next('error')).code, 'not-allowed');
 
-  spawnKeel(t, 'runner/main.js', ['--dispatcher', address, '--name', 'r1', '--workdir', join(tmp, 'runner')]);
-  spawnKeel(t, 'observer/main.js', ['--dispatcher', address, '--interval', '0.1', '--state', join(tmp, 'obs'), repos.clone]);
-  await waitFor(() => existsSync(join(results, sha)), 'the result');
+  w.startRunner('r1', dispatcher);
+  w.observer(dispatcher);
+  await w.result(sha);
 
-  const one = await runKeel('cli/main.js', ['status', sha, '--dispatcher', address]);
+  const one = await dispatcher.keel('status', sha);
   assert.equal(one.code, 0, one.stderr);
   assert.match(one.stdout, /status: +passed/);
-  const json = await runKeel('cli/main.js', ['status', sha, '--json', '--dispatcher', address]);
+  const json = await dispatcher.keel('status', sha, '--json');
   assert.equal(JSON.parse(json.stdout).status, 'passed');
-  const overview = await runKeel('cli/main.js', ['status', '--dispatcher', address]);
+  const overview = await dispatcher.keel('status');
   assert.equal(overview.code, 0);
   assert.match(overview.stdout, /runners: r1/);
   assert.match(overview.stdout, new RegExp(sha.slice(0, 12)));
-  const unknown = await runKeel('cli/main.js', ['status', 'f'.repeat(40), '--dispatcher', address]);
+  const unknown = await dispatcher.keel('status', 'f'.repeat(40));
   assert.equal(unknown.code, 1);
 
-  dispatcher.child.kill('SIGTERM');
-  assert.deepEqual(await dispatcher.exited, { code: 0, signal: null }, 'SIGTERM exits 0');
-  const unreachable = await runKeel('cli/main.js', ['status', '--dispatcher', address]);
+  assert.deepEqual(await w.stop(dispatcher), { code: 0, signal: null }, 'SIGTERM exits 0');
+  const unreachable = await runCli(['status', '--dispatcher', dispatcher.address]);
   assert.equal(unreachable.code, 2);
   assert.match(unreachable.stderr, /cannot reach dispatcher/);
 });

@@ -1,129 +1,24 @@
 // Jobs end to end: keel.json matrices, retries and flakiness, runner labels
 // and slots, several repositories on one dispatcher, keel cancel and keel
 // retry, a bad keel.json, superseding, and JUnit — real dispatcher, runner
-// and observer processes on real repositories. Every wait is on a log line or
-// a file; the tests' own scripts block on a release file at an absolute path
-// where the test needs to decide when a running job ends.
+// and observer processes on real repositories. Waits are on the dispatcher's
+// `status` or on files; the tests' own scripts block on a release file where
+// the test needs to decide when a running job ends.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
-import { gone, killGroupOf, runKeel, spawnKeel, type Proc } from '../helpers/processes.js';
-import { tempDir, waitFor } from '../helpers/temp.js';
+import { test } from 'node:test';
+import { gone, world } from '../helpers/e2e.js';
+import { makeCentralAndClone } from '../helpers/git-repo.js';
 
-const WAIT_MS = 45_000;
 const BEATS = ['--heartbeat', '0.5', '--deadline', '2'];
 
-type Dispatcher = Proc & { port: number; address: string };
 type Attempt = { attempt: number; status: string; runner: string; startedAt: string; endedAt: string | null };
 type Job = {
   name: string; status: string; flaky: boolean; runner: string | null; log: string; junit: string | null;
   failedTests: string[]; counts: unknown; message: string; startedAt: string | null; endedAt: string | null;
   spec: { title: string; env: Record<string, string>; labels: string[] }; attempts: Attempt[];
 };
-
-
-/**
- * One test's world: a central repo with a working copy and a clone, temp
- * folders, and starters for the processes. Its after-hook is added first, so
- * it runs first: every process is killed, and every process group a test
- * script wrote to control/pids, before the folders go.
- */
-function world(t: TestContext) {
-  const procs: Array<{ label: string; proc: Proc }> = [];
-  let control = '';
-  t.after(async () => {
-    await Promise.all(procs.map(async ({ proc }) => {
-      if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-    }));
-    const pids = control && existsSync(join(control, 'pids')) ? readFileSync(join(control, 'pids'), 'utf8') : '';
-    for (const pid of pids.split('\n').filter(Boolean)) killGroupOf(Number(pid));
-  });
-  const repos = makeCentralAndClone(t);
-  const tmp = tempDir(t, 'keel-jobs-');
-  control = join(tmp, 'control');
-  mkdirSync(control);
-  const results = join(tmp, 'results');
-  let address = '';
-
-  const track = (label: string, proc: Proc): Proc => {
-    procs.push({ label, proc });
-    return proc;
-  };
-  const logs = (): string => procs.map(({ label, proc }) => `--- ${label}\n${proc.lines.join('\n')}`).join('\n');
-  const withLogs = (error: Error): never => {
-    throw new Error(`${error.message}\n${logs()}`);
-  };
-
-  return {
-    ...repos, tmp, control, results, logs,
-
-    async dispatcher(extra: string[] = []): Promise<Dispatcher> {
-      const args = ['--port', '0', '--results', results, '--state', join(tmp, 'dispatcher-state'), ...BEATS, ...extra];
-      const proc = track('dispatcher', spawnKeel(t, 'dispatcher/main.js', args));
-      const match = await proc.waitForLine(/listening on [^ ]*:(\d+);/);
-      address = `127.0.0.1:${match[1]}`;
-      return { ...proc, port: Number(match[1]), address };
-    },
-
-    /** A runner; resolves once the dispatcher has registered it. */
-    async runner(dispatcher: Dispatcher, name: string, options: { labels?: string; slots?: number } = {}): Promise<Proc> {
-      const args = ['--dispatcher', dispatcher.address, '--name', name, '--workdir', join(tmp, `runner-${name}`),
-        '--slots', String(options.slots ?? 1), ...(options.labels ? ['--labels', options.labels] : [])];
-      const proc = track(`runner ${name}`, spawnKeel(t, 'runner/main.js', args));
-      await dispatcher.waitForLine(new RegExp(`runner ${name} registered`), WAIT_MS).catch(withLogs);
-      return proc;
-    },
-
-    observer(dispatcher: Dispatcher, options: { clone?: string; project?: string; supersede?: boolean; state?: string } = {}): Proc {
-      const args = ['--dispatcher', dispatcher.address, '--interval', '0.1', '--state', join(tmp, options.state ?? 'observer-state'),
-        ...(options.project ? ['--project', options.project] : []), ...(options.supersede ? ['--supersede'] : []),
-        options.clone ?? repos.clone];
-      return track(`observer ${options.project ?? ''}`, spawnKeel(t, 'observer/main.js', args));
-    },
-
-    /** Commits to the working copy, pushes to central; returns the sha. */
-    push(files: Record<string, string>, message: string, work = repos.work): string {
-      const sha = commitFiles(work, files, message);
-      git(work, 'push', '-q', 'origin', 'main');
-      return sha;
-    },
-
-    /** The observer's clone, made after the first push. */
-    clone(central = repos.central, clone = repos.clone): void {
-      git(tmp, 'clone', '-q', central, clone);
-    },
-
-    /** Waits for the report <results>[/project]/<sha> (written last) and returns <sha>.json. */
-    async result(sha: string, project?: string, timeoutMs = WAIT_MS) {
-      const folder = project ? join(results, project) : results;
-      await waitFor(() => existsSync(join(folder, sha)), `the result of ${sha}`, timeoutMs).catch(withLogs);
-      return JSON.parse(readFileSync(join(folder, `${sha}.json`), 'utf8'));
-    },
-
-    report(sha: string, project?: string): string {
-      return readFileSync(join(project ? join(results, project) : results, sha), 'utf8');
-    },
-
-    /** `keel ARGS --dispatcher <the dispatcher>` as the owner (the dispatcher has no secret). */
-    keel(...args: string[]) {
-      return runKeel('cli/main.js', [...args, '--dispatcher', address]);
-    },
-
-    async waitFile(name: string): Promise<string> {
-      const path = join(control, name);
-      await waitFor(() => existsSync(path) && readFileSync(path, 'utf8').trim(), `control/${name}`, WAIT_MS).catch(withLogs);
-      return readFileSync(path, 'utf8').trim();
-    },
-
-    release(): void {
-      writeFileSync(join(control, 'release'), '');
-    },
-  };
-}
 
 function keelJson(jobs: Record<string, unknown>): string {
   return `${JSON.stringify({ jobs }, null, 2)}\n`;
@@ -138,7 +33,7 @@ test('a 2x2 matrix: four jobs with their own ids, titles, env and logs, two at a
   const script = [
     '#!/bin/sh',
     'echo "A=$A B=$B job=$KEEL_JOB"',
-    `echo $$ >> '${w.control}/pids'`,
+    ...w.scripts.recordRun('matrix'),
     `echo $$ > "${w.control}/started-$A$B"`,
     `while [ ! -e '${w.control}/release' ]; do sleep 0.05; done`,
     '[ "$A$B" != "2y" ]',
@@ -148,23 +43,22 @@ test('a 2x2 matrix: four jobs with their own ids, titles, env and logs, two at a
     'keel.json': keelJson({ m: { run: './job.sh', matrix: { A: ['1', '2'], B: ['x', 'y'] } } }),
     'job.sh': script,
   }, 'matrix');
-  w.clone();
-  const dispatcher = await w.dispatcher();
-  await w.runner(dispatcher, 'r1', { slots: 2 });
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: BEATS });
+  await w.runner('r1', dispatcher, { slots: 2 });
   w.observer(dispatcher);
-  await dispatcher.waitForLine(new RegExp(`queued ${sha} \\(refs/heads/main\\): 4 jobs`), WAIT_MS);
+  await dispatcher.waitForBuild(sha, (b) => b.ref === 'refs/heads/main' && b.jobs.length === 4, `${sha} queued with 4 jobs`);
 
   // Two started and blocked: both slots are in use at once.
-  await waitFor(() => readdirSync(w.control).filter((f) => f.startsWith('started-')).length >= 2, 'two jobs running', WAIT_MS)
-    .catch((error: Error) => { throw new Error(`${error.message}\n${w.logs()}`); });
-  const overview = await w.keel('status', '--json');
+  await w.until(() => w.scripts.startedCount() >= 2, 'two jobs running');
+  const overview = await dispatcher.keel('status', '--json');
   assert.equal(overview.code, 0, overview.stderr);
   const status = JSON.parse(overview.stdout);
   const r1 = status.runners.find((r: { name: string }) => r.name === 'r1');
   assert.deepEqual(r1.running, [sha, sha], `two jobs of the build run on r1 at once\n${overview.stdout}`);
   assert.equal(status.queued, 2, 'the other two wait');
-  assert.equal(readdirSync(w.control).filter((f) => f.startsWith('started-')).length, 2, 'never more than the slots');
-  w.release();
+  assert.equal(w.scripts.startedCount(), 2, 'never more than the slots');
+  w.scripts.release();
 
   const record = await w.result(sha);
   assert.equal(record.status, 'failed', w.logs());
@@ -202,9 +96,9 @@ test('a job with retries that fails once and then passes: passed, flaky, both at
     '',
   ].join('\n');
   const sha = w.push({ 'keel.json': keelJson({ flaky: { run: './flaky.sh', retries: 2, retryDelay: 0.1 } }), 'flaky.sh': script }, 'flaky');
-  w.clone();
-  const dispatcher = await w.dispatcher();
-  await w.runner(dispatcher, 'r1');
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: BEATS });
+  await w.runner('r1', dispatcher);
   w.observer(dispatcher);
 
   const record = await w.result(sha);
@@ -218,7 +112,7 @@ test('a job with retries that fails once and then passes: passed, flaky, both at
   const log = readFileSync(join(w.results, job!.log), 'utf8');
   assert.equal(job!.log, `${sha}.log`, 'one job: the plain log name');
   assert.match(log, /first attempt fails[\s\S]*second attempt passes/);
-  const status = await w.keel('status', sha);
+  const status = await dispatcher.keel('status', sha);
   assert.equal(status.code, 0, status.stdout + status.stderr);
   assert.match(status.stdout, /flaky/, 'keel status says so too');
 });
@@ -226,28 +120,28 @@ test('a job with retries that fails once and then passes: passed, flaky, both at
 test('labels: a gpu job waits, saying so in keel status, until a gpu runner connects, and runs there', async (t) => {
   const w = world(t);
   const sha = w.push({ 'keel.json': keelJson({ cuda: { run: 'echo "on $KEEL_JOB"', labels: ['gpu'] } }) }, 'gpu job');
-  w.clone();
-  const dispatcher = await w.dispatcher();
-  await w.runner(dispatcher, 'cpu', { labels: 'linux,x86', slots: 2 });
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: BEATS });
+  await w.runner('cpu', dispatcher, { labels: 'linux,x86', slots: 2 });
   w.observer(dispatcher);
-  await dispatcher.waitForLine(new RegExp(`queued ${sha} `), WAIT_MS);
+  await dispatcher.waitForBuild(sha);
 
-  const text = await w.keel('status');
+  const text = await dispatcher.keel('status');
   assert.equal(text.code, 0, text.stderr);
   const row = text.stdout.split('\n').find((line) => line.startsWith(sha.slice(0, 12)));
   assert.ok(row, `the build is in the overview:\n${text.stdout}`);
   assert.match(row!, /queued/);
   assert.match(row!, /waiting for a runner with labels gpu/);
-  const json = await w.keel('status', '--json');
+  const json = await dispatcher.keel('status', '--json');
   assert.equal(json.code, 0, json.stderr);
   const build = JSON.parse(json.stdout).builds.find((b: { commit: string }) => b.commit === sha);
   assert.equal(build.status, 'queued');
   assert.equal(build.note, 'waiting for a runner with labels gpu');
-  const one = JSON.parse((await w.keel('status', sha, '--json')).stdout);
+  const one = JSON.parse((await dispatcher.keel('status', sha, '--json')).stdout);
   assert.equal(one.jobs[0].status, 'queued', 'the whole record shows the job waiting');
   assert.equal(existsSync(join(w.results, sha)), false);
 
-  await w.runner(dispatcher, 'gpu1', { labels: 'gpu' });
+  await w.runner('gpu1', dispatcher, { labels: 'gpu' });
   const record = await w.result(sha);
   assert.equal(record.status, 'passed', w.logs());
   assert.equal(record.runner, 'gpu1');
@@ -259,19 +153,19 @@ test('labels: a gpu job waits, saying so in keel status, until a gpu runner conn
 test('two repositories, one with --project lib, share a dispatcher and two runners; both are tested and kept apart', async (t) => {
   const w = world(t);
   const app = w.push({ 'tests/math.test.js': "import { test } from 'node:test';\ntest('adds', () => {});\n" }, 'app');
-  w.clone();
+  w.cloneFor();
   const lib = makeCentralAndClone(t);
-  const libSha = w.push({ 'keel.json': keelJson({ build: { run: 'echo lib built' } }) }, 'lib', lib.work);
-  w.clone(lib.central, lib.clone);
+  const libSha = w.push({ 'keel.json': keelJson({ build: { run: 'echo lib built' } }) }, 'lib', { work: lib.work });
+  w.cloneFor(lib.central, lib.clone);
 
-  const dispatcher = await w.dispatcher();
-  await w.runner(dispatcher, 'r1');
-  await w.runner(dispatcher, 'r2');
+  const dispatcher = await w.dispatcher({ extra: BEATS });
+  await w.runner('r1', dispatcher);
+  await w.runner('r2', dispatcher);
   w.observer(dispatcher, { state: 'observer-app' });
   w.observer(dispatcher, { clone: lib.clone, project: 'lib', state: 'observer-lib' });
 
   const appRecord = await w.result(app);
-  const libRecord = await w.result(libSha, 'lib');
+  const libRecord = await w.result(libSha, { project: 'lib' });
   assert.equal(appRecord.status, 'passed', w.logs());
   assert.equal(appRecord.project, null);
   assert.equal(libRecord.status, 'passed', w.logs());
@@ -282,14 +176,14 @@ test('two repositories, one with --project lib, share a dispatcher and two runne
   assert.equal(existsSync(join(w.results, libSha)), false, 'the lib build is not in the plain folder');
   assert.equal(existsSync(join(w.results, 'lib', app)), false, 'the app build is not in lib/');
 
-  const status = await w.keel('status', libSha, '--project', 'lib');
+  const status = await dispatcher.keel('status', libSha, '--project', 'lib');
   assert.equal(status.code, 0, status.stdout + status.stderr);
   assert.match(status.stdout, new RegExp(`commit: +${libSha}`));
   assert.match(status.stdout, /status: +passed/);
-  const json = await w.keel('status', libSha, '--project', 'lib', '--json');
+  const json = await dispatcher.keel('status', libSha, '--project', 'lib', '--json');
   assert.equal(json.code, 0, json.stderr);
   assert.equal(JSON.parse(json.stdout).project, 'lib');
-  const plain = await w.keel('status', libSha);
+  const plain = await dispatcher.keel('status', libSha);
   assert.equal(plain.code, 1, `without --project the lib build is not this one:\n${plain.stdout}`);
 });
 
@@ -297,7 +191,7 @@ test('keel cancel stops a running job: the build ends cancelled and the job\'s c
   const w = world(t);
   const script = [
     '#!/bin/sh',
-    `echo $$ >> '${w.control}/pids'`,
+    ...w.scripts.recordRun('slow'),
     'sleep 60 &',
     `echo $! > '${w.control}/child'`,
     'echo started',
@@ -305,15 +199,15 @@ test('keel cancel stops a running job: the build ends cancelled and the job\'s c
     '',
   ].join('\n');
   const sha = w.push({ 'keel.json': keelJson({ slow: { run: './slow.sh' } }), 'slow.sh': script }, 'slow');
-  w.clone();
-  const dispatcher = await w.dispatcher();
-  await w.runner(dispatcher, 'r1');
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: BEATS });
+  await w.runner('r1', dispatcher);
   w.observer(dispatcher);
-  const child = Number(await w.waitFile('child'));
-  const shell = Number((await w.waitFile('pids')).split('\n')[0]);
+  const child = Number(await w.scripts.file('child'));
+  const shell = Number((await w.scripts.file('pids')).split('\n')[0]);
   assert.equal(gone(child), false, 'the child runs');
 
-  const cancel = await w.keel('cancel', sha);
+  const cancel = await dispatcher.keel('cancel', sha);
   assert.equal(cancel.code, 0, cancel.stdout + cancel.stderr);
   assert.match(cancel.stdout + cancel.stderr, /cancelled/);
   const record = await w.result(sha);
@@ -321,11 +215,10 @@ test('keel cancel stops a running job: the build ends cancelled and the job\'s c
   assert.equal(record.jobs[0].status, 'cancelled');
   assert.equal(record.jobs[0].attempts.at(-1).status, 'cancelled');
   assert.match(w.report(sha), /CANCELLED/);
-  await waitFor(() => gone(child), `the child ${child} to be killed`, WAIT_MS)
-    .catch((error: Error) => { throw new Error(`${error.message}\n${w.logs()}`); });
-  await waitFor(() => gone(shell), `the job's shell ${shell} to be killed`, WAIT_MS);
+  await w.until(() => gone(child), `the child ${child} to be killed`);
+  await w.until(() => gone(shell), `the job's shell ${shell} to be killed`);
 
-  const again = await w.keel('cancel', sha);
+  const again = await dispatcher.keel('cancel', sha);
   assert.equal(again.code, 1, `nothing left to cancel: ${again.stdout}${again.stderr}`);
 });
 
@@ -341,22 +234,20 @@ test('keel retry runs a failed build again: it passes, and the job keeps its fai
     '',
   ].join('\n');
   const sha = w.push({ 'keel.json': keelJson({ once: { run: './once.sh' } }), 'once.sh': script }, 'fails once');
-  w.clone();
-  const dispatcher = await w.dispatcher();
-  await w.runner(dispatcher, 'r1');
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: BEATS });
+  await w.runner('r1', dispatcher);
   w.observer(dispatcher);
   const first = await w.result(sha);
   assert.equal(first.status, 'failed', w.logs());
-  const wrote = new RegExp(`wrote \\S*/${sha}$`);
-  await dispatcher.waitForLine(wrote, WAIT_MS);
 
-  const wrongJob = await w.keel('retry', sha, '--job', 'nope');
+  const wrongJob = await dispatcher.keel('retry', sha, '--job', 'nope');
   assert.equal(wrongJob.code, 1, wrongJob.stdout + wrongJob.stderr);
-  const retry = await w.keel('retry', sha, '--job', 'once');
+  const retry = await dispatcher.keel('retry', sha, '--job', 'once');
   assert.equal(retry.code, 0, retry.stdout + retry.stderr);
-  await waitFor(() => dispatcher.count(wrote) >= 2, 'the result written again', WAIT_MS)
-    .catch((error: Error) => { throw new Error(`${error.message}\n${w.logs()}`); });
-  const record = JSON.parse(readFileSync(join(w.results, `${sha}.json`), 'utf8'));
+  // The report is written last: once it says PASSED, the new <sha>.json is there too.
+  await w.until(() => /status: +PASSED/.test(w.report(sha)), 'the result written again');
+  const record = w.readResult(sha);
   assert.equal(record.status, 'passed', w.logs());
   const job: Job = record.jobs[0];
   assert.equal(job.status, 'passed');
@@ -370,8 +261,8 @@ test('keel retry runs a failed build again: it passes, and the job keeps its fai
 test('an invalid keel.json ends the build as error, naming the field, without any runner', async (t) => {
   const w = world(t);
   const sha = w.push({ 'keel.json': '{"jobs": {"unit": {"run": "true", "matrix": {"NODE": [18]}}}}\n' }, 'bad keel.json');
-  w.clone();
-  const dispatcher = await w.dispatcher();
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: BEATS });
   w.observer(dispatcher);
   const record = await w.result(sha);
   assert.equal(record.status, 'error', w.logs());
@@ -384,14 +275,14 @@ test('--supersede: a newer commit on main skips the queued older one, recorded; 
   const w = world(t);
   const jobs = keelJson({ quick: { run: 'echo "testing $KEEL_COMMIT"' } });
   const base = w.push({ 'keel.json': jobs }, 'base');
-  w.clone();
-  const dispatcher = await w.dispatcher();
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: BEATS });
   w.observer(dispatcher, { supersede: true });
-  await dispatcher.waitForLine(new RegExp(`queued ${base} `), WAIT_MS);
+  await dispatcher.waitForBuild(base);
   const a = w.push({ 'a.txt': 'a\n' }, 'A');
-  await dispatcher.waitForLine(new RegExp(`queued ${a} `), WAIT_MS);
+  await dispatcher.waitForBuild(a);
   const b = w.push({ 'b.txt': 'b\n' }, 'B');
-  await dispatcher.waitForLine(new RegExp(`queued ${b} `), WAIT_MS);
+  await dispatcher.waitForBuild(b);
 
   const skipped = await w.result(a);
   assert.equal(skipped.status, 'skipped', w.logs());
@@ -400,11 +291,11 @@ test('--supersede: a newer commit on main skips the queued older one, recorded; 
   assert.equal((await w.result(base)).status, 'skipped', 'the base commit was superseded by A');
   assert.equal(existsSync(join(w.results, b)), false, 'B waits for a runner');
 
-  await w.runner(dispatcher, 'r1');
+  await w.runner('r1', dispatcher);
   const record = await w.result(b);
   assert.equal(record.status, 'passed', w.logs());
   assert.match(readFileSync(join(w.results, `${b}.log`), 'utf8'), new RegExp(`testing ${b}`));
-  assert.equal(JSON.parse(readFileSync(join(w.results, `${a}.json`), 'utf8')).status, 'skipped', 'A stays skipped');
+  assert.equal(w.readResult(a).status, 'skipped', 'A stays skipped');
 });
 
 test('JUnit: the default node --test job and a declared junit file are kept as <sha>.<job>.junit.xml and counted', async (t) => {
@@ -417,9 +308,9 @@ test('JUnit: the default node --test job and a declared junit file are kept as <
     '',
   ].join('\n');
   const first = w.push({ 'tests/math.test.js': tests }, 'node tests');
-  w.clone();
-  const dispatcher = await w.dispatcher();
-  await w.runner(dispatcher, 'r1');
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: BEATS });
+  await w.runner('r1', dispatcher);
   w.observer(dispatcher);
 
   const record = await w.result(first);

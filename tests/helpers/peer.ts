@@ -1,6 +1,7 @@
 // A hand-written protocol peer for tests: real socket, real codec, and a way
 // to wait for the next message of a given type.
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { decode, encode } from '../../src/protocol/codec.js';
 import { LineSplitter } from '../../src/protocol/line-splitter.js';
 import type { Message, MessageOf, MessageType, Role } from '../../src/protocol/messages.js';
@@ -29,9 +30,12 @@ export class TestPeer {
     }));
   }
 
-  static connect(port: number): Promise<TestPeer> {
+  /** A plain TCP connection, or a TLS one with `tls` (its CA, and a client certificate if asked). */
+  static connect(port: number, tls?: ConnectionOptions): Promise<TestPeer> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new TestPeer(socket)));
+      const socket: Socket = tls
+        ? connectTls({ ...tls, host: '127.0.0.1', port }, () => resolve(new TestPeer(socket)))
+        : connect({ host: '127.0.0.1', port }, () => resolve(new TestPeer(socket)));
       socket.once('error', reject);
     });
   }

@@ -11,7 +11,12 @@ const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 
 export interface Proc {
   child: ChildProcess;
+  /** stdout and stderr, line by line, in the order they arrived. */
   lines: string[];
+  /** Everything the process wrote to stdout so far. */
+  stdout(): string;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
   /** Resolves with the first output line (already seen or to come) matching `pattern`; rejects if the process exits first. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** How many output lines so far match `pattern`. */
@@ -28,6 +33,10 @@ export function spawnWatched(argv: string[], options: { cwd?: string; env?: Node
   });
   const what = argv.find((arg) => /\.(ts|js)$/.test(arg)) ?? argv[0];
   const lines: string[] = [];
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (err += chunk));
   const listeners = new Set<() => void>();
   const wake = () => {
     for (const listener of [...listeners]) listener();
@@ -64,7 +73,7 @@ export function spawnWatched(argv: string[], options: { cwd?: string; env?: Node
     check();
   });
   const count = (pattern: RegExp) => lines.filter((line) => pattern.test(line)).length;
-  return { child, lines, waitForLine, count, exited };
+  return { child, lines, stdout: () => out, stderr: () => err, waitForLine, count, exited };
 }
 
 /** SIGKILLs the process if it is still running, and waits for it. */
@@ -100,10 +109,11 @@ export async function startDispatcherProcess(t: TestContext, results: string, ex
   return { ...proc, port: Number(match[1]) };
 }
 
-/** Runs a command to completion and returns its exit code and output. */
-export function runKeel(entry: string, args: string[], options: { cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs a command to completion and returns its exit code and output; `env` is laid over this process's environment. */
+export function runKeel(entry: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`${DIST}${entry}`, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = options.env ? { ...process.env, ...options.env } : undefined;
+    const child = spawn(process.execPath, [`${DIST}${entry}`, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
