@@ -68,7 +68,8 @@ export function outcome(o: Fields, f: string): RunOutcome {
     message: message(r, 'message'),
     counts: nullable(r, 'counts', counts),
     infra: bool(r, 'infra'),
-    cancelled: bool(r, 'cancelled'),
+    // Absent from outcomes an older Keel wrote (a journal, a runner's spool): they were never cancelled ones.
+    cancelled: r.cancelled === undefined ? false : bool(r, 'cancelled'),
     failedTests: list(r, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
     junit: nullable(r, 'junit', (x, k) => text(x, k, LIMITS.junitChars)),
   };

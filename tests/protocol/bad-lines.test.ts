@@ -74,7 +74,8 @@ for (const { message } of fixtures) {
   }
 }
 const outcome = sample('result').outcome;
-for (const field of Object.keys(outcome)) {
+// `cancelled` may be absent (an outcome from an older runner's spool): see codec.test.ts.
+for (const field of Object.keys(outcome).filter((f) => f !== 'cancelled')) {
   badField(`result outcome without ${field}`, sample('result'), { outcome: { ...outcome, [field]: undefined } });
 }
 for (const field of ['tests', 'passed', 'failed', 'skipped']) {

@@ -70,3 +70,10 @@ test('decode returns a fresh object with the type first', () => {
   const decoded = decode('{"seq":1,"type":"ping"}');
   assert.deepEqual(Object.keys(decoded), ['type', 'seq']);
 });
+
+test('an outcome written before `cancelled` existed reads as not cancelled', () => {
+  const old = { ...sample('result').outcome } as Record<string, unknown>;
+  delete old.cancelled;
+  const decoded = decode(JSON.stringify({ type: 'result', lease: 'l', outcome: old }));
+  assert.equal(decoded.type === 'result' && decoded.outcome.cancelled, false);
+});
