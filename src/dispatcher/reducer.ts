@@ -113,8 +113,8 @@ function applyRetry(state: State, record: Extract<JournalRecord, { op: 'retry' }
   const current = state.builds.get(key);
   if (current && !isFinished(current.status)) return [];
   const build = structuredClone(record.build);
-  if (!isFinished(build.status)) return [];
-  const jobs = reopenBuild(build, record.job);
+  // Journals written before runs were counted hold the build already reopened.
+  const jobs = isFinished(build.status) ? reopenBuild(build, record.job) : reopened(build);
   if (jobs.length === 0) return [];
   state.builds.set(key, build);
   // The earlier run's files no longer matter: this run writes its own.
@@ -123,6 +123,11 @@ function applyRetry(state: State, record: Extract<JournalRecord, { op: 'retry' }
   for (const job of jobs) state.queue.push({ build, job });
   summarise(build);
   return [];
+}
+
+function reopened(build: BuildRecord): JobRecord[] {
+  build.run += 1;
+  return build.jobs.filter((job) => job.status === 'queued');
 }
 
 function leaseOf(state: State, job: JobRecord): Lease | undefined {

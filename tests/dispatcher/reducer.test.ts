@@ -296,7 +296,7 @@ test('a journal and a snapshot written before builds had subjects replay: pushes
 
   const snapshot = DISPATCHER_JOURNAL.readSnapshot(JSON.parse(readFileSync(new URL('./fixtures/old.snapshot.json', import.meta.url), 'utf8')).state);
   const restored = stateFrom(snapshot);
-  assert.deepEqual([...restored.builds.keys()].sort(), [two, three, four, five].sort());
+  assert.deepEqual([...restored.builds.keys()].sort(), [three, four, five].sort());
   assert.deepEqual(queueOf(restored), ['5/tests']);
   assert.equal(restored.leases.get('-zArh_uOAsSo-5')?.build.commit, four);
   assert.equal(restored.builds.get(three!)?.run, 1);
