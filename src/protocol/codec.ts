@@ -1,10 +1,9 @@
 // encode() and decode() for one line of protocol version 1. decode() checks
 // every field, so the rest of Keel only ever sees well-formed, typed messages.
 
-import { ErrorCode } from './error-codes.js';
+import { ERROR_CODES, ErrorCode } from './error-codes.js';
 import { ProtocolError, describeValue } from './errors.js';
 import { bool, checked, int, list, nullable, object, oneOf, stringRecord, text, type Fields } from './fields.js';
-import { ERROR_CODES, type ErrorCode } from './error-codes.js';
 import { LIMITS } from './limits.js';
 import { ADMIN_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
 import { BUILD_STATUSES, OUTCOME_STATUSES, type BuildRecord, type RunOutcome, type RunnerSummary, type TestCounts } from './records.js';
