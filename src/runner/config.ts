@@ -4,6 +4,7 @@ import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { LIMITS } from '../protocol/limits.js';
 import { isName } from '../protocol/validate.js';
 
 export interface RunnerConfig {
@@ -68,6 +69,8 @@ export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): 
   if (badLabel !== undefined) {
     throw new ConfigError(`--labels must be a comma-separated list of names (letters, digits, ".", "_", "-"), got "${badLabel}"`);
   }
+  // The dispatcher refuses a `register` with more.
+  if (labels.length > LIMITS.labels) throw new ConfigError(`--labels takes at most ${LIMITS.labels} labels, got ${labels.length}`);
   const security = loadSecurity(values, env.KEEL_TOKEN);
   if (security.secret?.kind === 'role' && security.secret.role !== 'runner') {
     throw new ConfigError(`the secret given is a ${security.secret.role} token; a runner needs a runner token (keel token runner)`);
@@ -76,7 +79,7 @@ export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): 
     dispatcher: parseAddress(values.dispatcher, '--dispatcher'),
     security,
     name,
-    slots: parseInteger(values.slots, '--slots', 1, 256),
+    slots: parseInteger(values.slots, '--slots', 1, LIMITS.slots),
     labels: Object.freeze(labels),
     workdir: resolve(values.workdir),
     timeoutMs: parseSeconds(values.timeout, '--timeout', 0.1, 7 * 86_400),

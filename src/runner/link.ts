@@ -15,13 +15,11 @@ import { Connection } from '../common/connection.js';
 import { dial } from '../common/dial.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Log } from '../common/log.js';
+import { LIMITS } from '../protocol/limits.js';
 import { type Job, type Message, type Result, type Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { OutputBacklog } from './output-backlog.js';
 import type { ResultSpool } from './result-spool.js';
-
-/** The protocol's cap on `register.leases`; far above what slots and a sane spool hold. */
-const MAX_HELD_LEASES = 1024;
 
 export interface LinkOptions {
   spool: ResultSpool;
@@ -154,10 +152,14 @@ export class DispatcherLink {
     }, this.deadlineMs);
   }
 
-  /** Running jobs first, then finished ones whose results are not yet recorded. */
+  /**
+   * Running jobs first, then finished ones whose results are not yet
+   * recorded; at most the protocol's cap, far above what slots and a sane
+   * spool hold.
+   */
   private heldLeases(): string[] {
     const leases = new Set([...this.options.runningLeases(), ...this.options.spool.leases()]);
-    return [...leases].slice(0, MAX_HELD_LEASES);
+    return [...leases].slice(0, LIMITS.heldLeases);
   }
 
   private onRegistered(conn: Connection, name: string): void {

@@ -1,11 +1,12 @@
 // Carries one child's stdout and stderr to an OutputSink: decoded per stream
 // so a multi-byte character is never cut, in pieces of at most
-// MAX_OUTPUT_CHUNK, and no faster than the sink takes them. A bounded tail
+// LIMITS.outputChunk, and no faster than the sink takes them. A bounded tail
 // of each stream is kept for parseCounts, never the whole output.
 
 import type { ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { MAX_OUTPUT_CHUNK, STREAMS, type Stream } from '../protocol/messages.js';
+import { LIMITS } from '../protocol/limits.js';
+import { STREAMS, type Stream } from '../protocol/messages.js';
 import type { OutputSink } from './run-tests.js';
 
 /** How much of each stream is kept; test summaries are a few lines at the end. */
@@ -48,7 +49,7 @@ export function pipeOutput(child: ChildProcess, sink: OutputSink, tails: Record<
     tails[stream].push(text);
     if (discarding) return;
     let ok = true;
-    for (const chunk of splitChunk(text, MAX_OUTPUT_CHUNK)) ok = sink.write(stream, chunk) && ok;
+    for (const chunk of splitChunk(text, LIMITS.outputChunk)) ok = sink.write(stream, chunk) && ok;
     if (ok || waiting) return;
     waiting = true;
     sink.onDrain(() => {
