@@ -35,7 +35,7 @@ export interface RunOptions {
   /** Between SIGTERM and SIGKILL; default 5000. */
   killGraceMs?: number;
   output: OutputSink;
-  /** Aborting cancels: the running step's group is killed and the outcome is an error, 'cancelled'. */
+  /** Aborting cancels: the running step's group is killed and the outcome is an error with `cancelled: true`. */
   signal?: AbortSignal;
 }
 
@@ -152,10 +152,13 @@ function runStep(argv: string[], context: StepContext): Promise<StepEnd> {
         }),
       );
     };
-    const timer = setTimeout(() => stop('timeout'), Math.min(Math.max(0, context.deadline - Date.now()), MAX_TIMER_MS));
-    const onAbort = () => stop('cancel');
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) onAbort();
+    // Unref'd, which is fine: the child's pipes hold the process until 'close'.
+    const timeout = AbortSignal.timeout(Math.min(Math.max(0, context.deadline - Date.now()), MAX_TIMER_MS));
+    const ending = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    // Whichever came first aborted `ending`; the timeout's own flag tells which.
+    const onEnd = () => stop(timeout.aborted ? 'timeout' : 'cancel');
+    ending.addEventListener('abort', onEnd, { once: true });
+    if (ending.aborted) onEnd();
 
     child.on('error', (error) => {
       if (child.pid === undefined) spawnError = error;
@@ -166,8 +169,7 @@ function runStep(argv: string[], context: StepContext): Promise<StepEnd> {
       if (stoppedBy === null && child.pid !== undefined) killing.push(killGroupOf(child.pid));
     });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
+      ending.removeEventListener('abort', onEnd);
       void Promise.all(killing).then(() => {
         if (spawnError !== null) resolve({ ...base, spawnError });
         else resolve({ exitCode: code, signal, spawnError: null, stoppedBy });

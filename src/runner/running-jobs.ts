@@ -5,6 +5,7 @@
 // the dispatcher aborts (cancelled by someone) is stopped the same way, and
 // likewise sends no result: the dispatcher expects none.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from '../common/log.js';
 import type { Job, Result, Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
@@ -111,13 +112,13 @@ export class RunningJobs {
 
   /** Resolves true once no job is running, or false after `ms`. */
   async whenIdle(ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
     const idle = Promise.all([...this.running.values()].map((job) => job.done)).then(() => true as const);
+    // Aborted once the race is decided, so the timer does not hold the process; race has already handled its rejection.
+    const timer = new AbortController();
     try {
-      return await Promise.race([idle, timeout]);
+      return await Promise.race([idle, sleep(ms, false as const, { signal: timer.signal })]);
     } finally {
-      clearTimeout(timer);
+      timer.abort();
     }
   }
 
