@@ -45,7 +45,7 @@ async function run(argv: string[]): Promise<number | null> {
     case 'admin': return admin(rest, process.env);
     case 'cancel': case 'retry': return buildControl(command, rest, process.env);
     case 'notify': return notify(rest, process.env);
-    case 'demo': return demo(rest);
+    case 'demo': return demo(rest, process.env);
     case 'help': case '--help': case '-h': console.log(USAGE); return 0;
     case undefined: console.error(USAGE); return 2;
     default: console.error(`keel: unknown command "${command}"\n${USAGE}`); return 2;

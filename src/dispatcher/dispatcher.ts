@@ -34,7 +34,7 @@ export interface DispatcherParts {
 
 export async function startDispatcher(config: DispatcherConfig, log: Log, parts: DispatcherParts = {}): Promise<RunningDispatcher> {
   const results = new ResultStore(config.results, config.maxLogBytes);
-  const jobSource = new JobSource(config.state);
+  const jobSource = new JobSource(config.state, config.git);
   const opened = await Journal.open<SchedulerSnapshot, JournalRecord>(config.state, log);
   const { journal } = opened;
   const writing = new Set<Promise<void>>();

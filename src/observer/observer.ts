@@ -15,7 +15,7 @@ import { findNewCommits } from './scan.js';
 
 type Failure = 'fetch' | 'origin' | 'scan' | 'save';
 
-export type ObserverSettings = Pick<ObserverConfig, 'clone' | 'hasOrigin' | 'originGitDir' | 'branches' | 'intervalMs' | 'cursorFile'>;
+export type ObserverSettings = Pick<ObserverConfig, 'clone' | 'hasOrigin' | 'originGitDir' | 'branches' | 'intervalMs' | 'cursorFile' | 'git'>;
 
 export class Observer implements LinkSource {
   private readonly cursor: Cursor;
@@ -117,7 +117,7 @@ export class Observer implements LinkSource {
     const result = await findNewCommits({
       previous: this.firstRun ? null : this.cursor.branches,
       heads,
-      list: (head, exclude, limit) => listNewCommits(view.clone, head, exclude, limit),
+      list: (head, exclude, limit) => listNewCommits(this.settings.git, view.clone, head, exclude, limit),
     });
     for (const branch of result.capped) this.log(`branch ${branch} has too many new commits; reporting only the newest`);
     for (const branch of result.deleted) this.log(`branch ${branch} is gone; forgetting its cursor`);
@@ -150,7 +150,7 @@ export class Observer implements LinkSource {
     if (originGitDir !== null) {
       const view = { clone: originGitDir, hasOrigin: false };
       try {
-        const found = await readBranchHeads(view);
+        const found = await readBranchHeads(this.settings.git, view);
         this.recovered('origin', `reading origin ${originGitDir} works again`);
         return { view, ...found };
       } catch (error) {
@@ -159,12 +159,12 @@ export class Observer implements LinkSource {
     }
     if (hasOrigin) await this.fetch();
     const view = { clone, hasOrigin };
-    return { view, ...(await readBranchHeads(view)) };
+    return { view, ...(await readBranchHeads(this.settings.git, view)) };
   }
 
   private async fetch(): Promise<void> {
     try {
-      await fetchOrigin(this.settings.clone);
+      await fetchOrigin(this.settings.git, this.settings.clone);
       this.recovered('fetch', 'fetch from origin works again');
     } catch (error) {
       // Not fatal: origin's last known refs are still worth scanning.

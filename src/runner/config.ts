@@ -3,9 +3,11 @@ import { resolve } from 'node:path';
 import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
+import { createGitContext, type GitContext } from '../common/git/run.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 import { LIMITS } from '../protocol/limits.js';
 import { isName } from '../protocol/validate.js';
+import { inheritedEnv } from './test-env.js';
 
 export interface RunnerConfig {
   readonly dispatcher: Address;
@@ -18,6 +20,10 @@ export interface RunnerConfig {
   readonly killGraceMs: number;
   /** After the first SIGTERM/SIGINT, how long running jobs may take before they are cancelled and handed back. */
   readonly drainGraceMs: number;
+  /** The environment git runs with, from the env given at start. */
+  readonly git: GitContext;
+  /** What tests inherit of that env (the allow-list of test-env.ts). */
+  readonly testEnv: Readonly<Record<string, string>>;
 }
 
 export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name NAME] [--slots N]
@@ -85,5 +91,7 @@ export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): 
     timeoutMs: parseSeconds(values.timeout, '--timeout', 0.1, 7 * 86_400),
     killGraceMs: parseSeconds(values['kill-grace'], '--kill-grace', 0, 600),
     drainGraceMs: parseSeconds(values['drain-grace'], '--drain-grace', 0, 7 * 86_400),
+    git: createGitContext(env),
+    testEnv: inheritedEnv(env),
   });
 }

@@ -9,7 +9,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Job } from '../protocol/messages.js';
 import type { RunOutcome } from '../protocol/records.js';
-import type { Mirrors } from '../common/mirrors.js';
+import type { Mirrors } from '../common/git/mirror.js';
+import type { WorktreePool } from '../common/git/worktree-pool.js';
 import { attachJunit } from './junit-file.js';
 import { boundOutcome, errorOutcome } from './outcome.js';
 import { runTests, type OutputSink } from './run-tests.js';
@@ -18,6 +19,9 @@ import { jobEnv, testEnv } from './test-env.js';
 
 export interface JobOptions {
   mirrors: Mirrors;
+  worktrees: WorktreePool;
+  /** What the test inherits of the runner's environment (RunnerConfig.testEnv). */
+  baseEnv: Readonly<Record<string, string>>;
   timeoutMs: number;
   killGraceMs: number;
   output: OutputSink;
@@ -32,7 +36,7 @@ export async function runJob(job: Job, options: JobOptions): Promise<RunOutcome>
 
 async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcome> {
   const startedAt = new Date();
-  const { mirrors } = options;
+  const { mirrors, worktrees } = options;
   let mirror: string;
   try {
     mirror = await mirrors.ensureCommit(job.repo, job.commit);
@@ -41,7 +45,7 @@ async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcom
   }
   let worktree: string;
   try {
-    worktree = await mirrors.checkout(mirror, job.commit);
+    worktree = await worktrees.checkout(mirror, job.commit);
   } catch (error) {
     return errorOutcome(startedAt, `checkout failed: ${(error as Error).message}`, true);
   }
@@ -54,7 +58,7 @@ async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcom
     const outcome = await runTests({
       cwd: worktree,
       plan,
-      env: environment(job, options.log),
+      env: environment(job, options),
       timeoutMs: job.timeoutMs ?? options.timeoutMs,
       killGraceMs: options.killGraceMs,
       output: options.output,
@@ -67,7 +71,7 @@ async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcom
     if (error instanceof NoTestsError) return errorOutcome(startedAt, error.message, false);
     return errorOutcome(startedAt, `could not run the tests: ${(error as Error).message}`, true);
   } finally {
-    mirrors.release(mirror, worktree);
+    worktrees.release(mirror, worktree);
   }
 }
 
@@ -78,8 +82,8 @@ async function choosePlan(job: Job, worktree: string): Promise<TestPlan> {
   return chooseTestCommand(worktree);
 }
 
-function environment(job: Job, log: (message: string) => void): NodeJS.ProcessEnv {
+function environment(job: Job, options: JobOptions): NodeJS.ProcessEnv {
   const { kept, ignored } = jobEnv(job.env);
-  if (ignored.length > 0) log(`ignoring env ${ignored.join(', ')}: the runner sets these itself`);
-  return testEnv(process.env, { ...kept, KEEL_COMMIT: job.commit, KEEL_REF: job.ref, KEEL_JOB: job.job });
+  if (ignored.length > 0) options.log(`ignoring env ${ignored.join(', ')}: the runner sets these itself`);
+  return testEnv(options.baseEnv, { ...kept, KEEL_COMMIT: job.commit, KEEL_REF: job.ref, KEEL_JOB: job.job });
 }

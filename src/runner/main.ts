@@ -25,7 +25,8 @@ import { onShutdown } from '../common/shutdown.js';
 import { RUNNER_USAGE, parseRunnerConfig } from './config.js';
 import { drainRunner, SHUTDOWN_MARGIN_MS } from './drain.js';
 import { DispatcherLink } from './link.js';
-import { Mirrors } from '../common/mirrors.js';
+import { Mirrors } from '../common/git/mirror.js';
+import { WorktreePool } from '../common/git/worktree-pool.js';
 import { ResultSpool } from './result-spool.js';
 import { RunningJobs } from './running-jobs.js';
 
@@ -53,9 +54,10 @@ export async function main(argv: string[]): Promise<void> {
     onAbort: (lease) => jobs.abort(lease),
     runningLeases: () => jobs.leases(),
   });
-  const mirrors = new Mirrors(config.workdir);
-  await mirrors.removeStaleWorktrees();
-  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, link });
+  const mirrors = new Mirrors(config.workdir, config.git);
+  const worktrees = new WorktreePool({ workdir: config.workdir, mirrors, git: config.git });
+  await worktrees.removeStale();
+  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, worktrees, link });
   log(`starting; dispatcher ${formatAddress(config.dispatcher)}, workdir ${config.workdir}, ${config.slots} slot(s)`);
   link.start();
 

@@ -10,7 +10,8 @@ import type { Log } from '../common/log.js';
 import type { Job, Result, Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { runJob } from './job.js';
-import type { Mirrors } from '../common/mirrors.js';
+import type { Mirrors } from '../common/git/mirror.js';
+import type { WorktreePool } from '../common/git/worktree-pool.js';
 
 /** What the jobs need of the dispatcher link. */
 export interface JobLink {
@@ -35,7 +36,7 @@ export class RunningJobs {
   constructor(
     private readonly config: RunnerConfig,
     private readonly log: Log,
-    private readonly parts: { mirrors: Mirrors; link: JobLink },
+    private readonly parts: { mirrors: Mirrors; worktrees: WorktreePool; link: JobLink },
   ) {}
 
   get size(): number {
@@ -58,11 +59,13 @@ export class RunningJobs {
       return;
     }
     this.log(`${what} attempt ${job.attempt}: starting`);
-    const { link, mirrors } = this.parts;
+    const { link, mirrors, worktrees } = this.parts;
     const controller = new AbortController();
     const entry: Running = { controller, stoppedBy: null, done: Promise.resolve() };
     entry.done = runJob(job, {
       mirrors,
+      worktrees,
+      baseEnv: this.config.testEnv,
       timeoutMs: this.config.timeoutMs,
       killGraceMs: this.config.killGraceMs,
       signal: controller.signal,

@@ -33,3 +33,15 @@ test('--slots and --labels stop where the protocol does, so the dispatcher never
     return true;
   });
 });
+
+test('what tests inherit and what git runs with come from the env given at start, read once', () => {
+  const env = { PATH: '/opt/bin:/usr/bin', HOME: '/home/r', KEEL_TOKEN: 'a-secret-of-32-characters-at-least', GIT_DIR: '/elsewhere', NODE_OPTIONS: '--require x' };
+  const config = parseRunnerConfig([], env);
+  assert.deepEqual(config.testEnv, { PATH: '/opt/bin:/usr/bin', HOME: '/home/r' });
+  assert.ok(Object.isFrozen(config.testEnv));
+  assert.equal(config.git.env.PATH, '/opt/bin:/usr/bin');
+  assert.equal(config.git.env.GIT_DIR, undefined);
+  assert.equal(config.git.env.KEEL_TOKEN, undefined);
+  env.PATH = '/changed';
+  assert.equal(config.testEnv.PATH, '/opt/bin:/usr/bin', 'a copy, not the live env');
+});
