@@ -16,10 +16,10 @@
 // result, so the dispatcher runs them elsewhere), wait briefly for `recorded`,
 // close, exit 0. A second signal exits 1 at once.
 
-import { mkdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { formatAddress } from '../common/address.js';
-import { isEntry } from '../common/entry.js';
-import { exitOnConfigError } from '../common/flags.js';
+import { runAsEntry } from '../common/entry.js';
+import { ConfigError } from '../common/errors.js';
 import { createLog } from '../common/log.js';
 import { onShutdown } from '../common/shutdown.js';
 import { RUNNER_USAGE, parseRunnerConfig } from './config.js';
@@ -35,14 +35,13 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${RUNNER_USAGE}\n`);
     return;
   }
-  let config;
-  try {
-    config = parseRunnerConfig(argv, process.env);
-  } catch (error) {
-    exitOnConfigError(error);
-  }
+  const config = parseRunnerConfig(argv, process.env);
   const log = createLog(`runner ${config.name}`);
-  mkdirSync(config.workdir, { recursive: true });
+  try {
+    await mkdir(config.workdir, { recursive: true });
+  } catch (error) {
+    throw new ConfigError(`--workdir must be a folder the runner can write, got "${config.workdir}" (${(error as Error).message})`, { cause: error });
+  }
   const spool = new ResultSpool(config.workdir, log);
   const spooled = await spool.load();
   if (spooled.length > 0) log(`${spooled.length} unrecorded result(s) from an earlier run to deliver: ${spool.leases().join(', ')}`);
@@ -64,6 +63,4 @@ export async function main(argv: string[]): Promise<void> {
   onShutdown(log, () => drainRunner({ jobs, link, spool, log, graceMs: config.drainGraceMs }), config.drainGraceMs + config.killGraceMs + SHUTDOWN_MARGIN_MS);
 }
 
-if (isEntry(import.meta.url)) {
-  void main(process.argv.slice(2));
-}
+runAsEntry(import.meta.url, main);
