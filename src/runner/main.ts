@@ -5,11 +5,12 @@
 // into a mirror under --workdir, checks it out into a fresh worktree, runs the
 // tests in their own process group (killed on --timeout), streams `output`
 // chunks, and sends a `result`; an `abort` kills the job's process group and
-// sends no result. Each result is first written to
-// <workdir>/results/<lease>.json and deleted when the dispatcher answers
-// `recorded`, so it survives a dispatcher outage and a runner restart. It
-// reconnects with backoff when the dispatcher goes away and never exits
-// because of that.
+// sends no result. A `job` it cannot read (a field the codec refuses) is
+// answered at once with an `error` result for that lease alone. Each result
+// is first written to <workdir>/results/<lease>.json and deleted when the
+// dispatcher answers `recorded`, so it survives a dispatcher outage and a
+// runner restart. It reconnects with backoff when the dispatcher goes away
+// and never exits because of that.
 //
 // First SIGTERM/SIGINT: send `drain`, start nothing new, let running jobs
 // finish for --drain-grace, then cancel the rest and hand them back (no
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<void> {
   const link: DispatcherLink = new DispatcherLink(config, log, {
     spool,
     onJob: (job) => jobs.start(job),
+    onRefusedJob: (lease, error) => jobs.refuse(lease, error),
     onAbort: (lease) => jobs.abort(lease),
     runningLeases: () => jobs.leases(),
   });

@@ -7,9 +7,11 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from '../common/log.js';
+import type { ProtocolError } from '../protocol/errors.js';
 import type { Job, Result, Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { runJob } from './job.js';
+import { refusedJobOutcome } from './refused-job.js';
 import type { Mirrors } from '../common/git/mirror.js';
 import type { WorktreePool } from '../common/git/worktree-pool.js';
 
@@ -97,6 +99,23 @@ export class RunningJobs {
       this.log(`${what}: cannot report the result: ${error.message}`);
     });
     this.running.set(job.lease, entry);
+  }
+
+  /**
+   * A `job` the codec refused: no runner could take it, so it is answered at
+   * once with an error result, spooled like any other. A lease that is
+   * already running keeps its run and gets no second answer.
+   */
+  refuse(lease: string, error: ProtocolError): void {
+    if (this.running.has(lease)) {
+      this.log(`lease ${lease}: a second job the runner could not read (${error.message}); the running one goes on`);
+      return;
+    }
+    const outcome = refusedJobOutcome(error);
+    this.parts.link.sendResult({ type: 'result', lease, outcome }).then(
+      () => this.log(`lease ${lease}: ${outcome.status} (${outcome.message})`),
+      (failure: Error) => this.log(`lease ${lease}: cannot report that the job could not be taken: ${failure.message}`),
+    );
   }
 
   /** Stops the job holding `lease` (its process group is killed) and sends no result for it. */
