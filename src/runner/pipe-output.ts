@@ -28,6 +28,12 @@ export interface Pipes {
   discard(): void;
   /** Close our ends of the pipes, so 'close' comes even if someone else holds theirs. */
   destroy(): void;
+  /**
+   * Destroys the pipes, and calls `onCut`, once they have stayed open for
+   * `ms` of reading freely. Time the sink holds them back does not count, so
+   * output already written is read first, however slow the sink.
+   */
+  cutAfter(ms: number, onCut: () => void): void;
 }
 
 /**
@@ -39,10 +45,35 @@ export interface Pipes {
 export function pipeOutput(child: ChildProcess, sink: OutputSink, tails: Record<Stream, Tail>): Pipes {
   let waiting = false;
   let discarding = false;
+  let closed = false;
+  let cut: { ms: number; onCut: () => void; timer: NodeJS.Timeout | null } | null = null;
   const pumps: (() => void)[] = [];
+  const destroy = () => {
+    for (const stream of STREAMS) child[stream]!.destroy();
+  };
+  // The cut's clock runs only while reading is free: stopped when the sink says wait, restarted when it drains.
+  const armCut = () => {
+    if (cut === null || cut.timer !== null || waiting || closed) return;
+    const pending = cut;
+    pending.timer = setTimeout(() => {
+      pending.timer = null;
+      if (waiting || closed) return;
+      destroy();
+      pending.onCut();
+    }, pending.ms);
+  };
+  const stopCut = () => {
+    if (cut?.timer) clearTimeout(cut.timer);
+    if (cut) cut.timer = null;
+  };
+  child.once('close', () => {
+    closed = true;
+    stopCut();
+  });
   const resume = () => {
     waiting = false;
     for (const pump of pumps) pump();
+    armCut();
   };
   const forward = (stream: Stream, text: string) => {
     if (text === '') return;
@@ -52,6 +83,7 @@ export function pipeOutput(child: ChildProcess, sink: OutputSink, tails: Record<
     for (const chunk of splitChunk(text, LIMITS.outputChunk)) ok = sink.write(stream, chunk) && ok;
     if (ok || waiting) return;
     waiting = true;
+    stopCut();
     sink.onDrain(() => {
       if (waiting) resume();
     });
@@ -73,8 +105,11 @@ export function pipeOutput(child: ChildProcess, sink: OutputSink, tails: Record<
       discarding = true;
       resume();
     },
-    destroy() {
-      for (const stream of STREAMS) child[stream]!.destroy();
+    destroy,
+    cutAfter(ms, onCut) {
+      if (cut !== null) return;
+      cut = { ms, onCut, timer: null };
+      armCut();
     },
   };
 }
