@@ -8,10 +8,10 @@
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Job } from '../protocol/messages.js';
-import type { RunOutcome } from '../protocol/records.js';
 import type { Mirrors } from '../common/git/mirror.js';
 import type { WorktreePool } from '../common/git/worktree-pool.js';
+import type { Job } from '../protocol/messages.js';
+import type { RunOutcome } from '../protocol/records.js';
 import { JOB_ID_VARIABLE, killJobProcesses, newJobId } from './job-processes.js';
 import { attachJunit } from './junit-file.js';
 import { boundOutcome, errorOutcome } from './outcome.js';

@@ -21,13 +21,13 @@ import { mkdir } from 'node:fs/promises';
 import { formatAddress } from '../common/address.js';
 import { runAsEntry } from '../common/entry.js';
 import { ConfigError } from '../common/errors.js';
+import { Mirrors } from '../common/git/mirror.js';
+import { WorktreePool } from '../common/git/worktree-pool.js';
 import { createLog } from '../common/log.js';
 import { onShutdown } from '../common/shutdown.js';
 import { RUNNER_USAGE, parseRunnerConfig } from './config.js';
 import { drainRunner, SHUTDOWN_MARGIN_MS } from './drain.js';
 import { DispatcherLink } from './link.js';
-import { Mirrors } from '../common/git/mirror.js';
-import { WorktreePool } from '../common/git/worktree-pool.js';
 import { ResultSpool } from './result-spool.js';
 import { RunningJobs } from './running-jobs.js';
 

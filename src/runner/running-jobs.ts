@@ -6,14 +6,14 @@
 // likewise sends no result: the dispatcher expects none.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Mirrors } from '../common/git/mirror.js';
+import type { WorktreePool } from '../common/git/worktree-pool.js';
 import type { Log } from '../common/log.js';
 import type { ProtocolError } from '../protocol/errors.js';
 import type { Job, Result, Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { runJob } from './job.js';
 import { refusedJobOutcome } from './refused-job.js';
-import type { Mirrors } from '../common/git/mirror.js';
-import type { WorktreePool } from '../common/git/worktree-pool.js';
 
 /** What the jobs need of the dispatcher link. */
 export interface JobLink {
