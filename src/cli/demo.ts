@@ -8,11 +8,13 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from '../common/flags.js';
-import { git } from '../common/git.js';
+import { createGitContext, git, type GitContext, type Identity } from '../common/git/run.js';
 
 const DEMO_DIR = resolve('.keel-demo');
 const RESULTS = resolve('test_results');
 const WAIT_MS = 60_000;
+/** Who the sample repository's commits are by. */
+const DEMO_AUTHOR: Identity = { name: 'Keel demo', email: 'demo@keel.invalid' };
 
 const PASSING_TEST = `import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,12 +59,12 @@ async function waitForFile(path: string): Promise<void> {
   }
 }
 
-async function commitTest(work: string, content: string, message: string): Promise<string> {
+async function commitTest(context: GitContext, work: string, content: string, message: string): Promise<string> {
   writeFileSync(join(work, 'tests', 'math.test.js'), content);
-  await git(['add', '-A'], { cwd: work });
-  await git(['commit', '--quiet', '-m', message], { cwd: work });
-  await git(['push', '--quiet', 'origin', 'main'], { cwd: work });
-  return (await git(['rev-parse', 'HEAD'], { cwd: work })).stdout.trim();
+  await git(context, ['add', '-A'], { cwd: work });
+  await git(context, ['commit', '--quiet', '-m', message], { cwd: work, identity: DEMO_AUTHOR });
+  await git(context, ['push', '--quiet', 'origin', 'main'], { cwd: work });
+  return (await git(context, ['rev-parse', 'HEAD'], { cwd: work })).stdout.trim();
 }
 
 function stopAll(children: ChildProcess[]): Promise<void> {
@@ -84,16 +86,16 @@ async function watchRepo(repo: string, children: ChildProcess[]): Promise<number
   return 0;
 }
 
-async function sample(children: ChildProcess[]): Promise<number> {
+async function sample(context: GitContext, children: ChildProcess[]): Promise<number> {
   rmSync(DEMO_DIR, { recursive: true, force: true });
   mkdirSync(join(DEMO_DIR, 'work', 'tests'), { recursive: true });
   const central = join(DEMO_DIR, 'central.git');
   const work = join(DEMO_DIR, 'work');
-  await git(['init', '--quiet', '--bare', '-b', 'main', central], { cwd: DEMO_DIR });
-  await git(['init', '--quiet', '-b', 'main'], { cwd: work });
-  await git(['remote', 'add', 'origin', central], { cwd: work });
-  const passing = await commitTest(work, PASSING_TEST, 'Add a passing test');
-  await git(['clone', '--quiet', central, join(DEMO_DIR, 'clone')], { cwd: DEMO_DIR });
+  await git(context, ['init', '--quiet', '--bare', '-b', 'main', central], { cwd: DEMO_DIR });
+  await git(context, ['init', '--quiet', '-b', 'main'], { cwd: work });
+  await git(context, ['remote', 'add', 'origin', central], { cwd: work });
+  const passing = await commitTest(context, work, PASSING_TEST, 'Add a passing test');
+  await git(context, ['clone', '--quiet', central, join(DEMO_DIR, 'clone')], { cwd: DEMO_DIR });
 
   const port = await startDispatcher(children);
   const address = `127.0.0.1:${port}`;
@@ -101,7 +103,7 @@ async function sample(children: ChildProcess[]): Promise<number> {
   start('observer', ['--dispatcher', address, '--interval', '0.5', '--state', join(DEMO_DIR, 'state'), join(DEMO_DIR, 'clone')], children);
 
   await waitForFile(join(RESULTS, passing));
-  const failing = await commitTest(work, FAILING_TEST, 'Add a failing test');
+  const failing = await commitTest(context, work, FAILING_TEST, 'Add a failing test');
   await waitForFile(join(RESULTS, failing));
   await stopAll(children);
 
@@ -114,11 +116,11 @@ async function sample(children: ChildProcess[]): Promise<number> {
   return 0;
 }
 
-export async function demo(argv: string[]): Promise<number> {
+export async function demo(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseFlags({ args: argv, strict: true, options: { repo: { type: 'string' } } });
   const children: ChildProcess[] = [];
   try {
-    return values.repo ? await watchRepo(resolve(values.repo), children) : await sample(children);
+    return values.repo ? await watchRepo(resolve(values.repo), children) : await sample(createGitContext(env), children);
   } finally {
     await stopAll(children);
   }

@@ -6,15 +6,12 @@
 //   keel notify                                observers scan now (post-receive hook)
 //   keel demo [--repo PATH]                    all three on a sample repo (npm start)
 
-import { isEntry } from '../common/entry.js';
-import { TokenError } from '../common/auth.js';
-import { ConfigError, TimeoutError } from '../common/errors.js';
+import { runAsEntry } from '../common/entry.js';
 import { main as dispatcher } from '../dispatcher/main.js';
 import { main as observer } from '../observer/main.js';
 import { main as runner } from '../runner/main.js';
 import { admin } from './admin.js';
 import { buildControl } from './build-control.js';
-import { RefusedError, UnreachableError } from './client.js';
 import { demo } from './demo.js';
 import { notify } from './notify.js';
 import { status } from './status.js';
@@ -45,23 +42,14 @@ async function run(argv: string[]): Promise<number | null> {
     case 'admin': return admin(rest, process.env);
     case 'cancel': case 'retry': return buildControl(command, rest, process.env);
     case 'notify': return notify(rest, process.env);
-    case 'demo': return demo(rest);
+    case 'demo': return demo(rest, process.env);
     case 'help': case '--help': case '-h': console.log(USAGE); return 0;
     case undefined: console.error(USAGE); return 2;
     default: console.error(`keel: unknown command "${command}"\n${USAGE}`); return 2;
   }
 }
 
-if (isEntry(import.meta.url)) {
-  run(process.argv.slice(2)).then(
-    (code) => {
-      if (code !== null) process.exitCode = code;
-    },
-    (error: Error) => {
-      process.stderr.write(`keel: ${error.message}\n`);
-      // Bad usage, a secret that does not fit, a refusal or no dispatcher: the question could not be asked.
-      const usage = [ConfigError, TokenError, RefusedError, UnreachableError, TimeoutError].some((kind) => error instanceof kind);
-      process.exitCode = usage ? 2 : 1;
-    },
-  );
-}
+// A query that fails (bad usage, a secret that does not fit, a refusal, no
+// dispatcher) could not be asked: one line and exit 2, as for a role that
+// cannot start.
+runAsEntry(import.meta.url, run);

@@ -1,8 +1,9 @@
 // One wrapper per socket: feeds bytes to the line splitter, decodes each line,
 // sends typed messages, and settles `closed` once with the cause. A line that
 // fails to decode is answered with an `error` message; the socket is closed
-// too unless the handler says the peer may go on (a line too long always
-// closes it, since the stream is no longer in step).
+// too unless the handler says the peer may go on, or that it has answered the
+// line itself (a line too long always closes it, since the stream is no
+// longer in step).
 
 import type { Socket } from 'node:net';
 import { decode, encode } from '../protocol/codec.js';
@@ -12,10 +13,18 @@ import { LineSplitter, MAX_LINE_BYTES } from '../protocol/line-splitter.js';
 import type { Message } from '../protocol/messages.js';
 import { trace } from './log.js';
 
+/** Returned by onProtocolError when the handler has answered the bad line itself: nothing is sent and the connection goes on. */
+export const ANSWERED: unique symbol = Symbol('answered');
+
 export interface ConnectionHandlers {
   onMessage(message: Message): void;
-  /** Called for each line that fails to decode; return true to drop the line and go on. */
-  onProtocolError?(error: ProtocolError): unknown;
+  /**
+   * Called for each line that fails to decode, with the line (null when
+   * there is no whole line: one too long). Return true to answer it with an
+   * `error` and go on, ANSWERED to go on without a word; anything else
+   * answers it and closes the connection.
+   */
+  onProtocolError?(error: ProtocolError, line: Buffer | null): unknown;
   /** Called after each chunk read, once its whole lines are handled (see `buffered`). */
   onData?(): void;
 }
@@ -114,17 +123,18 @@ export class Connection {
     try {
       lines = this.splitter.push(chunk);
     } catch (error) {
-      this.reject(error);
+      this.reject(error, null);
       return;
     }
     for (const line of lines) {
       if (this.isClosed) return;
       if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
+      const body = line[line.length - 1] === 0x0d ? line.subarray(0, -1) : line;
       let message: Message;
       try {
-        message = decode(line[line.length - 1] === 0x0d ? line.subarray(0, -1) : line);
+        message = decode(body);
       } catch (error) {
-        if (this.reject(error)) continue;
+        if (this.reject(error, body)) continue;
         return;
       }
       trace('recv %s %s', this.remote, message.type);
@@ -134,15 +144,18 @@ export class Connection {
   }
 
   /** Answers a bad line; true when the connection stays open. */
-  private reject(failure: unknown): boolean {
+  private reject(failure: unknown, line: Buffer | null): boolean {
     // Whatever went wrong reading a peer's line is that peer's bad line, never a crash.
     const error = failure instanceof ProtocolError
       ? failure
       : new ProtocolError(ErrorCode.badJson, `line could not be read: ${(failure as Error)?.message ?? String(failure)}`, { cause: failure });
-    const goOn = this.handlers.onProtocolError?.(error) === true && error.code !== 'line-too-long';
-    if (goOn) this.send({ type: 'error', code: error.code, message: error.message });
-    else this.fail(error.code, error.message, error);
-    return goOn;
+    const verdict = this.handlers.onProtocolError?.(error, line);
+    if (error.code === ErrorCode.lineTooLong || (verdict !== true && verdict !== ANSWERED)) {
+      this.fail(error.code, error.message, error);
+      return false;
+    }
+    if (verdict === true) this.send({ type: 'error', code: error.code, message: error.message });
+    return true;
   }
 
   private finish(): void {

@@ -1,5 +1,6 @@
-// Named errors with stable codes, beside ProtocolError (src/protocol/errors.ts).
-// Each extends KeelError and takes its code from the one table.
+// Named errors with stable codes, beside ProtocolError (src/protocol/errors.ts)
+// and GitError (git/run.ts). Each extends KeelError and takes its code from
+// the one table.
 
 import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 
@@ -9,15 +10,6 @@ export class ConfigError extends KeelError {
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.badConfig, message, options);
-  }
-}
-
-/** A git command that exited non-zero; `stderr` says why. */
-export class GitError extends KeelError {
-  override readonly name = 'GitError';
-
-  constructor(message: string, readonly stderr: string, options?: { cause?: unknown }) {
-    super(ErrorCode.gitFailed, message, options);
   }
 }
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
+import { createGitContext, type GitContext } from '../common/git/run.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 
 export interface DispatcherConfig {
@@ -26,6 +27,8 @@ export interface DispatcherConfig {
   readonly maxLogBytes: number;
   readonly maxErrors: number;
   readonly maxUnwritten: number;
+  /** The environment git runs with (reading keel.json), from the env given at start. */
+  readonly git: GitContext;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -124,5 +127,6 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     recover: values.recover,
     maxLogBytes: parseInteger(values['max-log-mib'], '--max-log-mib', 2, 1_000_000) * MIB,
     maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
+    git: createGitContext(env),
   });
 }

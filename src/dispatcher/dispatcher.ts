@@ -42,7 +42,7 @@ export interface DispatcherParts {
 export async function startDispatcher(config: DispatcherConfig, log: Log, parts: DispatcherParts = {}): Promise<RunningDispatcher> {
   const rules = { maxAttempts: config.maxAttempts };
   const results = new ResultStore(config.results, config.maxLogBytes);
-  const jobSource = new JobSource(config.state);
+  const jobSource = new JobSource(config.state, config.git);
   const opened = await Journal.open<Snapshot, JournalRecord>(config.state, { format: DISPATCHER_JOURNAL, log, recover: config.recover });
   const { journal } = opened;
   const state = stateFrom(opened.snapshot);

@@ -8,9 +8,9 @@
 // long-running `git cat-file` readers instead of starting git per commit.
 
 import { existsSync } from 'node:fs';
-import { CatFile } from '../common/cat-file.js';
-import { GitError } from '../common/errors.js';
-import { Mirrors } from '../common/mirrors.js';
+import { CatFile } from '../common/git/cat-file.js';
+import { Mirrors } from '../common/git/mirror.js';
+import { GitError, type GitContext } from '../common/git/run.js';
 import { DEFAULT_JOB, KeelJsonError, parseKeelJson, type JobSpec } from './keel-json.js';
 
 export type JobsFound = { jobs: JobSpec[]; error: null } | { jobs: []; error: string };
@@ -48,8 +48,8 @@ export class JobSource {
   private readonly readers = new Map<string, Readers>();
 
   /** Mirrors live under <stateDir>/mirrors. */
-  constructor(stateDir: string) {
-    this.mirrors = new Mirrors(stateDir);
+  constructor(stateDir: string, private readonly git: GitContext) {
+    this.mirrors = new Mirrors(stateDir, git);
   }
 
   /** The commit's jobs: keel.json's, or [DEFAULT_JOB] when the commit has none. */
@@ -119,7 +119,7 @@ export class JobSource {
   private readersOf(mirror: string): Readers {
     let readers = this.readers.get(mirror);
     if (!readers) {
-      readers = { content: new CatFile(mirror, '--batch'), check: new CatFile(mirror, '--batch-check') };
+      readers = { content: new CatFile(this.git, mirror, '--batch'), check: new CatFile(this.git, mirror, '--batch-check') };
       this.readers.set(mirror, readers);
     }
     return readers;

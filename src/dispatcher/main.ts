@@ -8,7 +8,7 @@
 // each atomically.
 
 import { formatAddress } from '../common/address.js';
-import { isEntry } from '../common/entry.js';
+import { runAsEntry } from '../common/entry.js';
 import { exitOnConfigError } from '../common/flags.js';
 import { createLog } from '../common/log.js';
 import { onShutdown } from '../common/shutdown.js';
@@ -39,6 +39,4 @@ export async function main(argv: string[]): Promise<void> {
   onShutdown(log, () => dispatcher.close());
 }
 
-if (isEntry(import.meta.url)) {
-  void main(process.argv.slice(2));
-}
+runAsEntry(import.meta.url, main);

@@ -6,7 +6,7 @@
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from '../common/errors.js';
-import { git } from '../common/git.js';
+import { git, type GitContext } from '../common/git/run.js';
 import { isRepoUrl } from '../protocol/validate.js';
 
 export interface CloneInfo {
@@ -18,7 +18,7 @@ export interface CloneInfo {
   readonly originGitDir: string | null;
 }
 
-export async function inspectClone(given: string): Promise<CloneInfo> {
+export async function inspectClone(context: GitContext, given: string): Promise<CloneInfo> {
   const notARepo = (why: string) => new ConfigError(`<clone> must be a git repository, got "${given}" (${why})`);
   let path: string;
   try {
@@ -26,24 +26,24 @@ export async function inspectClone(given: string): Promise<CloneInfo> {
   } catch (error) {
     throw notARepo((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (error as Error).message);
   }
-  const probe = await git(['rev-parse', '--is-bare-repository', '--absolute-git-dir'], { cwd: path, allowFailure: true });
+  const probe = await git(context, ['rev-parse', '--is-bare-repository', '--absolute-git-dir'], { cwd: path, allowFailure: true });
   if (probe.code !== 0) throw notARepo('git does not recognise it');
   const [bare, gitDir] = probe.stdout.trim().split('\n');
   // A folder inside a work tree also satisfies rev-parse; only the top will do,
   // or the cursor would be keyed to a path that is not the clone.
   const top = bare === 'true'
     ? gitDir
-    : (await git(['rev-parse', '--show-toplevel'], { cwd: path, allowFailure: true })).stdout.trim();
+    : (await git(context, ['rev-parse', '--show-toplevel'], { cwd: path, allowFailure: true })).stdout.trim();
   if (top === '') throw notARepo(`it is the git folder ${gitDir}, not a work tree`);
   if (top !== path) throw notARepo(`it is inside the repository at ${top}; give that folder`);
 
-  const origin = await git(['config', '--get', 'remote.origin.url'], { cwd: path, allowFailure: true });
+  const origin = await git(context, ['config', '--get', 'remote.origin.url'], { cwd: path, allowFailure: true });
   const originUrl = origin.code === 0 ? origin.stdout.trim() : '';
   return {
     path,
     hasOrigin: originUrl !== '',
     defaultRepoUrl: originUrl === '' ? path : fetchableUrl(originUrl, path),
-    originGitDir: originUrl === '' ? null : await localGitDir(originUrl, path),
+    originGitDir: originUrl === '' ? null : await localGitDir(context, originUrl, path),
   };
 }
 
@@ -54,9 +54,9 @@ export async function inspectClone(given: string): Promise<CloneInfo> {
  * name another machine's mount), or when the folder is not a repository (yet);
  * polling covers those.
  */
-async function localGitDir(url: string, clone: string): Promise<string | null> {
+async function localGitDir(context: GitContext, url: string, clone: string): Promise<string | null> {
   if (!isLocalPath(url)) return null;
-  const probe = await git(['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: resolve(clone, url), allowFailure: true });
+  const probe = await git(context, ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: resolve(clone, url), allowFailure: true });
   const dir = probe.stdout.trim();
   return probe.code === 0 && dir !== '' ? dir : null;
 }

@@ -5,40 +5,24 @@
 
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { CommandResult, ObserverCommand } from '../protocol/messages.js';
-import { isCommitId } from '../protocol/validate.js';
-import { readBranchHeads } from './git-refs.js';
+import type { GitWork } from './git-work.js';
 
 export type CommandAnswer = Omit<CommandResult, 'type' | 'id'>;
 
-export interface CommandSettings {
-  clone: string;
-  hasOrigin: boolean;
-  originGitDir: string | null;
-}
-
-const BRANCH = 'refs/heads/';
-
-export async function runCommand(settings: CommandSettings, command: ObserverCommand): Promise<CommandAnswer> {
+export async function runCommand(work: GitWork, command: ObserverCommand): Promise<CommandAnswer> {
   switch (command.op) {
-    case 'resolve': return resolve(settings, command.ref);
+    case 'resolve': return resolve(work, command.ref);
   }
 }
 
-/** Where a branch of origin points now: read in place when origin is local, else as last fetched. */
-async function resolve(settings: CommandSettings, ref: string): Promise<CommandAnswer> {
-  const fail = (code: ErrorCode, message: string): CommandAnswer => ({ ok: false, code, message, commit: null });
-  if (!ref.startsWith(BRANCH)) return fail(ErrorCode.unknownRef, `${ref} is not a branch (refs/heads/…)`);
-  const view = settings.originGitDir !== null
-    ? { clone: settings.originGitDir, hasOrigin: false }
-    : { clone: settings.clone, hasOrigin: settings.hasOrigin };
-  let heads;
+/** Where a ref of origin points now, as the scan sees it. */
+async function resolve(work: GitWork, ref: string): Promise<CommandAnswer> {
+  let commit: string | null;
   try {
-    ({ heads } = await readBranchHeads(view));
+    commit = await work.resolveRef(ref);
   } catch (error) {
-    return fail(ErrorCode.gitFailed, `cannot read the branches: ${(error as Error).message}`);
+    return { ok: false, code: ErrorCode.gitFailed, message: `cannot read ${ref}: ${(error as Error).message}`, commit: null };
   }
-  const branch = ref.slice(BRANCH.length);
-  const commit = heads.get(branch);
-  if (commit === undefined || !isCommitId(commit)) return fail(ErrorCode.unknownRef, `there is no branch ${branch} in origin`);
-  return { ok: true, code: null, message: `${branch} is at ${commit}`, commit };
+  if (commit === null) return { ok: false, code: ErrorCode.unknownRef, message: `there is no ${ref} in origin`, commit: null };
+  return { ok: true, code: null, message: `${ref} is at ${commit}`, commit };
 }

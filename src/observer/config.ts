@@ -2,11 +2,15 @@
 // is inspected here (is it a repository, does it have an origin, where do
 // runners fetch from) so that every mistake is reported before a socket opens.
 
-import { resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseSeconds } from '../common/flags.js';
+import { createGitContext, type GitContext, type Identity } from '../common/git/run.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { isPrintable } from '../protocol/codec.js';
+import { LIMITS } from '../protocol/limits.js';
 import { isName, isRefName, isRepoUrl } from '../protocol/validate.js';
 import { cursorPath } from './cursor.js';
 import { inspectClone } from './clone-info.js';
@@ -28,11 +32,18 @@ export interface ObserverConfig {
   readonly supersede: boolean;
   readonly stateDir: string;
   readonly cursorFile: string;
+  /** A folder of the observer's own under --state for the git work it does (merges, patches). */
+  readonly scratchDir: string;
   readonly security: Security;
+  /** The environment git runs with, from the env given at start. */
+  readonly git: GitContext;
+  /** Author and committer of the commits the observer makes. */
+  readonly identity: Identity;
 }
 
 export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--interval SECONDS]
-       [--branch NAME]... [--state DIR] [--repo-url URL] <clone>
+       [--branch NAME]... [--state DIR] [--repo-url URL]
+       [--git-name NAME] [--git-email EMAIL] <clone>
 
   <clone>                 the git clone to watch; fetched from its origin when it has one
   --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
@@ -46,6 +57,9 @@ export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--
                           dispatcher serving several repositories)
   --supersede             a new commit skips queued, not yet started builds of
                           older commits on the same branch (recorded as skipped)
+  --git-name NAME         author and committer name of the commits the observer
+                          makes: merges, applied patches (default Keel)
+  --git-email EMAIL       their email (default keel@<this host's name>)
 ${SECURITY_USAGE}`;
 
 const MIN_INTERVAL_S = 0.05;
@@ -64,6 +78,8 @@ export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv
       'repo-url': { type: 'string' },
       project: { type: 'string' },
       supersede: { type: 'boolean', default: false },
+      'git-name': { type: 'string', default: 'Keel' },
+      'git-email': { type: 'string' },
       help: { type: 'boolean' },
       ...SECURITY_FLAGS,
     },
@@ -73,6 +89,7 @@ export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv
   const branches = values.branch ? Object.freeze([...new Set(values.branch.map(checkBranch))]) : null;
   if (values.state === '') throw new ConfigError('--state must be a folder path, got ""');
   const stateDir = resolve(values.state);
+  const identity = checkIdentity(values['git-name'], values['git-email'] ?? `keel@${hostname()}`);
   const security = loadSecurity(values, env.KEEL_TOKEN);
   if (security.secret?.kind === 'role' && security.secret.role !== 'observer') {
     throw new ConfigError(`the secret given is a ${security.secret.role} token; an observer needs an observer token (keel token observer)`);
@@ -82,7 +99,8 @@ export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv
   if (positionals.length > 1) {
     throw new ConfigError(`<clone> must be one path, got ${positionals.length}: ${positionals.map((p) => `"${p}"`).join(' ')}`);
   }
-  const clone = await inspectClone(positionals[0]!);
+  const git = createGitContext(env);
+  const clone = await inspectClone(git, positionals[0]!);
 
   const repoUrl = values['repo-url'] ?? clone.defaultRepoUrl;
   if (!isRepoUrl(repoUrl)) {
@@ -104,8 +122,30 @@ export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv
     supersede: values.supersede,
     stateDir,
     cursorFile: cursorPath(stateDir, clone.path),
+    scratchDir: scratchPath(stateDir, clone.path),
     security,
+    git,
+    identity,
   });
+}
+
+/** Beside the cursor file and keyed the same way, so observers sharing --state keep apart. */
+function scratchPath(stateDir: string, clone: string): string {
+  return join(stateDir, `${basename(cursorPath(stateDir, clone), '.json')}-work`);
+}
+
+/**
+ * git takes any text for a name and email but quietly drops `<` and `>` and
+ * refuses a blank name; a line break would forge a header line of the commit.
+ */
+function checkIdentity(name: string, email: string): Identity {
+  if (name.trim() === '' || !isPrintable(name) || /[<>]/.test(name)) {
+    throw new ConfigError(`--git-name must be a name of printable characters without "<" or ">" (at most ${LIMITS.printable}), got ${JSON.stringify(name)}`);
+  }
+  if (email === '' || !isPrintable(email) || /[\s<>]/.test(email)) {
+    throw new ConfigError(`--git-email must be an address without spaces, "<" or ">" (at most ${LIMITS.printable} characters), got ${JSON.stringify(email)}`);
+  }
+  return Object.freeze({ name, email });
 }
 
 function checkProject(name: string | undefined): string | null {

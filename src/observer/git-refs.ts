@@ -3,7 +3,7 @@
 // Every sha passed to git has been checked to be hex, and revisions follow
 // --end-of-options, so nothing from a ref can be read as an option.
 
-import { git } from '../common/git.js';
+import { git, type GitContext } from '../common/git/run.js';
 import { isCommitId, isRefName } from '../protocol/validate.js';
 
 export interface RepoView {
@@ -19,14 +19,14 @@ export interface BranchHeads {
   rejected: string[];
 }
 
-export async function fetchOrigin(clone: string): Promise<void> {
-  await git(['fetch', '--prune', '--quiet', 'origin'], { cwd: clone });
+export async function fetchOrigin(context: GitContext, clone: string): Promise<void> {
+  await git(context, ['fetch', '--prune', '--quiet', 'origin'], { cwd: clone });
 }
 
 /** The branches as the central repository has them (or the clone, with no origin). */
-export async function readBranchHeads(view: RepoView): Promise<BranchHeads> {
+export async function readBranchHeads(context: GitContext, view: RepoView): Promise<BranchHeads> {
   const prefix = view.hasOrigin ? 'refs/remotes/origin/' : 'refs/heads/';
-  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)', prefix], { cwd: view.clone });
+  const { stdout } = await git(context, ['for-each-ref', '--format=%(objectname) %(refname)', prefix], { cwd: view.clone });
   const heads = new Map<string, string>();
   const rejected: string[] = [];
   for (const line of stdout.split('\n')) {
@@ -58,7 +58,7 @@ export interface CommitList {
  * Excluded commits that no longer exist (pruned after a force-push) are
  * ignored rather than failing the scan.
  */
-export async function listNewCommits(clone: string, head: string, exclude: readonly string[], limit: number): Promise<CommitList> {
+export async function listNewCommits(context: GitContext, clone: string, head: string, exclude: readonly string[], limit: number): Promise<CommitList> {
   for (const sha of [head, ...exclude]) {
     if (!isCommitId(sha)) throw new Error(`refusing to pass ${JSON.stringify(sha)} to git: not a commit id`);
   }
@@ -66,7 +66,7 @@ export async function listNewCommits(clone: string, head: string, exclude: reado
   // tells whether anything was cut.
   const args = ['rev-list', '--reverse', '--topo-order', '--ignore-missing', `--max-count=${limit + 1}`, '--end-of-options', head];
   for (const sha of exclude) args.push(`^${sha}`);
-  const { stdout } = await git(args, { cwd: clone });
+  const { stdout } = await git(context, args, { cwd: clone });
   const commits = stdout.split('\n').filter((line) => line !== '');
   const capped = commits.length > limit;
   return { commits: capped ? commits.slice(commits.length - limit) : commits, capped };

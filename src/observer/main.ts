@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { formatAddress } from '../common/address.js';
-import { isEntry } from '../common/entry.js';
+import { runAsEntry } from '../common/entry.js';
 import { exitOnConfigError } from '../common/flags.js';
 import { createLog } from '../common/log.js';
 import { onShutdown } from '../common/shutdown.js';
@@ -91,6 +91,4 @@ function helloName(clone: string): string {
   return name.length <= MAX_HELLO_NAME ? name : `…${name.slice(name.length - MAX_HELLO_NAME + 1)}`;
 }
 
-if (isEntry(import.meta.url)) {
-  void main(process.argv.slice(2));
-}
+runAsEntry(import.meta.url, main);

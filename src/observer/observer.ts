@@ -8,6 +8,7 @@ import type { Log } from '../common/log.js';
 import type { ObserverCommand, Queued } from '../protocol/messages.js';
 import type { BuildSummary } from '../protocol/records.js';
 import { runCommand, type CommandAnswer } from './commands.js';
+import { GitWork, type GitWorkSettings } from './git-work.js';
 import { isCommitId, isRefName } from '../protocol/validate.js';
 import type { ObserverConfig } from './config.js';
 import { writeCursor, type Cursor, type PendingCommit } from './cursor.js';
@@ -17,7 +18,7 @@ import { findNewCommits } from './scan.js';
 
 type Failure = 'fetch' | 'origin' | 'scan' | 'save';
 
-export type ObserverSettings = Pick<ObserverConfig, 'clone' | 'hasOrigin' | 'originGitDir' | 'branches' | 'intervalMs' | 'cursorFile'>;
+export type ObserverSettings = Pick<ObserverConfig, 'clone' | 'hasOrigin' | 'originGitDir' | 'branches' | 'intervalMs' | 'cursorFile' | 'git'> & GitWorkSettings;
 
 export class Observer implements LinkSource {
   private readonly cursor: Cursor;
@@ -39,7 +40,10 @@ export class Observer implements LinkSource {
   private readonly lastFailure = new Map<Failure, string>();
   private readonly rejectedRefs = new Set<string>();
 
+  private readonly work: GitWork;
+
   constructor(private readonly settings: ObserverSettings, saved: Cursor | null, private readonly log: Log) {
+    this.work = new GitWork(settings);
     this.firstRun = saved === null;
     this.cursor = saved ?? { branches: new Map(), pending: [] };
     for (const { commit } of this.cursor.pending) this.released.add(commit);
@@ -66,7 +70,7 @@ export class Observer implements LinkSource {
   }
 
   command(command: ObserverCommand): Promise<CommandAnswer> {
-    return runCommand(this.settings, command);
+    return runCommand(this.work, command);
   }
 
   finished(build: BuildSummary): void {
@@ -127,7 +131,7 @@ export class Observer implements LinkSource {
     const result = await findNewCommits({
       previous: this.firstRun ? null : this.cursor.branches,
       heads,
-      list: (head, exclude, limit) => listNewCommits(view.clone, head, exclude, limit),
+      list: (head, exclude, limit) => listNewCommits(this.settings.git, view.clone, head, exclude, limit),
     });
     for (const branch of result.capped) this.log(`branch ${branch} has too many new commits; reporting only the newest`);
     for (const branch of result.deleted) this.log(`branch ${branch} is gone; forgetting its cursor`);
@@ -160,7 +164,7 @@ export class Observer implements LinkSource {
     if (originGitDir !== null) {
       const view = { clone: originGitDir, hasOrigin: false };
       try {
-        const found = await readBranchHeads(view);
+        const found = await readBranchHeads(this.settings.git, view);
         this.recovered('origin', `reading origin ${originGitDir} works again`);
         return { view, ...found };
       } catch (error) {
@@ -169,12 +173,12 @@ export class Observer implements LinkSource {
     }
     if (hasOrigin) await this.fetch();
     const view = { clone, hasOrigin };
-    return { view, ...(await readBranchHeads(view)) };
+    return { view, ...(await readBranchHeads(this.settings.git, view)) };
   }
 
   private async fetch(): Promise<void> {
     try {
-      await fetchOrigin(this.settings.clone);
+      await fetchOrigin(this.settings.git, this.settings.clone);
       this.recovered('fetch', 'fetch from origin works again');
     } catch (error) {
       // Not fatal: origin's last known refs are still worth scanning.

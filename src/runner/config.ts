@@ -3,8 +3,11 @@ import { resolve } from 'node:path';
 import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
+import { createGitContext, type GitContext } from '../common/git/run.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { LIMITS } from '../protocol/limits.js';
 import { isName } from '../protocol/validate.js';
+import { inheritedEnv } from './test-env.js';
 
 export interface RunnerConfig {
   readonly dispatcher: Address;
@@ -17,6 +20,10 @@ export interface RunnerConfig {
   readonly killGraceMs: number;
   /** After the first SIGTERM/SIGINT, how long running jobs may take before they are cancelled and handed back. */
   readonly drainGraceMs: number;
+  /** The environment git runs with, from the env given at start. */
+  readonly git: GitContext;
+  /** What tests inherit of that env (the allow-list of test-env.ts). */
+  readonly testEnv: Readonly<Record<string, string>>;
 }
 
 export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name NAME] [--slots N]
@@ -68,6 +75,8 @@ export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): 
   if (badLabel !== undefined) {
     throw new ConfigError(`--labels must be a comma-separated list of names (letters, digits, ".", "_", "-"), got "${badLabel}"`);
   }
+  // The dispatcher refuses a `register` with more.
+  if (labels.length > LIMITS.labels) throw new ConfigError(`--labels takes at most ${LIMITS.labels} labels, got ${labels.length}`);
   const security = loadSecurity(values, env.KEEL_TOKEN);
   if (security.secret?.kind === 'role' && security.secret.role !== 'runner') {
     throw new ConfigError(`the secret given is a ${security.secret.role} token; a runner needs a runner token (keel token runner)`);
@@ -76,11 +85,13 @@ export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): 
     dispatcher: parseAddress(values.dispatcher, '--dispatcher'),
     security,
     name,
-    slots: parseInteger(values.slots, '--slots', 1, 256),
+    slots: parseInteger(values.slots, '--slots', 1, LIMITS.slots),
     labels: Object.freeze(labels),
     workdir: resolve(values.workdir),
     timeoutMs: parseSeconds(values.timeout, '--timeout', 0.1, 7 * 86_400),
     killGraceMs: parseSeconds(values['kill-grace'], '--kill-grace', 0, 600),
     drainGraceMs: parseSeconds(values['drain-grace'], '--drain-grace', 0, 7 * 86_400),
+    git: createGitContext(env),
+    testEnv: inheritedEnv(env),
   });
 }

@@ -1,15 +1,18 @@
 // One job from start to finish: make sure the mirror has the commit, check it
 // out into a clean worktree, run the job's command there (its own `run`, or
 // what test-command.ts finds in tests/), read its JUnit report if it has one,
-// and give the worktree back for the next job. Every way this can go wrong
-// ends as a RunOutcome, never as a throw; `infra` marks the ways that were the
-// runner's fault.
+// kill whatever it left running outside its process group (found by its
+// KEEL_JOB_ID), and give the worktree back for the next job. Every way this
+// can go wrong ends as a RunOutcome, never as a throw; `infra` marks the ways
+// that were the runner's fault.
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Mirrors } from '../common/git/mirror.js';
+import type { WorktreePool } from '../common/git/worktree-pool.js';
 import type { Job } from '../protocol/messages.js';
 import type { RunOutcome } from '../protocol/records.js';
-import type { Mirrors } from '../common/mirrors.js';
+import { JOB_ID_VARIABLE, killJobProcesses, newJobId } from './job-processes.js';
 import { attachJunit } from './junit-file.js';
 import { boundOutcome, errorOutcome } from './outcome.js';
 import { runTests, type OutputSink } from './run-tests.js';
@@ -18,6 +21,9 @@ import { jobEnv, testEnv } from './test-env.js';
 
 export interface JobOptions {
   mirrors: Mirrors;
+  worktrees: WorktreePool;
+  /** What the test inherits of the runner's environment (RunnerConfig.testEnv). */
+  baseEnv: Readonly<Record<string, string>>;
   timeoutMs: number;
   killGraceMs: number;
   output: OutputSink;
@@ -32,7 +38,7 @@ export async function runJob(job: Job, options: JobOptions): Promise<RunOutcome>
 
 async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcome> {
   const startedAt = new Date();
-  const { mirrors } = options;
+  const { mirrors, worktrees } = options;
   let mirror: string;
   try {
     mirror = await mirrors.ensureCommit(job.repo, job.commit);
@@ -41,10 +47,11 @@ async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcom
   }
   let worktree: string;
   try {
-    worktree = await mirrors.checkout(mirror, job.commit);
+    worktree = await worktrees.checkout(mirror, job.commit);
   } catch (error) {
     return errorOutcome(startedAt, `checkout failed: ${(error as Error).message}`, true);
   }
+  const jobId = newJobId(job.lease, job.attempt);
   try {
     const plan = await choosePlan(job, worktree);
     if (plan.junit !== undefined) {
@@ -54,7 +61,7 @@ async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcom
     const outcome = await runTests({
       cwd: worktree,
       plan,
-      env: environment(job, options.log),
+      env: environment(job, jobId, options),
       timeoutMs: job.timeoutMs ?? options.timeoutMs,
       killGraceMs: options.killGraceMs,
       output: options.output,
@@ -67,8 +74,19 @@ async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcom
     if (error instanceof NoTestsError) return errorOutcome(startedAt, error.message, false);
     return errorOutcome(startedAt, `could not run the tests: ${(error as Error).message}`, true);
   } finally {
-    mirrors.release(mirror, worktree);
+    // Before the worktree goes to the next job: a daemon could still be writing in it.
+    await killLeftovers(jobId, options);
+    worktrees.release(mirror, worktree);
   }
+}
+
+/** Kills the processes of this attempt that outlived it, and says which in the log and in the job's output. */
+async function killLeftovers(jobId: string, options: JobOptions): Promise<void> {
+  const killed = await killJobProcesses(jobId, options.killGraceMs);
+  if (killed.length === 0) return;
+  const list = killed.map(({ pid, command }) => `${pid} (${command})`).join(', ');
+  options.log(`killed ${list}: left running by the job`);
+  if (!options.signal.aborted) options.output.write('stderr', `\n[keel: killed ${list}: left running by the job]\n`);
 }
 
 /** The job's own argv when it has one, else the tests/ the repository holds. */
@@ -78,8 +96,8 @@ async function choosePlan(job: Job, worktree: string): Promise<TestPlan> {
   return chooseTestCommand(worktree);
 }
 
-function environment(job: Job, log: (message: string) => void): NodeJS.ProcessEnv {
+function environment(job: Job, jobId: string, options: JobOptions): NodeJS.ProcessEnv {
   const { kept, ignored } = jobEnv(job.env);
-  if (ignored.length > 0) log(`ignoring env ${ignored.join(', ')}: the runner sets these itself`);
-  return testEnv(process.env, { ...kept, KEEL_COMMIT: job.commit, KEEL_REF: job.ref, KEEL_JOB: job.job });
+  if (ignored.length > 0) options.log(`ignoring env ${ignored.join(', ')}: the runner sets these itself`);
+  return testEnv(options.baseEnv, { ...kept, KEEL_COMMIT: job.commit, KEEL_REF: job.ref, KEEL_JOB: job.job, [JOB_ID_VARIABLE]: jobId });
 }

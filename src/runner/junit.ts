@@ -10,17 +10,14 @@
 // none. Real reporters are sloppy (Node's leaves `>` raw inside attribute
 // values), so attribute values are read quote to quote, never up to a `>`.
 
+import { LIMITS } from '../protocol/limits.js';
 import type { TestCounts } from '../protocol/records.js';
 
 export interface JunitReport {
   counts: TestCounts;
-  /** `classname.name` (or `name`) of the first MAX_FAILED_NAMES failed tests, in document order. */
+  /** `classname.name` (or `name`) of the first LIMITS.failedTests failed tests, in document order. */
   failedTests: string[];
 }
-
-/** The protocol's caps on `failedTests` (src/protocol/codec.ts). */
-export const MAX_FAILED_NAMES = 100;
-export const MAX_FAILED_NAME_CHARS = 1024;
 
 // Comments and CDATA may hold anything, `<testcase` included; they carry nothing we count.
 const IGNORED = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>/g;
@@ -53,7 +50,7 @@ export function parseJunit(xml: string): JunitReport | null {
     counts.tests += 1;
     if (FAILED_CHILD.test(body)) {
       counts.failed += 1;
-      if (failedTests.length < MAX_FAILED_NAMES) failedTests.push(testName(readAttributes(match[1]!)));
+      if (failedTests.length < LIMITS.failedTests) failedTests.push(testName(readAttributes(match[1]!)));
     } else if (SKIPPED_CHILD.test(body)) {
       counts.skipped += 1;
     } else {
@@ -77,7 +74,7 @@ function testName(attributes: Map<string, string>): string {
   const name = attributes.get('name') ?? '';
   const classname = attributes.get('classname') ?? '';
   const full = classname === '' ? name : `${classname}.${name}`;
-  return (full === '' ? '(unnamed)' : full).slice(0, MAX_FAILED_NAME_CHARS);
+  return (full === '' ? '(unnamed)' : full).slice(0, LIMITS.failedTestChars);
 }
 
 /**

@@ -11,21 +11,23 @@
 
 import { formatAddress } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
-import { Connection } from '../common/connection.js';
+import { ANSWERED, Connection } from '../common/connection.js';
 import { dial } from '../common/dial.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Log } from '../common/log.js';
+import type { ProtocolError } from '../protocol/errors.js';
+import { LIMITS } from '../protocol/limits.js';
 import { type Job, type Message, type Result, type Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { OutputBacklog } from './output-backlog.js';
+import { refusedJobLease } from './refused-job.js';
 import type { ResultSpool } from './result-spool.js';
-
-/** The protocol's cap on `register.leases`; far above what slots and a sane spool hold. */
-const MAX_HELD_LEASES = 1024;
 
 export interface LinkOptions {
   spool: ResultSpool;
   onJob(job: Job): void;
+  /** The dispatcher sent a `job` for `lease` that the codec refused for `error`. */
+  onRefusedJob(lease: string, error: ProtocolError): void;
   /** The dispatcher cancelled the job holding `lease`. */
   onAbort(lease: string): void;
   /** Leases of the jobs running now. */
@@ -121,7 +123,7 @@ export class DispatcherLink {
     if (this.stopped) return void socket.destroy();
     const conn = new Connection(socket, {
       onMessage: (message) => this.receive(conn, message),
-      onProtocolError: (error) => this.log(`bad line from dispatcher: ${error.message}`),
+      onProtocolError: (error, line) => this.badLine(error, line),
     });
     this.conn = conn;
     conn.send(hello('runner', this.config.name));
@@ -135,6 +137,17 @@ export class DispatcherLink {
       this.releaseDrainWaiters();
       if (!this.stopped) this.retry(`${wasRegistered ? 'lost' : 'could not register with'} dispatcher at ${where}${cause ? `: ${cause.message}` : ''}`);
     });
+  }
+
+  /** A refused `job` is answered alone and the link goes on; any other bad line closes it (it is then reopened). */
+  private badLine(error: ProtocolError, line: Buffer | null): unknown {
+    const lease = refusedJobLease(line);
+    if (lease === null) {
+      this.log(`bad line from dispatcher: ${error.message}`);
+      return false;
+    }
+    this.options.onRefusedJob(lease, error);
+    return ANSWERED;
   }
 
   private retry(reason: string): void {
@@ -154,10 +167,14 @@ export class DispatcherLink {
     }, this.deadlineMs);
   }
 
-  /** Running jobs first, then finished ones whose results are not yet recorded. */
+  /**
+   * Running jobs first, then finished ones whose results are not yet
+   * recorded; at most the protocol's cap, far above what slots and a sane
+   * spool hold.
+   */
   private heldLeases(): string[] {
     const leases = new Set([...this.options.runningLeases(), ...this.options.spool.leases()]);
-    return [...leases].slice(0, MAX_HELD_LEASES);
+    return [...leases].slice(0, LIMITS.heldLeases);
   }
 
   private onRegistered(conn: Connection, name: string): void {

@@ -5,27 +5,29 @@
 // into a mirror under --workdir, checks it out into a fresh worktree, runs the
 // tests in their own process group (killed on --timeout), streams `output`
 // chunks, and sends a `result`; an `abort` kills the job's process group and
-// sends no result. Each result is first written to
-// <workdir>/results/<lease>.json and deleted when the dispatcher answers
-// `recorded`, so it survives a dispatcher outage and a runner restart. It
-// reconnects with backoff when the dispatcher goes away and never exits
-// because of that.
+// sends no result. A `job` it cannot read (a field the codec refuses) is
+// answered at once with an `error` result for that lease alone. Each result
+// is first written to <workdir>/results/<lease>.json and deleted when the
+// dispatcher answers `recorded`, so it survives a dispatcher outage and a
+// runner restart. It reconnects with backoff when the dispatcher goes away
+// and never exits because of that.
 //
 // First SIGTERM/SIGINT: send `drain`, start nothing new, let running jobs
 // finish for --drain-grace, then cancel the rest and hand them back (no
 // result, so the dispatcher runs them elsewhere), wait briefly for `recorded`,
 // close, exit 0. A second signal exits 1 at once.
 
-import { mkdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { formatAddress } from '../common/address.js';
-import { isEntry } from '../common/entry.js';
-import { exitOnConfigError } from '../common/flags.js';
+import { runAsEntry } from '../common/entry.js';
+import { ConfigError } from '../common/errors.js';
+import { Mirrors } from '../common/git/mirror.js';
+import { WorktreePool } from '../common/git/worktree-pool.js';
 import { createLog } from '../common/log.js';
 import { onShutdown } from '../common/shutdown.js';
 import { RUNNER_USAGE, parseRunnerConfig } from './config.js';
 import { drainRunner, SHUTDOWN_MARGIN_MS } from './drain.js';
 import { DispatcherLink } from './link.js';
-import { Mirrors } from '../common/mirrors.js';
 import { ResultSpool } from './result-spool.js';
 import { RunningJobs } from './running-jobs.js';
 
@@ -34,14 +36,13 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${RUNNER_USAGE}\n`);
     return;
   }
-  let config;
-  try {
-    config = parseRunnerConfig(argv, process.env);
-  } catch (error) {
-    exitOnConfigError(error);
-  }
+  const config = parseRunnerConfig(argv, process.env);
   const log = createLog(`runner ${config.name}`);
-  mkdirSync(config.workdir, { recursive: true });
+  try {
+    await mkdir(config.workdir, { recursive: true });
+  } catch (error) {
+    throw new ConfigError(`--workdir must be a folder the runner can write, got "${config.workdir}" (${(error as Error).message})`, { cause: error });
+  }
   const spool = new ResultSpool(config.workdir, log);
   const spooled = await spool.load();
   if (spooled.length > 0) log(`${spooled.length} unrecorded result(s) from an earlier run to deliver: ${spool.leases().join(', ')}`);
@@ -50,18 +51,18 @@ export async function main(argv: string[]): Promise<void> {
   const link: DispatcherLink = new DispatcherLink(config, log, {
     spool,
     onJob: (job) => jobs.start(job),
+    onRefusedJob: (lease, error) => jobs.refuse(lease, error),
     onAbort: (lease) => jobs.abort(lease),
     runningLeases: () => jobs.leases(),
   });
-  const mirrors = new Mirrors(config.workdir);
-  await mirrors.removeStaleWorktrees();
-  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, link });
+  const mirrors = new Mirrors(config.workdir, config.git);
+  const worktrees = new WorktreePool({ workdir: config.workdir, mirrors, git: config.git });
+  await worktrees.removeStale();
+  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, worktrees, link });
   log(`starting; dispatcher ${formatAddress(config.dispatcher)}, workdir ${config.workdir}, ${config.slots} slot(s)`);
   link.start();
 
   onShutdown(log, () => drainRunner({ jobs, link, spool, log, graceMs: config.drainGraceMs }), config.drainGraceMs + config.killGraceMs + SHUTDOWN_MARGIN_MS);
 }
 
-if (isEntry(import.meta.url)) {
-  void main(process.argv.slice(2));
-}
+runAsEntry(import.meta.url, main);

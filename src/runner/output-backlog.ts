@@ -3,7 +3,8 @@
 // oldest output goes first (the end of a log says the most), and the number
 // of bytes dropped is reported in the log itself, where the gap is.
 
-import { MAX_OUTPUT_CHUNK, type Output, type Stream } from '../protocol/messages.js';
+import { LIMITS } from '../protocol/limits.js';
+import type { Output, Stream } from '../protocol/messages.js';
 import { splitChunk } from './pipe-output.js';
 
 /** Per lease. A test that prints more than this during an outage loses its oldest output. */
@@ -56,7 +57,7 @@ export class OutputBacklog {
    * Removes and returns everything held, as `output` messages in the order it
    * was produced: per lease, a note of what was dropped first, then the
    * output, with neighbouring pieces of one stream merged into chunks of at
-   * most MAX_OUTPUT_CHUNK. Also returns the dropped byte counts, for the log.
+   * most LIMITS.outputChunk. Also returns the dropped byte counts, for the log.
    */
   take(): { messages: Output[]; dropped: Map<string, number> } {
     const messages: Output[] = [];
@@ -67,7 +68,7 @@ export class OutputBacklog {
         messages.push({ type: 'output', lease, stream: 'stderr', data: lostNote(held.dropped) });
       }
       for (const run of mergeRuns(held.pieces)) {
-        for (const data of splitChunk(run.data, MAX_OUTPUT_CHUNK)) messages.push({ type: 'output', lease, stream: run.stream, data });
+        for (const data of splitChunk(run.data, LIMITS.outputChunk)) messages.push({ type: 'output', lease, stream: run.stream, data });
       }
     }
     this.held.clear();

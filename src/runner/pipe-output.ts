@@ -1,11 +1,12 @@
 // Carries one child's stdout and stderr to an OutputSink: decoded per stream
 // so a multi-byte character is never cut, in pieces of at most
-// MAX_OUTPUT_CHUNK, and no faster than the sink takes them. A bounded tail
+// LIMITS.outputChunk, and no faster than the sink takes them. A bounded tail
 // of each stream is kept for parseCounts, never the whole output.
 
 import type { ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { MAX_OUTPUT_CHUNK, STREAMS, type Stream } from '../protocol/messages.js';
+import { LIMITS } from '../protocol/limits.js';
+import { STREAMS, type Stream } from '../protocol/messages.js';
 import type { OutputSink } from './run-tests.js';
 
 /** How much of each stream is kept; test summaries are a few lines at the end. */
@@ -27,6 +28,12 @@ export interface Pipes {
   discard(): void;
   /** Close our ends of the pipes, so 'close' comes even if someone else holds theirs. */
   destroy(): void;
+  /**
+   * Destroys the pipes, and calls `onCut`, once they have stayed open for
+   * `ms` of reading freely. Time the sink holds them back does not count, so
+   * output already written is read first, however slow the sink.
+   */
+  cutAfter(ms: number, onCut: () => void): void;
 }
 
 /**
@@ -38,19 +45,45 @@ export interface Pipes {
 export function pipeOutput(child: ChildProcess, sink: OutputSink, tails: Record<Stream, Tail>): Pipes {
   let waiting = false;
   let discarding = false;
+  let closed = false;
+  let cut: { ms: number; onCut: () => void; timer: NodeJS.Timeout | null } | null = null;
   const pumps: (() => void)[] = [];
+  const destroy = () => {
+    for (const stream of STREAMS) child[stream]!.destroy();
+  };
+  // The cut's clock runs only while reading is free: stopped when the sink says wait, restarted when it drains.
+  const armCut = () => {
+    if (cut === null || cut.timer !== null || waiting || closed) return;
+    const pending = cut;
+    pending.timer = setTimeout(() => {
+      pending.timer = null;
+      if (waiting || closed) return;
+      destroy();
+      pending.onCut();
+    }, pending.ms);
+  };
+  const stopCut = () => {
+    if (cut?.timer) clearTimeout(cut.timer);
+    if (cut) cut.timer = null;
+  };
+  child.once('close', () => {
+    closed = true;
+    stopCut();
+  });
   const resume = () => {
     waiting = false;
     for (const pump of pumps) pump();
+    armCut();
   };
   const forward = (stream: Stream, text: string) => {
     if (text === '') return;
     tails[stream].push(text);
     if (discarding) return;
     let ok = true;
-    for (const chunk of splitChunk(text, MAX_OUTPUT_CHUNK)) ok = sink.write(stream, chunk) && ok;
+    for (const chunk of splitChunk(text, LIMITS.outputChunk)) ok = sink.write(stream, chunk) && ok;
     if (ok || waiting) return;
     waiting = true;
+    stopCut();
     sink.onDrain(() => {
       if (waiting) resume();
     });
@@ -72,8 +105,11 @@ export function pipeOutput(child: ChildProcess, sink: OutputSink, tails: Record<
       discarding = true;
       resume();
     },
-    destroy() {
-      for (const stream of STREAMS) child[stream]!.destroy();
+    destroy,
+    cutAfter(ms, onCut) {
+      if (cut !== null) return;
+      cut = { ms, onCut, timer: null };
+      armCut();
     },
   };
 }

@@ -4,6 +4,8 @@
 // Polite first (SIGTERM, so tests can clean up), then SIGKILL after a grace
 // period, as execa's `forceKillAfterDelay` does.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 const PROBE_INTERVAL_MS = 25;
 
 /**
@@ -36,7 +38,7 @@ async function waitForGroupGone(pid: number, ms: number): Promise<boolean> {
   while (groupExists(pid)) {
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(PROBE_INTERVAL_MS, left)));
+    await sleep(Math.min(PROBE_INTERVAL_MS, left));
   }
   return true;
 }

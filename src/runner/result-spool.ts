@@ -8,13 +8,12 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import type { Log } from '../common/log.js';
-import { decode } from '../protocol/codec.js';
+import { decode, LEASE } from '../protocol/codec.js';
 import type { Result } from '../protocol/messages.js';
 
-/** The lease rule of the protocol; checked again here because a lease becomes a file name. */
-const LEASE = /^[A-Za-z0-9_-]{1,64}$/;
 const SUFFIX = '.json';
 
+/** The protocol's lease rule, checked again here because a lease becomes a file name. */
 export function isLease(value: string): boolean {
   return LEASE.test(value);
 }

@@ -34,12 +34,23 @@ export interface RunOptions {
   timeoutMs: number;
   /** Between SIGTERM and SIGKILL; default 5000. */
   killGraceMs?: number;
+  /** How long a step's pipes may stay open after it exits; default PIPE_GRACE_MS. */
+  pipeGraceMs?: number;
   output: OutputSink;
-  /** Aborting cancels: the running step's group is killed and the outcome is an error, 'cancelled'. */
+  /** Aborting cancels: the running step's group is killed and the outcome is an error with `cancelled: true`. */
   signal?: AbortSignal;
 }
 
 const DEFAULT_KILL_GRACE_MS = 5_000;
+/**
+ * How long a step's pipes may stay open after its process has exited and its
+ * group has been killed. Whatever holds them then is outside the group (a
+ * daemon that called setsid), and waiting for it would end the job only at
+ * its timeout, as an error. Output the step wrote before exiting is read
+ * well within this (the clock stops while the receiver is behind), and a
+ * passing run is not made noticeably longer.
+ */
+export const PIPE_GRACE_MS = 2_000;
 /** spawn errors that say the command itself cannot be run, which is the repository's problem. */
 const COMMAND_ERRORS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG', 'E2BIG', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE']);
 /** setTimeout fires at once for anything larger. */
@@ -152,22 +163,29 @@ function runStep(argv: string[], context: StepContext): Promise<StepEnd> {
         }),
       );
     };
-    const timer = setTimeout(() => stop('timeout'), Math.min(Math.max(0, context.deadline - Date.now()), MAX_TIMER_MS));
-    const onAbort = () => stop('cancel');
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) onAbort();
+    // Unref'd, which is fine: the child's pipes hold the process until 'close'.
+    const timeout = AbortSignal.timeout(Math.min(Math.max(0, context.deadline - Date.now()), MAX_TIMER_MS));
+    const ending = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    // Whichever came first aborted `ending`; the timeout's own flag tells which.
+    const onEnd = () => stop(timeout.aborted ? 'timeout' : 'cancel');
+    ending.addEventListener('abort', onEnd, { once: true });
+    if (ending.aborted) onEnd();
 
     child.on('error', (error) => {
       if (child.pid === undefined) spawnError = error;
     });
     child.on('exit', () => {
       exited = true;
+      if (stoppedBy !== null || child.pid === undefined) return;
       // Background children the step left behind are killed too, so they free the pipes and do not leak.
-      if (stoppedBy === null && child.pid !== undefined) killing.push(killGroupOf(child.pid));
+      killing.push(killGroupOf(child.pid));
+      const pipeGraceMs = options.pipeGraceMs ?? PIPE_GRACE_MS;
+      pipes.cutAfter(pipeGraceMs, () => {
+        options.output.write('stderr', `\n[keel: output closed ${formatDuration(pipeGraceMs)} after the tests exited: a process they left running still held it]\n`);
+      });
     });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
+      ending.removeEventListener('abort', onEnd);
       void Promise.all(killing).then(() => {
         if (spawnError !== null) resolve({ ...base, spawnError });
         else resolve({ exitCode: code, signal, spawnError: null, stoppedBy });

@@ -5,11 +5,15 @@
 // the dispatcher aborts (cancelled by someone) is stopped the same way, and
 // likewise sends no result: the dispatcher expects none.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Mirrors } from '../common/git/mirror.js';
+import type { WorktreePool } from '../common/git/worktree-pool.js';
 import type { Log } from '../common/log.js';
+import type { ProtocolError } from '../protocol/errors.js';
 import type { Job, Result, Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { runJob } from './job.js';
-import type { Mirrors } from '../common/mirrors.js';
+import { refusedJobOutcome } from './refused-job.js';
 
 /** What the jobs need of the dispatcher link. */
 export interface JobLink {
@@ -34,7 +38,7 @@ export class RunningJobs {
   constructor(
     private readonly config: RunnerConfig,
     private readonly log: Log,
-    private readonly parts: { mirrors: Mirrors; link: JobLink },
+    private readonly parts: { mirrors: Mirrors; worktrees: WorktreePool; link: JobLink },
   ) {}
 
   get size(): number {
@@ -57,11 +61,13 @@ export class RunningJobs {
       return;
     }
     this.log(`${what} attempt ${job.attempt}: starting`);
-    const { link, mirrors } = this.parts;
+    const { link, mirrors, worktrees } = this.parts;
     const controller = new AbortController();
     const entry: Running = { controller, stoppedBy: null, done: Promise.resolve() };
     entry.done = runJob(job, {
       mirrors,
+      worktrees,
+      baseEnv: this.config.testEnv,
       timeoutMs: this.config.timeoutMs,
       killGraceMs: this.config.killGraceMs,
       signal: controller.signal,
@@ -95,6 +101,23 @@ export class RunningJobs {
     this.running.set(job.lease, entry);
   }
 
+  /**
+   * A `job` the codec refused: no runner could take it, so it is answered at
+   * once with an error result, spooled like any other. A lease that is
+   * already running keeps its run and gets no second answer.
+   */
+  refuse(lease: string, error: ProtocolError): void {
+    if (this.running.has(lease)) {
+      this.log(`lease ${lease}: a second job the runner could not read (${error.message}); the running one goes on`);
+      return;
+    }
+    const outcome = refusedJobOutcome(error);
+    this.parts.link.sendResult({ type: 'result', lease, outcome }).then(
+      () => this.log(`lease ${lease}: ${outcome.status} (${outcome.message})`),
+      (failure: Error) => this.log(`lease ${lease}: cannot report that the job could not be taken: ${failure.message}`),
+    );
+  }
+
   /** Stops the job holding `lease` (its process group is killed) and sends no result for it. */
   abort(lease: string): void {
     const job = this.running.get(lease);
@@ -111,13 +134,13 @@ export class RunningJobs {
 
   /** Resolves true once no job is running, or false after `ms`. */
   async whenIdle(ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
     const idle = Promise.all([...this.running.values()].map((job) => job.done)).then(() => true as const);
+    // Aborted once the race is decided, so the timer does not hold the process; race has already handled its rejection.
+    const timer = new AbortController();
     try {
-      return await Promise.race([idle, timeout]);
+      return await Promise.race([idle, sleep(ms, false as const, { signal: timer.signal })]);
     } finally {
-      clearTimeout(timer);
+      timer.abort();
     }
   }
 

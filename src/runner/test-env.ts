@@ -9,9 +9,9 @@ const KEPT = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'TERM', 'TZ', 
 /** LC_ALL, LC_CTYPE, ...: locale settings, harmless and often needed for UTF-8 output. */
 const LOCALE = /^LC_[A-Z_]+$/;
 
-/** Keeps only the allow-listed variables of `base`, then marks the run as CI and adds `extra`. */
-export function testEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+/** The allow-listed variables of `base`: what tests inherit of the runner's own environment, read once at start. */
+export function inheritedEnv(base: NodeJS.ProcessEnv): Readonly<Record<string, string>> {
+  const env: Record<string, string> = {};
   for (const name of KEPT) {
     const value = base[name];
     if (value !== undefined) env[name] = value;
@@ -19,9 +19,12 @@ export function testEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>):
   for (const [name, value] of Object.entries(base)) {
     if (LOCALE.test(name) && value !== undefined) env[name] = value;
   }
-  env.CI = 'true';
-  env.KEEL = '1';
-  return { ...env, ...extra };
+  return Object.freeze(env);
+}
+
+/** Keeps only the allow-listed variables of `base`, then marks the run as CI and adds `extra`. */
+export function testEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...inheritedEnv(base), CI: 'true', KEEL: '1', ...extra };
 }
 
 /** Whether a name belongs to the runner: it sets KEEL_* itself and owns where tools and home are. */

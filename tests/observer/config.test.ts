@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/common/errors.js';
+import { createGitContext } from '../../src/common/git/run.js';
 import { fetchableUrl } from '../../src/observer/clone-info.js';
-import { parseObserverConfig } from '../../src/observer/config.js';
+import { OBSERVER_USAGE, parseObserverConfig } from '../../src/observer/config.js';
 import { cursorPath } from '../../src/observer/cursor.js';
 import { commitFiles, git, makeCentralAndClone, makeRepo } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/temp.js';
@@ -17,7 +19,7 @@ function cloneOfCentral(t: Parameters<typeof makeCentralAndClone>[0]) {
   return { central, clone };
 }
 
-test('defaults: local dispatcher, 5 s, every branch, ./.keel-state, origin as the repo URL', async (t) => {
+test('defaults: local dispatcher, 5 s, every branch, ./.keel-state, origin as the repo URL, commits by Keel', async (t) => {
   const { central, clone } = cloneOfCentral(t);
   const config = await parseObserverConfig([clone]);
   const path = realpathSync(clone);
@@ -34,8 +36,47 @@ test('defaults: local dispatcher, 5 s, every branch, ./.keel-state, origin as th
     project: null,
     supersede: false,
     cursorFile: cursorPath(resolve('.keel-state'), path),
+    scratchDir: join(resolve('.keel-state'), `${basename(cursorPath(resolve('.keel-state'), path), '.json')}-work`),
+    git: createGitContext({}),
+    identity: { name: 'Keel', email: `keel@${hostname()}` },
   });
   assert.ok(Object.isFrozen(config));
+  assert.ok(Object.isFrozen(config.identity));
+});
+
+test('--git-name and --git-email set who the observer commits as, and are documented', async (t) => {
+  const { clone } = cloneOfCentral(t);
+  const config = await parseObserverConfig(['--git-name', 'CI Bot (Keel)', '--git-email', 'ci+keel@example.org', clone]);
+  assert.deepEqual(config.identity, { name: 'CI Bot (Keel)', email: 'ci+keel@example.org' });
+  assert.match(OBSERVER_USAGE, /--git-name NAME .*\(default Keel\)/s);
+  assert.match(OBSERVER_USAGE, /--git-email EMAIL .*\(default keel@<this host's name>\)/s);
+  const cases: Array<[string[], RegExp]> = [
+    [['--git-name', ''], /^--git-name must be .* got ""$/],
+    [['--git-name', '  '], /^--git-name must be .* got "  "$/],
+    [['--git-name', 'Evil\nSigned-off-by: x'], /^--git-name must be .* got "Evil\\nSigned-off-by: x"$/],
+    [['--git-name', 'a <b@c>'], /^--git-name must be .*"<" or ">"/],
+    [['--git-name', 'n'.repeat(257)], /^--git-name must be .*at most 256/],
+    [['--git-email', ''], /^--git-email must be /],
+    [['--git-email', 'a b@c'], /^--git-email must be .* got "a b@c"$/],
+    [['--git-email', '<a@b>'], /^--git-email must be /],
+    [['--git-email', 'a@b\r'], /^--git-email must be .* got "a@b\\r"$/],
+  ];
+  for (const [flags, pattern] of cases) {
+    await assert.rejects(parseObserverConfig([...flags, clone]), (error: Error) => {
+      assert.ok(error instanceof ConfigError, `${flags.join(' ')}: ${error}`);
+      assert.match(error.message, pattern, flags.join(' '));
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    });
+  }
+});
+
+test('observers sharing a --state folder get scratch folders of their own, inside it', async (t) => {
+  const state = tempDir(t);
+  const one = await parseObserverConfig(['--state', state, cloneOfCentral(t).clone]);
+  const two = await parseObserverConfig(['--state', state, cloneOfCentral(t).clone]);
+  assert.notEqual(one.scratchDir, two.scratchDir);
+  for (const { scratchDir } of [one, two]) assert.equal(dirname(scratchDir), state);
 });
 
 test('flags are read and checked', async (t) => {

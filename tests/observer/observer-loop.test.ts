@@ -6,11 +6,15 @@ import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { readCursor } from '../../src/observer/cursor.js';
 import { Observer, type ObserverSettings } from '../../src/observer/observer.js';
+import { TEST_GIT } from '../helpers/git-context.js';
 import { commitFiles, git, makeCentralAndClone, makeRepo } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/temp.js';
 
 function settingsFor(repo: string, state: string): ObserverSettings {
-  return { clone: realpathSync(repo), hasOrigin: false, originGitDir: null, branches: null, intervalMs: 60_000, cursorFile: join(state, 'observer-test.json') };
+  return {
+    clone: realpathSync(repo), hasOrigin: false, originGitDir: null, branches: null, intervalMs: 60_000, cursorFile: join(state, 'observer-test.json'),
+    git: TEST_GIT, scratchDir: join(state, 'work'), identity: { name: 'Keel Test', email: 'test@keel.invalid' },
+  };
 }
 
 test('scanNow during a scan is folded into one more run, and pending is on disk before it is offered', async (t) => {

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { fetchOrigin, listNewCommits, readBranchHeads } from '../../src/observer/git-refs.js';
 import { findNewCommits, type ListCommits } from '../../src/observer/scan.js';
+import { TEST_GIT } from '../helpers/git-context.js';
 import { commitFiles, git, makeCentralAndClone, makeRepo } from '../helpers/git-repo.js';
 
 function commits(repo: string, count: number, prefix: string): string[] {
@@ -11,8 +12,8 @@ function commits(repo: string, count: number, prefix: string): string[] {
 }
 
 async function scanOf(repo: string, previous: Map<string, string> | null, limit?: number) {
-  const { heads } = await readBranchHeads({ clone: repo, hasOrigin: false });
-  const list: ListCommits = (head, exclude, max) => listNewCommits(repo, head, exclude, max);
+  const { heads } = await readBranchHeads(TEST_GIT, { clone: repo, hasOrigin: false });
+  const list: ListCommits = (head, exclude, max) => listNewCommits(TEST_GIT, repo, head, exclude, max);
   return findNewCommits({ previous, heads, list, ...(limit === undefined ? {} : { limit }) });
 }
 
@@ -131,18 +132,18 @@ test('with an origin, branches come from the fetched remote refs, without origin
   git(work, 'push', '-q', 'origin', 'topic/one');
 
   const view = { clone, hasOrigin: true };
-  assert.deepEqual((await readBranchHeads(view)).heads, new Map([['main', first]]));
-  await fetchOrigin(clone);
-  assert.deepEqual((await readBranchHeads(view)).heads, new Map([['main', first], ['topic/one', topic]]));
+  assert.deepEqual((await readBranchHeads(TEST_GIT, view)).heads, new Map([['main', first]]));
+  await fetchOrigin(TEST_GIT, clone);
+  assert.deepEqual((await readBranchHeads(TEST_GIT, view)).heads, new Map([['main', first], ['topic/one', topic]]));
 
   git(work, 'push', '-q', 'origin', '--delete', 'topic/one');
-  await fetchOrigin(clone);
-  assert.deepEqual((await readBranchHeads(view)).heads, new Map([['main', first]]), 'pruned');
+  await fetchOrigin(TEST_GIT, clone);
+  assert.deepEqual((await readBranchHeads(TEST_GIT, view)).heads, new Map([['main', first]]), 'pruned');
 });
 
 test('listNewCommits refuses anything that is not a commit id', async (t) => {
   const repo = makeRepo(t);
   const [head] = commits(repo, 1, 'x');
-  await assert.rejects(listNewCommits(repo, '--all', [], 10), /not a commit id/);
-  await assert.rejects(listNewCommits(repo, head!, ['--output=/tmp/x'], 10), /not a commit id/);
+  await assert.rejects(listNewCommits(TEST_GIT, repo, '--all', [], 10), /not a commit id/);
+  await assert.rejects(listNewCommits(TEST_GIT, repo, head!, ['--output=/tmp/x'], 10), /not a commit id/);
 });

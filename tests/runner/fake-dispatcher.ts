@@ -58,9 +58,19 @@ export class FakeDispatcher {
   }
 
   send(message: Message): void {
+    this.sendLine(encode(message));
+  }
+
+  /** Writes `line` as it is on the newest connection, for lines the codec would never encode. */
+  sendLine(line: string): void {
     const socket = this.sockets.get(this.connections);
     if (socket === undefined) throw new Error('no runner connected');
-    socket.write(encode(message));
+    socket.write(line.endsWith('\n') ? line : `${line}\n`);
+  }
+
+  /** How many times a runner has connected. */
+  get connectionCount(): number {
+    return this.connections;
   }
 
   /** Cuts every connection and stops listening, as a dispatcher crash would. */

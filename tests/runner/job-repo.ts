@@ -4,6 +4,7 @@ import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Job } from '../../src/protocol/messages.js';
+import { findJobProcesses } from '../../src/runner/job-processes.js';
 import { commitFiles, git, makeCentralAndClone } from '../helpers/git-repo.js';
 import { killGroupOf } from '../helpers/processes.js';
 import { stopAtEnd, tempDir, waitFor } from '../helpers/temp.js';
@@ -70,4 +71,29 @@ export async function scriptPid(t: TestContext, file: string): Promise<number> {
   }, 'the test script to write its pid');
   stopAtEnd(t, () => killGroupOf(pid));
   return pid;
+}
+
+/**
+ * SIGKILLs, when the test ends, pass or fail, every process still carrying
+ * the KEEL_JOB_ID `jobId` gives then (null: none): daemons a test script
+ * started are outside every group the test could kill.
+ */
+export function killAtEnd(t: TestContext, jobId: () => string | null): void {
+  stopAtEnd(t, async () => {
+    const id = jobId();
+    if (id === null) return;
+    for (const { pid } of await findJobProcesses(id)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  });
+}
+
+/** The one line a test script wrote to `file` (a pid, `echo "$KEEL_JOB_ID"`), or null until it is complete. */
+export function lineIn(file: string): string | null {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  return text.endsWith('\n') ? text.trim() : null;
 }

@@ -1,15 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { MAX_OUTPUT_CHUNK, type Stream } from '../../src/protocol/messages.js';
 import { killGroup } from '../../src/runner/process-group.js';
 import { splitChunk } from '../../src/runner/pipe-output.js';
 import { runTests, type OutputSink, type RunOptions } from '../../src/runner/run-tests.js';
 import { chooseTestCommand, JUNIT_FILE, type TestPlan } from '../../src/runner/test-command.js';
 import { testEnv } from '../../src/runner/test-env.js';
-import { tempDir, waitFor } from '../helpers/temp.js';
-import { gone } from '../helpers/processes.js';
+import { stopAtEnd, tempDir, waitFor } from '../helpers/temp.js';
+import { gone, killGroupOf } from '../helpers/processes.js';
 
 interface Collector extends OutputSink {
   writes: { stream: Stream; data: string }[];
@@ -319,4 +319,53 @@ test('killGroup reports a group that is gone', async (t) => {
   script(dir, 'quick', 'echo $$ > leader.pid');
   await runTests(options(dir, await chooseTestCommand(dir), collector()));
   assert.equal(killGroup(Number(readFileSync(join(dir, 'leader.pid'), 'utf8')), 'SIGTERM'), false);
+});
+
+/**
+ * Shell lines that start `sleep 1000` in a session of its own, keeping the
+ * script's stdout and stderr, and wait until it is there: a script that exited
+ * sooner would have it killed with its group before it left.
+ */
+const DAEMON = "setsid sh -c 'echo $$ > daemon.pid; exec sleep 1000' &\nwhile [ ! -s daemon.pid ]; do sleep 0.01; done";
+
+/** Nothing outside the runner kills that daemon: the test does, when it ends, pass or fail. */
+function killDaemonAtEnd(t: TestContext, dir: string): void {
+  stopAtEnd(t, () => {
+    const file = join(dir, 'daemon.pid');
+    if (existsSync(file)) killGroupOf(Number(readFileSync(file, 'utf8')));
+  });
+}
+
+test('a process outside the group holding the pipes: the step ends a grace after its exit, with its own status', async (t) => {
+  const dir = tempDir(t);
+  script(dir, 'daemon', `${DAEMON}\necho started\nexit 5`);
+  killDaemonAtEnd(t, dir);
+  const sink = collector();
+  const outcome = await runTests(options(dir, await chooseTestCommand(dir), sink, { pipeGraceMs: 300 }));
+  assert.equal(outcome.status, 'failed');
+  assert.equal(outcome.exitCode, 5);
+  assert.equal(outcome.timedOut, false);
+  assert.ok(outcome.durationMs >= 300 && outcome.durationMs < 30_000, `took ${outcome.durationMs} ms`);
+  assert.equal(sink.text('stdout'), 'started\n');
+  assert.match(sink.text('stderr'), /^\n\[keel: output closed 300 ms after the tests exited: a process they left running still held it\]\n$/);
+});
+
+test('the pipe grace does not run while the sink is behind: output written before the exit is all read', async (t) => {
+  const dir = tempDir(t);
+  const size = 256 * 1024;
+  script(dir, 'daemon', `${DAEMON}\nhead -c ${size} /dev/zero | tr '\\0' x\nexit 0`);
+  killDaemonAtEnd(t, dir);
+  const drains: (() => void)[] = [];
+  let holding = true;
+  const sink = collector(() => !holding);
+  sink.onDrain = (listener) => drains.push(listener);
+  const running = runTests(options(dir, await chooseTestCommand(dir), sink, { pipeGraceMs: 50 }));
+  await waitFor(() => drains.length === 1, 'the sink to hold the pipes back');
+  // Many graces long: were the clock running, the pipes would have been cut by now.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  holding = false;
+  drains[0]!();
+  const outcome = await running;
+  assert.equal(outcome.status, 'passed');
+  assert.equal(sink.text('stdout'), 'x'.repeat(size));
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { jobEnv, testEnv } from '../../src/runner/test-env.js';
+import { inheritedEnv, jobEnv, testEnv } from '../../src/runner/test-env.js';
 
 const BASE: NodeJS.ProcessEnv = {
   PATH: '/usr/bin:/bin',
@@ -58,4 +58,11 @@ test("a job's env: KEEL_*, PATH and HOME are the runner's and are set aside", ()
   assert.deepEqual(kept, { FLAVOUR: 'x', KEEL: '0', NODE_ENV: 'test' });
   assert.deepEqual(ignored, ['KEEL_TOKEN', 'KEEL_COMMIT', 'PATH', 'HOME']);
   assert.deepEqual(jobEnv({}), { kept: {}, ignored: [] });
+});
+
+test('KEEL_JOB_ID is the runner\'s: a job cannot set it, and the runner\'s own never leaks into a test', () => {
+  assert.deepEqual(jobEnv({ KEEL_JOB_ID: 'chosen' }), { kept: {}, ignored: ['KEEL_JOB_ID'] });
+  const env = testEnv({ ...BASE, KEEL_JOB_ID: 'the-runner-was-itself-a-job' }, { KEEL_JOB_ID: 'lease.1.abc' });
+  assert.equal(env.KEEL_JOB_ID, 'lease.1.abc');
+  assert.equal(inheritedEnv({ KEEL_JOB_ID: 'outer', PATH: '/bin' }).KEEL_JOB_ID, undefined);
 });

@@ -4,7 +4,7 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { gitEnv } from './git.js';
+import type { GitContext } from './run.js';
 
 /** `content` is null from a `--batch-check` reader, which reports only type and size. */
 export type CatResult = { type: string; size: number; content: Buffer | null } | null;
@@ -14,8 +14,6 @@ interface Pending {
   reject(error: Error): void;
 }
 
-const env = gitEnv();
-
 /** A child's stdio pipes are sockets, which can stop holding the event loop open. */
 const pipe = (stream: unknown) => stream as Socket;
 
@@ -24,7 +22,11 @@ export class CatFile {
   private readonly waiting: Pending[] = [];
   private buffer = Buffer.alloc(0);
 
-  constructor(private readonly gitDir: string, private readonly mode: '--batch' | '--batch-check' = '--batch') {}
+  constructor(
+    private readonly context: GitContext,
+    private readonly gitDir: string,
+    private readonly mode: '--batch' | '--batch-check' = '--batch',
+  ) {}
 
   /**
    * The object named by `spec` (e.g. `<sha>` or `<sha>:keel.json`), or null
@@ -48,7 +50,7 @@ export class CatFile {
   }
 
   private start(): ChildProcessWithoutNullStreams {
-    const child = spawn('git', ['cat-file', this.mode], { cwd: this.gitDir, env });
+    const child = spawn('git', ['cat-file', this.mode], { cwd: this.gitDir, env: this.context.env });
     child.unref();
     pipe(child.stdin).unref();
     pipe(child.stderr).unref();
