@@ -11,6 +11,7 @@ import { main as dispatcher } from '../dispatcher/main.js';
 import { main as observer } from '../observer/main.js';
 import { main as runner } from '../runner/main.js';
 import { admin } from './admin.js';
+import { build } from './build.js';
 import { buildControl } from './build-control.js';
 import { demo } from './demo.js';
 import { notify } from './notify.js';
@@ -27,6 +28,7 @@ commands:
   token        print the secret for a role: keel token runner|observer|client|admin
   admin        who may act as admin: keel admin list | add NAME | remove NAME
   cancel       stop a queued or running build: keel cancel SHA
+  build        build a branch's head now, without a push: keel build BRANCH
   retry        run a finished build again: keel retry SHA [--job NAME]
   notify       make observers look for new commits now (for a post-receive hook)
   demo         run all three on a sample repository (what npm start does)`;
@@ -41,6 +43,7 @@ async function run(argv: string[]): Promise<number | null> {
     case 'token': return token(rest, process.env);
     case 'admin': return admin(rest, process.env);
     case 'cancel': case 'retry': return buildControl(command, rest, process.env);
+    case 'build': return build(rest, process.env);
     case 'notify': return notify(rest, process.env);
     case 'demo': return demo(rest, process.env);
     case 'help': case '--help': case '-h': console.log(USAGE); return 0;

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { BuildRecord } from '../../src/protocol/records.js';
 import { parseDispatcherConfig } from '../../src/dispatcher/config.js';
 import { startDispatcher } from '../../src/dispatcher/dispatcher.js';
 import { cursorPath, parseCursor, type Cursor } from '../../src/observer/cursor.js';
@@ -203,8 +204,10 @@ export function world(t: TestContext) {
     },
 
     /** Waits for the report <results>[/project]/<sha> (written last, so the rest is there) and returns <sha>.json. */
-    async result(sha: string, options: { project?: string; timeoutMs?: number } = {}) {
-      await until(() => existsSync(join(folderOf(options.project), sha)), `the result of ${sha}`, options.timeoutMs);
+    async result(sha: string, options: { project?: string; timeoutMs?: number; check?: (record: BuildRecord) => boolean } = {}) {
+      const { check = () => true } = options;
+      // The report is written last: once it is there, <sha>.json is whole.
+      await until(() => existsSync(join(folderOf(options.project), sha)) && check(readResult(sha, options.project)), `the result of ${sha}`, options.timeoutMs);
       return readResult(sha, options.project);
     },
 
