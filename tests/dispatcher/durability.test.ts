@@ -45,7 +45,7 @@ function harness(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
     await current?.close();
     current = null;
   };
-  const peer = async (role: 'runner' | 'observer' | 'client', name?: string) => {
+  const peer = async (role: 'runner' | 'observer' | 'client' | 'admin', name?: string) => {
     const p = await TestPeer.as(current!.port, role, name);
     peers.push(p);
     return p;
@@ -230,4 +230,66 @@ test('the journal is compacted into a snapshot and replays the same state', asyn
   const client = await h.peer('client');
   client.send({ type: 'query', commit: null, project: null });
   assert.equal((await client.next('status')).queued, 1100, 'every commit is still queued');
+});
+
+test('a retry of a build whose files cannot be written, finishing unwritten again: queries answer and a restart replays (issue 11.2)', async (t) => {
+  const h = harness(t);
+  await h.start();
+  let unblock = h.blockReport(SHA[0]!);
+  const runner = await h.runner('r1');
+  await h.commit(SHA[0]!);
+  await h.pass(runner);
+  await waitFor(() => h.lines.some((line) => line.includes(`could not write the result of ${SHA[0]}`)), 'the failed write');
+
+  const admin = await h.peer('admin', 'owner');
+  admin.send({ type: 'retry', commit: SHA[0]!, project: null, job: null });
+  assert.deepEqual(await admin.next('done'), { type: 'done', ok: true, code: null, message: `retrying ${SHA[0]}` });
+  unblock();
+  unblock = h.blockReport(SHA[0]!);
+  await h.pass(runner);
+
+  const client = await h.peer('client');
+  client.send({ type: 'query', commit: null, project: null });
+  const overview = await client.next('status');
+  assert.deepEqual(overview.unwritten, [SHA[0]]);
+  assert.deepEqual(overview.builds.map((build) => [build.commit, build.status, build.run]), [[SHA[0], 'passed', 2]]);
+  client.send({ type: 'query', commit: SHA[0]!, project: null });
+  assert.equal((await client.next('status')).record?.run, 2);
+
+  await h.stop();
+  await h.start();
+  const after = await h.peer('client');
+  after.send({ type: 'query', commit: SHA[0]!, project: null });
+  const replayed = (await after.next('status')).record;
+  assert.equal(replayed?.status, 'passed');
+  assert.equal(replayed?.run, 2);
+  unblock();
+  await h.done(SHA[0]!);
+  const record = h.record(SHA[0]!);
+  assert.equal(record.run, 2);
+  assert.equal(record.jobs[0].attempts.length, 2, 'both runs are on record');
+});
+
+test('retry and cancel answer with a code in every state they can meet', async (t) => {
+  const h = harness(t);
+  await h.start();
+  const admin = await h.peer('admin', 'owner');
+  const ask = async (message: { type: 'cancel' | 'retry'; commit: string }) => {
+    admin.send(message.type === 'retry' ? { type: 'retry', commit: message.commit, project: null, job: null } : { type: 'cancel', commit: message.commit, project: null });
+    const done = await admin.next('done');
+    return done.ok ? 'ok' : done.code;
+  };
+  assert.equal(await ask({ type: 'retry', commit: SHA[0]! }), 'unknown-build');
+  assert.equal(await ask({ type: 'cancel', commit: SHA[0]! }), 'unknown-build');
+  await h.commit(SHA[0]!);
+  assert.equal(await ask({ type: 'retry', commit: SHA[0]! }), 'not-finished', 'queued');
+  const runner = await h.runner('r1');
+  await runner.next('job');
+  assert.equal(await ask({ type: 'retry', commit: SHA[0]! }), 'not-finished', 'running');
+  assert.equal(await ask({ type: 'cancel', commit: SHA[0]! }), 'ok', 'running');
+  assert.equal((await runner.next('abort')).type, 'abort', 'the running job is aborted once the cancel is durable');
+  assert.equal(await ask({ type: 'cancel', commit: SHA[0]! }), 'already-finished');
+  await h.done(SHA[0]!);
+  assert.equal(await ask({ type: 'retry', commit: SHA[0]! }), 'ok', 'finished and written: read back from its file');
+  assert.equal(await ask({ type: 'cancel', commit: SHA[0]! }), 'ok', 'the retried run, queued');
 });

@@ -6,10 +6,10 @@
 // scripts block on a release file, so the test decides when a "running" test
 // ends.
 import { strict as assert } from 'node:assert';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { gone, world } from '../helpers/e2e.js';
+import { gone, runEntry, world } from '../helpers/e2e.js';
 import { connectObserver } from '../helpers/e2e-wire.js';
 import { commitFiles, git } from '../helpers/git-repo.js';
 
@@ -210,6 +210,33 @@ test('a journal whose last line was torn mid-write replays cleanly: logged, not 
   }
   // Log kept, as above: a clean journal is one the dispatcher says nothing about.
   assert.equal(third.count(/unreadable|torn/), 0, `the third start reads a clean journal\n${w.logs()}`);
+});
+
+test('a flipped byte in the middle of the journal stops the start naming the line; --recover keeps what was before it and starts', async (t) => {
+  const w = world(t);
+  const a = w.push({ 'tests/run.sh': w.scripts.passing() }, 'a');
+  const b = w.push({ 'b.txt': 'b\n' }, 'b');
+  const first = await w.dispatcher();
+  const observer = await connectObserver(t, first.port, { repo: w.central });
+  await observer.report(a);
+  await observer.report(b);
+  await w.stop(first, 'SIGKILL');
+  const journal = join(w.state, 'dispatcher.journal');
+  const text = readFileSync(journal, 'utf8');
+  const at = text.indexOf(b) + 3;
+  writeFileSync(journal, `${text.slice(0, at)}${text[at] === '0' ? '1' : '0'}${text.slice(at + 1)}`);
+
+  const refused = await runEntry('dispatcher/main.js', ['--port', '0', '--results', w.results, '--state', w.state]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.equal(refused.stderr.trim().split('\n').length, 1, `one line:\n${refused.stderr}`);
+  assert.match(refused.stderr, /dispatcher\.journal line 2 is damaged \(its checksum does not match\).*--recover to keep the 1 record\(s\) before it/);
+
+  const recovered = await w.dispatcher({ extra: ['--recover'] });
+  await w.runner('r1', recovered);
+  assert.equal((await w.result(a)).status, 'passed', 'the commit before the damage is kept and tested');
+  const again = await connectObserver(t, recovered.port, { repo: w.central });
+  assert.equal((await again.report(b)).duplicate, false, 'the damaged record was moved aside, so its commit is new again');
+  assert.equal((await w.result(b)).status, 'passed');
 });
 
 test('SIGTERM: dispatcher, idle runner and observer each exit 0; a restarted dispatcher still tests the queued commit', async (t) => {

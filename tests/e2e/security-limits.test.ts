@@ -107,3 +107,36 @@ test('--max-log-mib 2: 5 MiB of output leaves the head, the last MiB and a note 
   assert.match(log, /dropped/);
   assert.match(log, /\d{6,} bytes/, 'the note says how many bytes were dropped');
 });
+
+test('--max-buffered-mib: unfinished lines of all peers together are bounded; the peer holding most is closed, the rest served', async (t) => {
+  const d = await world(t).inProcess(['--max-buffered-mib', '2', '--max-line-mib', '1']);
+  const holders = [await connectAs(t, d.port, 'client', 'h1'), await connectAs(t, d.port, 'client', 'h2'), await connectAs(t, d.port, 'client', 'h3')];
+  // 2.4 MiB of unfinished lines in all, each under the 1 MiB line limit.
+  for (const holder of holders) holder.sendRaw(`{"type":"query","commit":"${'x'.repeat(800 * 1024)}`);
+  const closed = await waitFor(() => {
+    const refused = holders.filter((holder) => holder.isClosed);
+    return refused.length > 0 ? refused : null;
+  }, 'a holder to be closed');
+  assert.equal(closed.length, 1, 'closing the one holding most brings the total back within the budget');
+  assert.equal(closed[0]!.received.find((m) => m.type === 'error')?.code, 'busy');
+  const fresh = await connectAs(t, d.port, 'client', 'fresh');
+  assert.equal((await query(fresh)).type, 'status', 'a new peer is served');
+});
+
+test('--client-idle: a client that asks nothing is closed; one waiting on an answer is not', async (t) => {
+  const w = world(t);
+  const d = await w.inProcess(['--client-idle', '0.3']);
+  const idle = await connectAs(t, d.port, 'client', 'idle');
+  await expectRefused(idle, 'idle');
+
+  const observer = await connectObserver(t, d.port, { repo: w.central }, { name: 'slow-observer' });
+  const admin = await connectAs(t, d.port, 'admin', 'owner');
+  admin.send({ type: 'build', ref: 'refs/heads/main', project: null });
+  const command = await observer.peer.next('command');
+  // A client that connects now and asks nothing is the clock: once it is closed, an idle period has passed.
+  const clock = await connectAs(t, d.port, 'client', 'clock');
+  await expectRefused(clock, 'idle');
+  assert.equal(admin.isClosed, false, 'a client waiting for its answer is not idle');
+  observer.peer.send({ type: 'command-result', id: command.id, ok: false, code: 'unknown-ref', message: 'no such branch', commit: null });
+  assert.equal((await admin.next('done')).code, 'unknown-ref');
+});

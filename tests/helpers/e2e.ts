@@ -157,11 +157,15 @@ export function world(t: TestContext) {
   return {
     ...repos, tmp, control, results, state, logs, scripts, until, spawn, dispatcher, startRunner, observer,
 
-    /** Commits to a working copy (the central one's by default) and pushes `branch` to its origin; returns the sha. */
-    push(files: Record<string, string>, message: string, options: { work?: string; branch?: string } = {}): string {
+    /**
+     * Commits to a working copy (the central one's by default) and pushes
+     * `branch` to its origin (unless `push: false`, to push several commits
+     * at once with the last); returns the sha.
+     */
+    push(files: Record<string, string>, message: string, options: { work?: string; branch?: string; push?: boolean } = {}): string {
       const work = options.work ?? repos.work;
       const sha = commitFiles(work, files, message);
-      git(work, 'push', '-q', 'origin', options.branch ?? 'main');
+      if (options.push !== false) git(work, 'push', '-q', 'origin', options.branch ?? 'main');
       return sha;
     },
 
