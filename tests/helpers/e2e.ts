@@ -62,6 +62,8 @@ export interface ObserverOptions {
 export interface Observer extends Proc {
   /** Waits until the observer has `sha` as `branch`'s head and nothing pending for it: the dispatcher answered `queued`. */
   delivered(sha: string, branch?: string): Promise<void>;
+  /** The commits its cursor holds that the dispatcher has not acknowledged. */
+  pending(): string[];
 }
 
 export type World = ReturnType<typeof world>;
@@ -128,6 +130,7 @@ export function world(t: TestContext) {
     };
     return {
       ...proc,
+      pending: () => cursor()?.pending.map((entry) => entry.commit) ?? [],
       async delivered(sha, branch = 'main') {
         await until(() => {
           const now = cursor();
