@@ -13,11 +13,9 @@
 // every promise that waits on it waits, so nothing that depends on it is
 // acknowledged or sent, and work resumes by itself once space returns.
 //
-// Each line is `<crc32 in 8 hex digits> <JSON>`, so a flipped byte is found
-// at replay; lines of older journals (plain JSON) are still read. Every
-// record is checked by `format` before it is used, like a line from the
-// wire. A damaged line in the middle stops the start with a message naming
-// it; `recover` keeps what comes before it and moves the rest aside.
+// Each line is `<crc32 in 8 hex digits> <JSON>` (see journal-read.ts, which
+// reads it back and checks every record); lines of older journals (plain
+// JSON) are still read.
 //
 // Files under the state folder:
 //   dispatcher.snapshot.json  { seq, state }  the state after record `seq`
@@ -26,35 +24,20 @@
 // a crash in between leaves records the snapshot already holds, which replay
 // skips by their seq.
 
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { backoffDelay } from '../common/backoff.js';
 import type { Log } from '../common/log.js';
-import { ErrorCode, KeelError } from '../protocol/error-codes.js';
+import { formatLine, readJournal, type OpenOptions } from './journal-read.js';
+
+export { formatLine, JournalError, type JournalFormat } from './journal-read.js';
 
 /** Fewer records than this are never worth a snapshot. */
 const MIN_RECORDS = 1000;
 const WRITE_RETRY = { baseMs: 50, capMs: 2000 };
 /** After a snapshot could not be written, the next try waits this long. */
 const COMPACTION_RETRY_MS = 30_000;
-const LINE = /^([0-9a-f]{8}) (.*)$/s;
-
-export interface JournalFormat<S, R> {
-  /** The snapshot's state, checked; throws on anything malformed. */
-  readSnapshot(value: unknown): S;
-  /** One record, checked; throws on anything malformed. */
-  readRecord(value: unknown): R;
-}
-
-export interface OpenOptions<S, R> {
-  format: JournalFormat<S, R>;
-  log: Log;
-  /** Start anyway after a damaged record: keep the records before it and move the rest aside. */
-  recover?: boolean;
-}
 
 export interface Loaded<S, R> {
   snapshot: S | null;
@@ -64,35 +47,6 @@ export interface Loaded<S, R> {
 interface Waiter {
   resolve(): void;
   reject(error: Error): void;
-}
-
-export class JournalError extends KeelError {
-  override readonly name = 'JournalError';
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.badJournal, message, options);
-  }
-}
-
-export function formatLine(json: string): string {
-  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
-}
-
-/** The JSON of one line, or why it cannot be trusted. */
-function parseLine(line: string): { ok: true; value: { seq?: unknown } } | { ok: false; why: string } {
-  let json = line;
-  if (!line.startsWith('{')) {
-    const match = LINE.exec(line);
-    if (!match) return { ok: false, why: 'not a journal record' };
-    json = match[2]!;
-    if (crc32(json) !== Number.parseInt(match[1]!, 16)) return { ok: false, why: 'its checksum does not match' };
-  }
-  try {
-    const value = JSON.parse(json);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? { ok: true, value } : { ok: false, why: 'not a JSON object' };
-  } catch {
-    return { ok: false, why: 'not valid JSON' };
-  }
 }
 
 export class Journal<S, R extends object> {
@@ -122,77 +76,18 @@ export class Journal<S, R extends object> {
 
   /** Opens (creating) the journal in `dir` and returns what to replay. Throws JournalError for a damaged journal. */
   static async open<S, R extends object>(dir: string, options: OpenOptions<S, R>): Promise<{ journal: Journal<S, R> } & Loaded<S, R>> {
-    const { format, log } = options;
     mkdirSync(dir, { recursive: true });
     const snapshotPath = join(dir, 'dispatcher.snapshot.json');
     const journalPath = join(dir, 'dispatcher.journal');
-    let snapshot: { seq: number; state: S } | null = null;
-    try {
-      const raw = JSON.parse(await readFile(snapshotPath, 'utf8'));
-      if (!Number.isSafeInteger(raw?.seq) || raw.seq < 0) throw new Error(`seq must be a whole number, got ${JSON.stringify(raw?.seq)}`);
-      snapshot = { seq: raw.seq, state: format.readSnapshot(raw.state) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new JournalError(`cannot use the snapshot ${snapshotPath}: ${(error as Error).message}`, { cause: error });
-      }
-    }
-    const text = await readFile(journalPath, 'utf8').catch(() => '');
-    const records: R[] = [];
-    let seq = snapshot?.seq ?? 0;
-    let good = 0;
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      const isLast = i === lines.length - 1;
-      if (line === '') {
-        if (!isLast) good += 1;
-        continue;
-      }
-      // A last line without its newline was cut mid-write by a crash.
-      if (isLast) {
-        log(`journal: ignored a torn last record (${line.length} bytes)`);
-        break;
-      }
-      const problem = Journal.check(line, seq, format);
-      if (typeof problem === 'string') {
-        const rest = lines.slice(i, -1).filter((l) => l !== '').length;
-        const where = `${journalPath} line ${i + 1}`;
-        if (!options.recover) {
-          throw new JournalError(`${where} is damaged (${problem}); it and the ${rest - 1} record(s) after it cannot be trusted. `
-            + `Start with --recover to keep the ${records.length} record(s) before it and move the rest aside`);
-        }
-        const aside = `${journalPath}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-        writeFileSync(aside, lines.slice(i).join('\n'));
-        log(`journal: --recover: ${where} is damaged (${problem}); kept ${records.length} record(s) before it, moved ${rest} to ${aside}`);
-        break;
-      }
-      good += Buffer.byteLength(line) + 1;
-      if (problem === null) continue;
-      seq = problem.seq;
-      records.push(problem.record);
-    }
+    const replay = await readJournal(snapshotPath, journalPath, options);
     const fd = openSync(journalPath, 'a+');
     // Drop a torn tail (or what --recover moved aside) so the next record starts on a line of its own.
-    if (good < Buffer.byteLength(text)) ftruncateSync(fd, good);
-    const journal = new Journal<S, R>(fd, snapshotPath, log);
-    journal.size = good;
-    journal.seq = seq;
-    journal.sinceSnapshot = records.length;
-    return { journal, snapshot: snapshot?.state ?? null, records };
-  }
-
-  /** A good line's record; null for one the snapshot already holds; a string saying what is wrong. */
-  private static check<S, R>(line: string, after: number, format: JournalFormat<S, R>): { seq: number; record: R } | null | string {
-    const parsed = parseLine(line);
-    if (!parsed.ok) return parsed.why;
-    const { seq } = parsed.value;
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return `seq must be a whole number from 1, got ${JSON.stringify(seq) ?? String(seq)}`;
-    if (seq <= after) return null;
-    try {
-      return { seq, record: format.readRecord(parsed.value) };
-    } catch (error) {
-      return (error as Error).message;
-    }
+    if (replay.good < replay.size) ftruncateSync(fd, replay.good);
+    const journal = new Journal<S, R>(fd, snapshotPath, options.log);
+    journal.size = replay.good;
+    journal.seq = replay.seq;
+    journal.sinceSnapshot = replay.records.length;
+    return { journal, snapshot: replay.snapshot, records: replay.records };
   }
 
   /** Records since the last snapshot. */
