@@ -8,7 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { gone, runEntry, world } from '../helpers/e2e.js';
 import { connectObserver } from '../helpers/e2e-wire.js';
 import { commitFiles, git } from '../helpers/git-repo.js';
@@ -62,20 +62,24 @@ test('dispatcher SIGKILLed with 3 queued and 1 running: after a restart all 4 pa
   }
 });
 
-test('dispatcher SIGKILLed mid-test: the runner finishes while it is down, spools, and delivers after the restart (attempts 1)', async (t) => {
+/** A job running on r1 when its dispatcher is SIGKILLed, finished meanwhile: its result is in the runner's spool. */
+async function finishedWhileDispatcherIsDown(t: TestContext) {
   const w = world(t);
   const sha = w.push({ 'tests/run.sh': w.scripts.blocking('a') }, 'blocking');
-
   const first = await w.dispatcher({ extra: SLOW_BEATS });
   const runner = await w.runner('r1', first);
   const observer = await connectObserver(t, first.port, { repo: w.central });
   assert.equal((await observer.report(sha)).duplicate, false);
   await first.waitForAttempt(sha, 1, 'r1');
   await w.scripts.started('a');
-
   await w.stop(first, 'SIGKILL');
   w.scripts.release();
   assert.equal((await w.spooled(runner)).outcome.status, 'passed', w.logs());
+  return { w, sha, first, runner };
+}
+
+test('dispatcher SIGKILLed mid-test: the runner finishes while it is down, spools, and delivers after the restart (attempts 1)', async (t) => {
+  const { w, sha, first, runner } = await finishedWhileDispatcherIsDown(t);
   assert.equal(runner.child.exitCode, null, `the runner keeps going without a dispatcher\n${w.logs()}`);
   assert.equal(existsSync(join(w.results, sha)), false, 'no result yet: nobody has recorded it');
 
@@ -269,20 +273,8 @@ test('SIGTERM: dispatcher, idle runner and observer each exit 0; a restarted dis
 });
 
 test('a runner SIGKILLed after spooling its result delivers it when restarted on the same --workdir (attempts 1)', async (t) => {
-  const w = world(t);
-  const sha = w.push({ 'tests/run.sh': w.scripts.blocking('a') }, 'blocking');
-
-  const first = await w.dispatcher({ extra: SLOW_BEATS });
-  const runner = await w.runner('r1', first);
-  const observer = await connectObserver(t, first.port, { repo: w.central });
-  assert.equal((await observer.report(sha)).duplicate, false);
-  await first.waitForAttempt(sha, 1, 'r1');
-  await w.scripts.started('a');
-
   // With the dispatcher gone the result can only be kept on disk; then the runner dies too.
-  await w.stop(first, 'SIGKILL');
-  w.scripts.release();
-  assert.equal((await w.spooled(runner)).outcome.status, 'passed', w.logs());
+  const { w, sha, first, runner } = await finishedWhileDispatcherIsDown(t);
   await w.stop(runner, 'SIGKILL');
 
   const second = await w.dispatcher({ port: first.port, extra: SLOW_BEATS });
