@@ -7,7 +7,9 @@ import { FakePeer } from './fake-peer.js';
 
 const [port, count] = process.argv.slice(2).map(Number) as [number, number];
 let pings = 0;
-const BATCH = 50;
+// Within the dispatcher's --max-pending-per-source (16): all of them come from one address, and a
+// connection past the limit closes the oldest one still saying hello (real runners then retry; these do not).
+const BATCH = 16;
 for (let i = 0; i < count; i += BATCH) {
   const batch = [];
   for (let j = i; j < Math.min(count, i + BATCH); j++) {

@@ -11,12 +11,13 @@ import { existsSync } from 'node:fs';
 import { CatFile } from '../common/git/cat-file.js';
 import { Mirrors } from '../common/git/mirror.js';
 import { GitError, type GitContext } from '../common/git/run.js';
+import { LIMITS } from '../protocol/limits.js';
 import { DEFAULT_JOB, KeelJsonError, parseKeelJson, type JobSpec } from './keel-json.js';
 
 export type JobsFound = { jobs: JobSpec[]; error: null } | { jobs: []; error: string };
 
 const FILE = 'keel.json';
-const MAX_BYTES = 64 * 1024;
+const MAX_BYTES = LIMITS.keelJsonBytes;
 
 interface Readers {
   content: CatFile;
@@ -91,7 +92,7 @@ export class JobSource {
     if (entry.mode !== '100644' && entry.mode !== '100755') fail(`has git mode ${entry.mode}; it must be a regular file`);
     // Checked before reading, so a huge file never reaches memory.
     const size = (await check.read(entry.object))?.size ?? 0;
-    if (size > MAX_BYTES) fail(`is ${size} bytes; at most ${MAX_BYTES} (64 KiB) are allowed`);
+    if (size > MAX_BYTES) fail(`is ${size} bytes; at most ${MAX_BYTES} (${MAX_BYTES / 1024} KiB) are allowed`);
     const blob = await content.read(entry.object);
     return blob?.content?.toString('utf8') ?? null;
   }
