@@ -5,9 +5,10 @@
 //
 // A file that cannot be opened or written (a full disk) keeps what it is
 // given and tries again with backoff, so the bytes land once space returns.
-// What it keeps is bounded (per file, and for all files together through a
-// shared budget); past that the oldest bytes are dropped, the ranges lost are
-// counted, and a note is written into the file where they were.
+// What it keeps while the disk refuses is bounded (per file, and for all
+// files together through a shared budget); past that the oldest bytes are
+// dropped and the ranges lost are counted. A disk that is only slow loses
+// nothing: bytes wait for it, as they always did.
 
 import { backoffDelay } from '../common/backoff.js';
 import { closeFile, openFile, writeSome } from '../common/fs-calls.js';
@@ -156,13 +157,14 @@ export class FileAppender {
     this.budget.used -= bytes;
   }
 
-  /** Drops the oldest waiting bytes while over the budget, keeping count of the ranges lost. */
+  /** While the disk refuses, drops the oldest waiting bytes past the budget, keeping count of the ranges lost. */
   private dropPastBudget(): void {
+    if (this.failure === null) return;
     // Chunks being written stay: they may be half on disk already. The newest stays too.
     while (this.waiting.length - this.inFlight > 1 && (this.waitingBytes > this.budget.perFile || this.budget.used > this.budget.limit)) {
       const [oldest] = this.waiting.splice(this.inFlight, 1);
       this.release(oldest!.data.length);
-      const why = this.failure ? this.failure.message : 'too much output waiting for the disk';
+      const why = this.failure.message;
       const last = this.lost.at(-1);
       if (last && last.to === oldest!.at) last.to += oldest!.data.length;
       else this.lost.push({ from: oldest!.at, to: oldest!.at + oldest!.data.length, why });
