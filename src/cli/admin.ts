@@ -6,7 +6,7 @@ import { parseFlags } from '../common/flags.js';
 import { ADMIN_OPS, type AdminOp } from '../protocol/messages.js';
 import { isName } from '../protocol/validate.js';
 import { request } from './client.js';
-import { parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
+import { adminName, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
 export const ADMIN_USAGE = `usage: keel admin list | add NAME | remove NAME [--as NAME]
 
@@ -27,8 +27,7 @@ export async function admin(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     throw new ConfigError(`NAME must be a plain name (letters, digits, ".", "_", "-") after ${op}, got "${name ?? ''}"`);
   }
   const target = parseTarget(parsed.values, env);
-  const secret = target.security.secret;
-  const as = parsed.values.as ?? (secret?.kind === 'role' ? secret.admin : null) ?? 'owner';
+  const as = adminName(parsed.values.as, target);
   const reply = await request(target.address, { type: 'admins', op: op as AdminOp, name: name ?? null }, 'admin-list', {
     security: target.security, role: 'admin', name: as,
   });

@@ -7,9 +7,8 @@
 
 import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
-import { isRefName } from '../protocol/validate.js';
 import { request } from './client.js';
-import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
+import { adminName, branchRef, parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
 export const BUILD_USAGE = `usage: keel build BRANCH [--project NAME] [--as NAME]
 
@@ -28,14 +27,13 @@ export async function build(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   const parsed = parseFlags({ args: argv, strict: true, allowPositionals: true, options: { ...TARGET_FLAGS, project: { type: 'string' }, as: { type: 'string' } } });
   const [branch, ...extra] = parsed.positionals;
-  const ref = branch?.startsWith('refs/') ? branch : `refs/heads/${branch}`;
-  if (!branch || extra.length > 0 || branch.startsWith('-') || !isRefName(ref)) {
+  const ref = branchRef(branch);
+  if (ref === null || extra.length > 0) {
     throw new ConfigError(`BRANCH must be one branch name that passes git check-ref-format, got "${parsed.positionals.join(' ')}"`);
   }
   const project = parseProject(parsed.values.project);
   const target = parseTarget(parsed.values, env);
-  const secret = target.security.secret;
-  const as = parsed.values.as ?? (secret?.kind === 'role' ? secret.admin : null) ?? 'owner';
+  const as = adminName(parsed.values.as, target);
   const reply = await request(target.address, { type: 'build', ref, project }, 'done', {
     security: target.security, role: 'admin', name: as, timeoutMs: BUILD_TIMEOUT_MS,
   });

@@ -3,6 +3,7 @@
 //   keel dispatcher|runner|observer [flags]   start a long-running process
 //   keel status [sha] [--json]                 ask the dispatcher
 //   keel token ROLE, keel admin ...            secrets and admins
+//   keel land|try BRANCH, keel queue           the gate: land only what passes
 //   keel notify                                observers scan now (post-receive hook)
 //   keel demo [--repo PATH]                    all three on a sample repo (npm start)
 
@@ -14,7 +15,9 @@ import { admin } from './admin.js';
 import { build } from './build.js';
 import { buildControl } from './build-control.js';
 import { demo } from './demo.js';
+import { land } from './land.js';
 import { notify } from './notify.js';
+import { queue } from './queue.js';
 import { status } from './status.js';
 import { token } from './token.js';
 
@@ -27,9 +30,12 @@ commands:
   status       show builds: keel status [SHA] [--json]
   token        print the secret for a role: keel token runner|observer|client|admin
   admin        who may act as admin: keel admin list | add NAME | remove NAME
-  cancel       stop a queued or running build: keel cancel SHA
+  cancel       stop a queued or running build, or a land request: keel cancel SHA|L-17
   build        build a branch's head now, without a push: keel build BRANCH
   retry        run a finished build again: keel retry SHA [--job NAME]
+  land         merge a branch, test the merge, land it only if it passes: keel land BRANCH [--into main]
+  try          test the merge of a branch without landing it: keel try BRANCH [--into main]
+  queue        the land queue of every target: keel queue [--json]
   notify       make observers look for new commits now (for a post-receive hook)
   demo         run all three on a sample repository (what npm start does)`;
 
@@ -44,6 +50,8 @@ async function run(argv: string[]): Promise<number | null> {
     case 'admin': return admin(rest, process.env);
     case 'cancel': case 'retry': return buildControl(command, rest, process.env);
     case 'build': return build(rest, process.env);
+    case 'land': case 'try': return land(command, rest, process.env);
+    case 'queue': return queue(rest, process.env);
     case 'notify': return notify(rest, process.env);
     case 'demo': return demo(rest, process.env);
     case 'help': case '--help': case '-h': console.log(USAGE); return 0;

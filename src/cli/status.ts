@@ -10,6 +10,7 @@ import type { BuildRecord, BuildSummary } from '../protocol/records.js';
 import { isCommitId } from '../protocol/validate.js';
 import { formatCounts } from '../dispatcher/report.js';
 import { request } from './client.js';
+import { table } from './table.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
 export const STATUS_USAGE = `usage: keel status [SHA] [--dispatcher HOST:PORT] [--json]
@@ -52,9 +53,7 @@ function buildTable(builds: BuildSummary[]): string[] {
     b.runners.join(',') || '-', duration(b.durationMs),
     `${b.project ? `${b.project}:` : ''}${b.subject.kind === 'push' ? '' : `${b.subject.kind} ${b.subject.request} `}${b.ref}`, b.note,
   ]);
-  const header = ['COMMIT', 'STATUS', 'PASSED', 'RUNNERS', 'DURATION', 'REF', 'NOTE'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return table(['COMMIT', 'STATUS', 'PASSED', 'RUNNERS', 'DURATION', 'REF', 'NOTE'], rows);
 }
 
 function printOverview(status: Status): void {

@@ -3,7 +3,7 @@
 
 import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
-import { isName } from '../protocol/validate.js';
+import { isName, isRefName } from '../protocol/validate.js';
 import { loadSecurity, SECURITY_FLAGS, type Security } from '../common/security.js';
 
 export const TARGET_FLAGS = {
@@ -33,4 +33,17 @@ export function parseProject(value: string | undefined): string | null {
   if (value === undefined) return null;
   if (!isName(value)) throw new ConfigError(`--project must be a plain name (letters, digits, ".", "_", "-"), got "${value}"`);
   return value;
+}
+
+/** The admin a command acts as: --as, else the admin token's own name, else "owner" (the master secret). */
+export function adminName(as: string | undefined, target: Target): string {
+  const secret = target.security.secret;
+  return as ?? (secret?.kind === 'role' ? secret.admin : null) ?? 'owner';
+}
+
+/** A branch as the user types it (main, release/1.x, refs/heads/main) as a full ref name; null when it is not one. */
+export function branchRef(name: string | undefined): string | null {
+  if (name === undefined || name.startsWith('-')) return null;
+  const ref = name.startsWith('refs/') ? name : `refs/heads/${name}`;
+  return isRefName(ref) ? ref : null;
 }

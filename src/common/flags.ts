@@ -4,12 +4,21 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from './errors.js';
 
-export function parseSeconds(value: string, flag: string, min: number, max: number): number {
-  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-  if (!(seconds >= min && seconds <= max)) {
-    throw new ConfigError(`${flag} must be a number of seconds from ${min} to ${max}, got "${value}"`);
+/** A duration given in `unit`s (fractions allowed), in milliseconds. */
+function parseDuration(value: string, flag: string, min: number, max: number, unit: 'seconds' | 'days', msPerUnit: number): number {
+  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new ConfigError(`${flag} must be a number of ${unit} from ${min} to ${max}, got "${value}"`);
   }
-  return Math.round(seconds * 1000);
+  return Math.round(n * msPerUnit);
+}
+
+export function parseSeconds(value: string, flag: string, min: number, max: number): number {
+  return parseDuration(value, flag, min, max, 'seconds', 1000);
+}
+
+export function parseDays(value: string, flag: string, min: number, max: number): number {
+  return parseDuration(value, flag, min, max, 'days', 86_400_000);
 }
 
 export function parseInteger(value: string, flag: string, min: number, max: number): number {

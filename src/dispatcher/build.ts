@@ -177,9 +177,9 @@ export function summarise(build: BuildRecord): void {
   }
 }
 
-/** Puts a finished build back in the queue (keel retry), keeping its attempts on record. */
-export function reopenBuild(build: BuildRecord, jobId: string | null): JobRecord[] {
-  const jobs = build.jobs.filter((job) => jobId === null || job.name === jobId);
+/** Puts a finished build back in the queue (keel retry), keeping its attempts on record; `jobIds` null reopens every job. */
+export function reopenBuild(build: BuildRecord, jobIds: readonly string[] | null): JobRecord[] {
+  const jobs = build.jobs.filter((job) => jobIds === null || jobIds.includes(job.name));
   for (const job of jobs) {
     job.status = 'queued';
     job.message = '';

@@ -12,8 +12,12 @@ import type { Security } from '../common/security.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Message, Status } from '../protocol/messages.js';
 import { PUSH, type BuildRecord } from '../protocol/records.js';
+import { LIMITS } from '../protocol/limits.js';
 import type { AdminList } from './admins.js';
-import type { BuildCommands, Reply } from './commands.js';
+import type { Gate } from './gate/gate.js';
+import { queueOf, summariseRequest } from './gate/summary.js';
+import type { BuildCommands } from './commands.js';
+import type { Reply } from './reply.js';
 import type { Journal } from './journal.js';
 import type { ObserverSessions } from './observer-sessions.js';
 import type { Peer, PeerContext } from './peer.js';
@@ -28,6 +32,7 @@ export interface ClientPeerParts {
   runners: RunnerRegistry;
   results: ResultStore;
   commands: BuildCommands;
+  gate: Gate;
   observers: ObserverSessions;
   admins: AdminList;
   security: Security;
@@ -42,7 +47,7 @@ export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message)
     peer.busy += 1;
     void work.then(
       (reply) => peer.conn.send({ type: 'done', ...reply }),
-      (error: Error) => peer.conn.send({ type: 'done', ok: false, code: ErrorCode.internal, message: error.message }),
+      (error: Error) => peer.conn.send({ type: 'done', ok: false, code: ErrorCode.internal, message: error.message, request: null }),
     ).finally(() => (peer.busy -= 1));
   };
   switch (message.type) {
@@ -51,6 +56,15 @@ export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message)
     case 'cancel': return answer(parts.commands.cancel(message.project, message.commit, by));
     case 'retry': return answer(parts.commands.retry(message.project, message.commit, message.job, by));
     case 'build': return answer(parts.commands.build(message.project, message.ref, by));
+    case 'land': return answer(parts.gate.submit(message, by));
+    case 'land-cancel': return answer(parts.gate.cancel(message.request, by));
+    case 'land-wait': return answer(parts.gate.wait(message.request));
+    case 'queue': {
+      const ordered = queueOf(parts.scheduler.state.requests.values());
+      const shown = ordered.slice(0, LIMITS.queueRequests).map(summariseRequest);
+      peer.conn.send({ type: 'land-queue', requests: shown, omitted: ordered.length - shown.length });
+      return;
+    }
     case 'query':
       peer.busy += 1;
       void query(parts, message.commit, message.project).then(

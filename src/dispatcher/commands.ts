@@ -5,6 +5,7 @@
 
 import type { Log } from '../common/log.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { done, refuse, type Reply } from './reply.js';
 import type { CommandResult } from '../protocol/messages.js';
 import { PUSH, type BuildRecord } from '../protocol/records.js';
 import { isFinished } from './build.js';
@@ -17,14 +18,6 @@ import type { RunnerRegistry } from './runner-registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { PendingCommand } from './state.js';
 
-export interface Reply {
-  ok: boolean;
-  code: ErrorCode | null;
-  message: string;
-}
-
-const refuse = (code: ErrorCode, message: string): Reply => ({ ok: false, code, message });
-const done = (message: string): Reply => ({ ok: true, code: null, message });
 
 export interface CommandParts {
   scheduler: Scheduler;
@@ -45,8 +38,12 @@ export class BuildCommands {
   }
 
   /** keel cancel: stops a queued or running build; running jobs' process groups are killed. */
-  async cancel(project: string | null, commit: string, by: string): Promise<Reply> {
-    const key = buildKey(project, PUSH, commit);
+  cancel(project: string | null, commit: string, by: string): Promise<Reply> {
+    return this.cancelKey(buildKey(project, PUSH, commit), by);
+  }
+
+  /** Cancels the build known by `key`, whatever its subject. */
+  async cancelKey(key: string, by: string): Promise<Reply> {
     const build = this.state.builds.get(key);
     if (!build) return refuse(ErrorCode.unknownBuild, `no queued or running build of ${key}`);
     if (isFinished(build.status)) return refuse(ErrorCode.alreadyFinished, `${key} has already finished (${build.status})`);
@@ -70,20 +67,24 @@ export class BuildCommands {
     if (active && !isFinished(active.status)) return refuse(ErrorCode.notFinished, `${key} is still ${active.status}`);
     const build = active ?? (await this.parts.results.readResult({ project, subject: PUSH, commit }));
     if (!build) return refuse(ErrorCode.unknownBuild, `no build of ${key} is known`);
-    return this.rerun(build, jobId, by);
+    return this.rerun(build, jobId === null ? null : [jobId], by);
   }
 
-  private async rerun(build: BuildRecord, jobId: string | null, by: string): Promise<Reply> {
+  /** Runs a finished build again as its next run: every job, or only `jobIds`. */
+  async rerun(build: BuildRecord, jobIds: string[] | null, by: string): Promise<Reply> {
     const key = keyOf(build);
     if (build.jobs.length === 0) return refuse(ErrorCode.noJobs, `${key} has no jobs to run again (${build.message})`);
-    if (jobId !== null && !build.jobs.some((job) => job.name === jobId)) {
-      return refuse(ErrorCode.unknownJob, `${key} has no job ${jobId}; its jobs are ${build.jobs.map((job) => job.name).join(', ')}`);
+    const unknown = (jobIds ?? []).find((id) => !build.jobs.some((job) => job.name === id));
+    if (unknown !== undefined) {
+      return refuse(ErrorCode.unknownJob, `${key} has no job ${unknown}; its jobs are ${build.jobs.map((job) => job.name).join(', ')}`);
     }
-    const durable = this.parts.scheduler.record({ op: 'retry', build: structuredClone(build), job: jobId, by, at: new Date().toISOString() });
-    this.parts.log(`${by} asked to retry ${key}${jobId ? ` (${jobId})` : ''}`);
+    const which = jobIds === null ? '' : ` (${jobIds.join(', ')})`;
+    const jobs = jobIds !== null && jobIds.length === 1 ? { job: jobIds[0]! } : { job: null, ...(jobIds === null ? {} : { jobs: jobIds }) };
+    const durable = this.parts.scheduler.record({ op: 'retry', build: structuredClone(build), ...jobs, by, at: new Date().toISOString() });
+    this.parts.log(`${by} asked to retry ${key}${which}`);
     this.parts.scheduler.schedule();
     await durable;
-    return done(`retrying ${key}${jobId ? ` (${jobId})` : ''}`);
+    return done(`retrying ${key}${which}`);
   }
 
   /** keel build: asks the project's observer where `ref` points, then builds that commit (or runs its build again). */

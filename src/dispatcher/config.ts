@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../common/errors.js';
-import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
+import { parseDays, parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
 import { createGitContext, type GitContext } from '../common/git/run.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { LIMITS } from '../protocol/limits.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -24,6 +25,12 @@ export interface DispatcherConfig {
   readonly clientIdleMs: number;
   /** Start past a damaged journal record, keeping what comes before it. */
   readonly recover: boolean;
+  /** Land requests merged and tested together at most (1: no batching). */
+  readonly batch: number;
+  /** Merges again after the target moved before a land request gives up. */
+  readonly maxRemerge: number;
+  /** How long refs/keel/land/* of finished requests stay in origin. */
+  readonly keepRefsMs: number;
   readonly maxLogBytes: number;
   readonly maxErrors: number;
   readonly maxUnwritten: number;
@@ -57,6 +64,9 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --admins FILE        names allowed to act as admin (default STATE/admins)
   --insecure           allow listening beyond loopback without a secret
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
+  --batch N            land requests for one target merged and tested together at most; 1 turns batching off (default 8)
+  --max-remerge N      merges again after the target moved, before a land request gives up (default 5)
+  --keep-refs DAYS     how long refs/keel/land/* of finished requests stay in origin (default 7)
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -80,6 +90,9 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       'max-buffered-mib': { type: 'string', default: '64' },
       'client-idle': { type: 'string', default: '60' },
       recover: { type: 'boolean', default: false },
+      batch: { type: 'string', default: '8' },
+      'max-remerge': { type: 'string', default: '5' },
+      'keep-refs': { type: 'string', default: '7' },
       'max-errors': { type: 'string', default: '100' },
       'max-log-mib': { type: 'string', default: '128' },
       admins: { type: 'string' },
@@ -125,6 +138,9 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     maxBufferedBytes: parseInteger(values['max-buffered-mib'], '--max-buffered-mib', 1, 1_000_000) * MIB,
     clientIdleMs: parseSeconds(values['client-idle'], '--client-idle', 0.1, 86_400),
     recover: values.recover,
+    batch: parseInteger(values.batch, '--batch', 1, LIMITS.batchRequests),
+    maxRemerge: parseInteger(values['max-remerge'], '--max-remerge', 0, 100),
+    keepRefsMs: parseDays(values['keep-refs'], '--keep-refs', 0, 3650),
     maxLogBytes: parseInteger(values['max-log-mib'], '--max-log-mib', 2, 1_000_000) * MIB,
     maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
     git: createGitContext(env),

@@ -24,7 +24,11 @@ import { RunnerRegistry } from './runner-registry.js';
 import { RunnerSessions } from './runner-sessions.js';
 import { Scheduler } from './scheduler.js';
 import { DispatcherServer } from './server.js';
+import { Gate } from './gate/gate.js';
 import { snapshotOf, stateFrom, type Snapshot } from './state.js';
+
+/** Finished land refs are looked at this often (and at start) for removal past --keep-refs. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export interface RunningDispatcher {
   host: string;
@@ -61,6 +65,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   const finished = (build: BuildRecord) => {
     writer.write(build);
     observerSessions.finished(build);
+    gate.built(build);
   };
   const scheduler: Scheduler = new Scheduler({
     state, rules, runners, log,
@@ -82,13 +87,22 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     jobsFor: parts.jobsFor ?? ((repo, commit) => jobSource.jobsFor(repo, commit)),
     record: (record) => scheduler.record(record),
     recorded: () => scheduler.schedule(),
+    isLanded: (project, commit) => gate.isLanded(project, commit),
     log,
   });
   const commands = new BuildCommands({ scheduler, runners, results, intake, log });
   const observerSessions: ObserverSessions = new ObserverSessions(
-    scheduler, new ObserverRegistry(), intake, (command, result, observer) => commands.resolved(command, result, observer), log,
+    scheduler, new ObserverRegistry(), intake,
+    (command, result, observer) => (command.command.op === 'resolve'
+      ? commands.resolved(command, result, observer)
+      : gate.answered(command, result, observer)),
+    log,
   );
   commands.observers = observerSessions;
+  const gate: Gate = new Gate({
+    scheduler, intake, observers: observerSessions, commands, results, log,
+    rules: { batchSize: config.batch, maxRemerge: config.maxRemerge },
+  });
   const runnerSessions = new RunnerSessions(scheduler, runners, log);
 
   const orphans = runnerSessions.orphans;
@@ -98,6 +112,11 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   for (const key of state.unwritten) writer.write(state.builds.get(key)!);
   // Jobs that were running when the last dispatcher stopped wait one deadline
   // for their runner to reconnect and reclaim them, then go back to the queue.
+  await gate.resume();
+  const prune = () => void gate.prune(config.keepRefsMs).catch((error: Error) => log(`could not prune land refs: ${error.message}`));
+  prune();
+  const pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
+  pruneTimer.unref();
   const orphanTimer = orphans > 0
     ? setTimeout(() => runnerSessions.expireOrphans('the dispatcher restarted and the runner did not reclaim the job'), config.deadlineMs)
     : null;
@@ -119,7 +138,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     runner: { scheduler, sessions: runnerSessions, heartbeats, journal },
     observer: { sessions: observerSessions, heartbeats, log },
     client: {
-      scheduler, runners, results, commands, observers: observerSessions,
+      scheduler, runners, results, commands, gate, observers: observerSessions,
       admins, security: config.security, journal, log,
     },
     left: (peer, reason) => {
@@ -134,6 +153,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
       scheduler.stop();
       jobSource.close();
       if (orphanTimer) clearTimeout(orphanTimer);
+      clearInterval(pruneTimer);
       await server.close();
       await writer.close();
       await results.close();

@@ -23,6 +23,8 @@ export interface IntakeParts {
   builds: ReadonlyMap<BuildKey, BuildRecord>;
   /** Result files on disk: the build was finished by an earlier run. */
   hasResult(build: Pick<BuildRecord, 'project' | 'subject' | 'commit'>): boolean;
+  /** A commit Keel tested before it reached a branch (a landed merge): its push is not built again. */
+  isLanded(project: string | null, commit: string): boolean;
   /** The jobs a commit declares (keel.json), or why they cannot be known. */
   jobsFor(repo: string, commit: string): Promise<JobsFound>;
   /** Applies and journals a record; resolves once it is durable. */
@@ -60,6 +62,7 @@ export class Intake {
       return false;
     }
     if (this.parts.builds.has(key) || this.parts.hasResult(input)) return false;
+    if (input.subject.kind === 'push' && this.parts.isLanded(input.project, input.commit)) return false;
     let settle!: (durable: Promise<void>) => void;
     const durable = new Promise<Promise<void>>((resolve) => (settle = resolve)).then((inner) => inner);
     this.pending.set(key, durable);

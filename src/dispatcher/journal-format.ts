@@ -8,11 +8,12 @@ import { LIMITS } from '../protocol/limits.js';
 import {
   buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, subject, time,
 } from '../protocol/record-fields.js';
+import { batch, gateCounts, landRequest } from './gate/format.js';
 import type { JournalFormat } from './journal.js';
 import type { JournalRecord, RecordOp } from './records.js';
 import type { PendingCommand, Snapshot } from './state.js';
 
-const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done'];
+const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done', 'gate'];
 /** Build keys are made of names, request ids and a commit id joined by "/". */
 const key = (o: Fields, f: string) => checked(o, f, (v) => v.length <= 512 && /^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..'), 'a build key');
 const lease = (o: Fields, f: string) => text(o, f, LIMITS.leaseChars);
@@ -38,12 +39,19 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
     junitFile: nullable(o, 'junitFile', (x, k) => text(x, k, LIMITS.printable)), at: time(o, 'at'),
   }),
   cancel: (o) => ({ op: 'cancel', key: key(o, 'key'), by: who(o, 'by'), at: time(o, 'at') }),
-  retry: (o) => ({ op: 'retry', build: buildRecord(o, 'build'), job: nullable(o, 'job', plainName), by: who(o, 'by'), at: time(o, 'at') }),
+  retry: (o) => ({
+    op: 'retry', build: buildRecord(o, 'build'), job: nullable(o, 'job', plainName),
+    ...(o.jobs === undefined ? {} : { jobs: list(o, 'jobs', 10 * LIMITS.jobsPerBuild, plainName) }), by: who(o, 'by'), at: time(o, 'at'),
+  }),
   written: (o) => ({ op: 'written', key: key(o, 'key'), ...(o.run === undefined ? {} : { run: int(o, 'run', 1, Number.MAX_SAFE_INTEGER) }) }),
   command: (o) => ({ ...readCommand({ command: o }, 'command'), op: 'command' }),
   'command-done': (o) => ({
     op: 'command-done', id: requestId(o, 'id'), ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode),
     message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commitId), at: time(o, 'at'),
+  }),
+  gate: (o) => ({
+    op: 'gate', requests: list(o, 'requests', Number.MAX_SAFE_INTEGER, landRequest), batches: list(o, 'batches', Number.MAX_SAFE_INTEGER, batch),
+    counts: gateCounts(o, 'counts'), at: time(o, 'at'),
   }),
 };
 
@@ -63,6 +71,9 @@ function readSnapshot(value: unknown): Snapshot {
     }),
     ...(s.commands === undefined ? {} : { commands: list(s, 'commands', Number.MAX_SAFE_INTEGER, readCommand) }),
     ...(s.commandCount === undefined ? {} : { commandCount: count(s, 'commandCount') }),
+    ...(s.requests === undefined ? {} : { requests: list(s, 'requests', Number.MAX_SAFE_INTEGER, landRequest) }),
+    ...(s.batches === undefined ? {} : { batches: list(s, 'batches', Number.MAX_SAFE_INTEGER, batch) }),
+    ...(s.gateCounts === undefined ? {} : { gateCounts: gateCounts(s, 'gateCounts') }),
   };
 }
 

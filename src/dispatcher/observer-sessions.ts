@@ -4,10 +4,11 @@
 // answers each — and it hears when a build of its project finishes.
 
 import type { Log } from '../common/log.js';
-import { ErrorCode } from '../protocol/error-codes.js';
+import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 import type { CommandResult, Observe, ObserverCommand } from '../protocol/messages.js';
 import { PUSH, type BuildRecord } from '../protocol/records.js';
 import type { Intake } from './intake.js';
+import type { Reply } from './reply.js';
 import type { ObserverConn, ObserverPeer, ObserverRegistry } from './observer-registry.js';
 import { summarise } from './queries.js';
 import type { Scheduler } from './scheduler.js';
@@ -15,12 +16,27 @@ import type { PendingCommand } from './state.js';
 
 export type Refusal = { code: ErrorCode; message: string };
 
-/** What to do once an observer has done a command; resolves with what to tell whoever asked. */
+
+/** What to do once an observer has answered a command; resolves with what to tell whoever asked. */
 export type CommandEffect = (command: PendingCommand, result: CommandResult, observer: ObserverConn) => Promise<string>;
+
+/** A question nobody answers in this long is given up. */
+const QUESTION_TIMEOUT_MS = 30_000;
+
+export class NoObserverError extends KeelError {
+  override readonly name = 'NoObserverError';
+
+  constructor(message: string) {
+    super(ErrorCode.noObserver, message);
+  }
+}
 
 export class ObserverSessions {
   /** Whoever asked for a command and waits for its end (a CLI connection), by command id. */
-  private readonly waiting = new Map<string, (result: { ok: boolean; code: ErrorCode | null; message: string }) => void>();
+  private readonly waiting = new Map<string, (answer: Reply) => void>();
+  /** Questions asked and not answered yet, by id. */
+  private readonly asked = new Map<string, { project: string | null; answer(result: CommandResult): void }>();
+  private questions = 0;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -54,44 +70,80 @@ export class ObserverSessions {
 
   /**
    * Journals a command for the observer of `project` and sends it if that
-   * observer is connected. `done` resolves when the command has been done and
-   * its effect recorded, or at once (with `ok`) when nobody can do it yet.
+   * observer is connected; resolves with its id once it is durable. Its
+   * answer goes to the effect, whenever it comes.
    */
-  async ask(project: string | null, command: ObserverCommand, by: string): Promise<{ ok: boolean; code: ErrorCode | null; message: string }> {
+  async send(project: string | null, command: ObserverCommand, by: string): Promise<string> {
     const id = `C-${this.scheduler.state.commandCount + 1}`;
     await this.scheduler.record({ op: 'command', id, project, command, by, at: new Date().toISOString() });
-    const observer = this.observers.forProject(project);
-    if (!observer) {
+    this.observers.forProject(project)?.peer.send({ type: 'command', id, command });
+    return id;
+  }
+
+  /**
+   * Sends a command and resolves when it has been done and its effect
+   * recorded, or at once (with `ok`) when no observer can do it yet.
+   */
+  async ask(project: string | null, command: ObserverCommand, by: string): Promise<Reply> {
+    const connected = this.observers.forProject(project) !== undefined;
+    const id = await this.send(project, command, by);
+    if (!connected) {
       const what = project === null ? 'the default project' : `project ${project}`;
-      return { ok: true, code: null, message: `${id}: no observer of ${what} is connected; it is asked as soon as one is` };
+      return { ok: true, code: null, message: `${id}: no observer of ${what} is connected; it is asked as soon as one is`, request: null };
     }
-    const done = new Promise<{ ok: boolean; code: ErrorCode | null; message: string }>((resolve) => this.waiting.set(id, resolve));
-    observer.peer.send({ type: 'command', id, command });
-    return done;
+    return new Promise<Reply>((resolve) => this.waiting.set(id, resolve));
+  }
+
+  /**
+   * Asks the connected observer of `project` a question (git it only reads):
+   * never journaled, and refused at once when no observer is connected.
+   */
+  question(project: string | null, command: ObserverCommand): Promise<CommandResult> {
+    const observer = this.observers.forProject(project);
+    const what = project === null ? 'the default project' : `project ${project}`;
+    if (!observer) return Promise.reject(new NoObserverError(`no observer of ${what} is connected: it must be, to look at its repository`));
+    this.questions += 1;
+    const id = `Q-${this.questions}`;
+    return new Promise<CommandResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.asked.delete(id);
+        reject(new NoObserverError(`the observer of ${what} did not answer within ${QUESTION_TIMEOUT_MS / 1000} s`));
+      }, QUESTION_TIMEOUT_MS);
+      this.asked.set(id, { project, answer: (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      } });
+      observer.peer.send({ type: 'command', id, command });
+    });
   }
 
   /** An observer's answer to a command; a refusal when the command is not its project's. */
   async result(peer: ObserverPeer, result: CommandResult): Promise<Refusal | null> {
     const conn = this.observers.of(peer)!;
+    const question = this.asked.get(result.id);
+    if (question) {
+      if (question.project !== conn.project) return { code: ErrorCode.notYourCommand, message: `question ${result.id} is not for this observer's project` };
+      this.asked.delete(result.id);
+      question.answer(result);
+      return null;
+    }
     const command = this.scheduler.state.commands.get(result.id);
     if (!command) return null;
     if (command.project !== conn.project) return { code: ErrorCode.notYourCommand, message: `command ${result.id} is not for this observer's project` };
-    let message = result.message;
-    if (result.ok) {
-      try {
-        message = await this.effect(command, result, conn);
-      } catch (error) {
-        // Not done: the command stays journaled and is sent again on the next connection.
-        this.log(`command ${result.id}: ${(error as Error).message}`);
-        return null;
-      }
+    let message: string;
+    try {
+      message = await this.effect(command, result, conn);
+    } catch (error) {
+      // Not done: the command stays journaled and is sent again on the next connection.
+      this.log(`command ${result.id}: ${(error as Error).message}`);
+      return null;
     }
     // The effect is recorded first, so a crash between the two repeats the command, never loses it.
     await this.scheduler.record({
       op: 'command-done', id: result.id, ok: result.ok, code: result.code, message, commit: result.commit, at: new Date().toISOString(),
     });
     this.log(`command ${result.id} (${command.command.op}) ${result.ok ? 'done' : `failed: ${result.code}: ${result.message}`}`);
-    this.waiting.get(result.id)?.({ ok: result.ok, code: result.code, message: `${result.id}: ${message}` });
+    this.waiting.get(result.id)?.({ ok: result.ok, code: result.code, message: `${result.id}: ${message}`, request: null });
     this.waiting.delete(result.id);
     return null;
   }

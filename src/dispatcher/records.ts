@@ -5,6 +5,7 @@
 import type { ObserverCommand } from '../protocol/messages.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import type { BuildRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
+import type { Batch, GateCounts, LandRequest } from './gate/types.js';
 
 /**
  * Builds are known by project, subject and commit. A push is `<sha>` or
@@ -13,7 +14,7 @@ import type { BuildRecord, JobSpec, RunOutcome, Subject } from '../protocol/reco
  */
 export type BuildKey = string;
 
-export function buildKey(project: string | null, subject: Subject, commit: string): BuildKey {
+export function buildKey(project: string | null, subject: Pick<Subject, 'kind' | 'request'>, commit: string): BuildKey {
   const scope = subject.kind === 'push' ? '' : `${subject.kind}/${subject.request ?? '-'}/`;
   return `${project === null ? '' : `${project}/`}${scope}${commit}`;
 }
@@ -32,12 +33,14 @@ export type JournalRecord =
   /** The outcome without its JUnit XML, which is kept in `junitFile` beside the results. */
   | { op: 'result'; lease: string; outcome: RunOutcome; junitFile: string | null; at: string }
   | { op: 'cancel'; key: BuildKey; by: string; at: string }
-  /** `build`: the finished build as it was, from memory or its result file. */
-  | { op: 'retry'; build: BuildRecord; job: string | null; by: string; at: string }
+  /** `build`: the finished build as it was, from memory or its result file; `jobs` (when given) the jobs to run again. */
+  | { op: 'retry'; build: BuildRecord; job: string | null; jobs?: string[]; by: string; at: string }
   /** The result files of run `run` are on disk. Absent `run` (older records): whatever run is current. */
   | { op: 'written'; key: BuildKey; run?: number }
   /** Git work asked of the observer of `project`, until `command-done`. */
   | { op: 'command'; id: string; project: string | null; command: ObserverCommand; by: string; at: string }
-  | { op: 'command-done'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; at: string };
+  | { op: 'command-done'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; at: string }
+  /** The gate's requests and batches this change touched, as they are now (see gate/plan.ts). */
+  | { op: 'gate'; requests: LandRequest[]; batches: Batch[]; counts: GateCounts; at: string };
 
 export type RecordOp = JournalRecord['op'];

@@ -69,6 +69,14 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
     case 'command-done':
       state.commands.delete(record.id);
       return [];
+    case 'gate':
+      for (const request of record.requests) state.requests.set(request.id, structuredClone(request));
+      for (const batch of record.batches) state.batches.set(batch.id, structuredClone(batch));
+      state.gateCounts = {
+        requests: Math.max(state.gateCounts.requests, record.counts.requests),
+        batches: Math.max(state.gateCounts.batches, record.counts.batches),
+      };
+      return [];
   }
 }
 
@@ -114,7 +122,8 @@ function applyRetry(state: State, record: Extract<JournalRecord, { op: 'retry' }
   if (current && !isFinished(current.status)) return [];
   const build = structuredClone(record.build);
   // Journals written before runs were counted hold the build already reopened.
-  const jobs = isFinished(build.status) ? reopenBuild(build, record.job) : reopened(build);
+  const wanted = record.jobs ?? (record.job === null ? null : [record.job]);
+  const jobs = isFinished(build.status) ? reopenBuild(build, wanted) : reopened(build);
   if (jobs.length === 0) return [];
   state.builds.set(key, build);
   // The earlier run's files no longer matter: this run writes its own.

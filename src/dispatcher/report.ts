@@ -69,9 +69,10 @@ function formatJob(job: JobRecord, lost: LostRange[]): string[] {
 }
 
 function formatSubject(build: BuildRecord): string[] {
-  const { kind, request, base } = build.subject;
+  const { kind, request, requests, base } = build.subject;
   if (kind === 'push') return [];
-  return [`tested:   as ${kind}${request ? ` for ${request}` : ''}${base ? ` on ${base}` : ''}`];
+  const what = [request, ...(requests.length > 0 ? [`(${requests.join(', ')})`] : [])].filter((part) => part !== null).join(' ');
+  return [`tested:   as ${kind}${what ? ` for ${what}` : ''}${base ? ` on ${base}` : ''}`];
 }
 
 /** Renders the report with the tail of each job's log. */

@@ -6,6 +6,7 @@
 import type { ObserverCommand } from '../protocol/messages.js';
 import type { AttemptRecord, BuildRecord, JobRecord } from '../protocol/records.js';
 import { isFinished } from './build.js';
+import type { Batch, GateCounts, LandRequest } from './gate/types.js';
 import { keyOf, type BuildKey } from './records.js';
 
 export interface QueuedJob {
@@ -40,6 +41,10 @@ export interface State {
   commands: Map<string, PendingCommand>;
   /** Commands made so far: the next id is C-<count + 1>. */
   commandCount: number;
+  /** The gate: land and try requests, and the batches they are tested in. */
+  requests: Map<string, LandRequest>;
+  batches: Map<string, Batch>;
+  gateCounts: GateCounts;
 }
 
 /** What the journal's snapshot holds: enough to rebuild the state. */
@@ -48,10 +53,16 @@ export interface Snapshot {
   queue: Array<{ key: BuildKey; job: string }>;
   commands?: PendingCommand[];
   commandCount?: number;
+  requests?: LandRequest[];
+  batches?: Batch[];
+  gateCounts?: GateCounts;
 }
 
 export function emptyState(): State {
-  return { builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0 };
+  return {
+    builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0,
+    requests: new Map(), batches: new Map(), gateCounts: { requests: 0, batches: 0 },
+  };
 }
 
 export function snapshotOf(state: State): Snapshot {
@@ -60,6 +71,9 @@ export function snapshotOf(state: State): Snapshot {
     queue: state.queue.map(({ build, job }) => ({ key: keyOf(build), job: job.name })),
     commands: [...state.commands.values()],
     commandCount: state.commandCount,
+    requests: [...state.requests.values()],
+    batches: [...state.batches.values()],
+    gateCounts: state.gateCounts,
   };
 }
 
@@ -85,5 +99,8 @@ export function stateFrom(snapshot: Snapshot | null): State {
   }
   for (const command of snapshot.commands ?? []) state.commands.set(command.id, command);
   state.commandCount = snapshot.commandCount ?? 0;
+  for (const request of snapshot.requests ?? []) state.requests.set(request.id, request);
+  for (const batch of snapshot.batches ?? []) state.batches.set(batch.id, batch);
+  state.gateCounts = snapshot.gateCounts ?? state.gateCounts;
   return state;
 }

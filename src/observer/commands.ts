@@ -6,23 +6,27 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { CommandResult, ObserverCommand } from '../protocol/messages.js';
 import type { GitWork } from './git-work.js';
+import { gitReason, type LandWork } from './land-work.js';
 
-export type CommandAnswer = Omit<CommandResult, 'type' | 'id'>;
+export type CommandReply = Omit<CommandResult, 'type' | 'id'>;
 
-export async function runCommand(work: GitWork, command: ObserverCommand): Promise<CommandAnswer> {
-  switch (command.op) {
-    case 'resolve': return resolve(work, command.ref);
+export async function runCommand(work: GitWork, land: LandWork, command: ObserverCommand): Promise<CommandReply> {
+  try {
+    switch (command.op) {
+      case 'resolve': return await resolve(work, command.ref);
+      case 'inspect': return await land.inspect(command.refs);
+      case 'merge': return await land.merge(command);
+      case 'land': return await land.land(command);
+      case 'prune': return await land.prune(command.refs);
+    }
+  } catch (error) {
+    return { ok: false, code: ErrorCode.gitFailed, message: gitReason(error), commit: null, answer: null };
   }
 }
 
 /** Where a ref of origin points now, as the scan sees it. */
-async function resolve(work: GitWork, ref: string): Promise<CommandAnswer> {
-  let commit: string | null;
-  try {
-    commit = await work.resolveRef(ref);
-  } catch (error) {
-    return { ok: false, code: ErrorCode.gitFailed, message: `cannot read ${ref}: ${(error as Error).message}`, commit: null };
-  }
-  if (commit === null) return { ok: false, code: ErrorCode.unknownRef, message: `there is no ${ref} in origin`, commit: null };
-  return { ok: true, code: null, message: `${ref} is at ${commit}`, commit };
+async function resolve(work: GitWork, ref: string): Promise<CommandReply> {
+  const commit = await work.resolveRef(ref);
+  if (commit === null) return { ok: false, code: ErrorCode.unknownRef, message: `there is no ${ref} in origin`, commit: null, answer: null };
+  return { ok: true, code: null, message: `${ref} is at ${commit}`, commit, answer: null };
 }

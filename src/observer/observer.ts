@@ -4,11 +4,14 @@
 // the file is written before anything is sent, a restart at any moment
 // neither loses a commit nor resends one the dispatcher has acknowledged.
 
+import { join } from 'node:path';
 import type { Log } from '../common/log.js';
 import type { ObserverCommand, Queued } from '../protocol/messages.js';
 import type { BuildSummary } from '../protocol/records.js';
-import { runCommand, type CommandAnswer } from './commands.js';
+import { runCommand, type CommandReply } from './commands.js';
 import { GitWork, type GitWorkSettings } from './git-work.js';
+import { LandWork } from './land-work.js';
+import { ScratchRepo } from './scratch-repo.js';
 import { isCommitId, isRefName } from '../protocol/validate.js';
 import type { ObserverConfig } from './config.js';
 import { writeCursor, type Cursor, type PendingCommit } from './cursor.js';
@@ -41,9 +44,11 @@ export class Observer implements LinkSource {
   private readonly rejectedRefs = new Set<string>();
 
   private readonly work: GitWork;
+  private readonly land: LandWork;
 
   constructor(private readonly settings: ObserverSettings, saved: Cursor | null, private readonly log: Log) {
     this.work = new GitWork(settings);
+    this.land = new LandWork(new ScratchRepo(settings), join(settings.scratchDir, 'merges'));
     this.firstRun = saved === null;
     this.cursor = saved ?? { branches: new Map(), pending: [] };
     for (const { commit } of this.cursor.pending) this.released.add(commit);
@@ -69,8 +74,8 @@ export class Observer implements LinkSource {
     void this.save();
   }
 
-  command(command: ObserverCommand): Promise<CommandAnswer> {
-    return runCommand(this.work, command);
+  command(command: ObserverCommand): Promise<CommandReply> {
+    return runCommand(this.work, this.land, command);
   }
 
   finished(build: BuildSummary): void {

@@ -7,8 +7,8 @@ import { bool, checked, int, list, nullable, oneOf, stringRecord, text, type Fie
 import { LIMITS } from './limits.js';
 import { ADMIN_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
 import {
-  buildRecord, buildSummary, command, commitId as commit, count, errorCode, outcome, plainName as name, refName as ref,
-  repoUrl as repo, requestId, runnerSummary,
+  buildRecord, buildSummary, command, commandAnswer, commitId as commit, count, errorCode, landSummary, outcome, plainName as name,
+  refName as ref, repoUrl as repo, requestId, runnerSummary,
 } from './record-fields.js';
 
 // ignoreBOM keeps a byte-order mark in the text, so JSON.parse refuses it as it
@@ -69,7 +69,7 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   command: (o) => ({ id: requestId(o, 'id'), command: command(o, 'command') }),
   'command-result': (o) => ({
     id: requestId(o, 'id'), ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode),
-    message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commit),
+    message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commit), answer: nullable(o, 'answer', commandAnswer),
   }),
   finished: (o) => ({ build: buildSummary(o, 'build') }),
   query: (o) => ({ commit: nullable(o, 'commit', commit), project: nullable(o, 'project', name) }),
@@ -79,7 +79,15 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   cancel: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name) }),
   retry: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name), job: nullable(o, 'job', name) }),
   build: (o) => ({ ref: ref(o, 'ref'), project: nullable(o, 'project', name) }),
-  done: (o) => ({ ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode), message: text(o, 'message', LIMITS.text) }),
+  done: (o) => ({ ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode), message: text(o, 'message', LIMITS.text), request: nullable(o, 'request', requestId) }),
+  land: (o) => ({
+    branch: ref(o, 'branch'), target: nullable(o, 'target', ref), project: nullable(o, 'project', name),
+    priority: int(o, 'priority', -LIMITS.priority, LIMITS.priority), squash: bool(o, 'squash'), try: bool(o, 'try'),
+  }),
+  'land-wait': (o) => ({ request: requestId(o, 'request') }),
+  'land-cancel': (o) => ({ request: requestId(o, 'request') }),
+  queue: () => ({}),
+  'land-queue': (o) => ({ requests: list(o, 'requests', LIMITS.queueRequests, landSummary), omitted: count(o, 'omitted') }),
   'admin-list': (o) => ({ names: list(o, 'names', 10_000, name), token: nullable(o, 'token', (x, k) => text(x, k, 512)) }),
   status: (o) => ({
     builds: list(o, 'builds', LIMITS.overviewBuilds, buildSummary),

@@ -35,6 +35,14 @@ export const ErrorCode = {
   noJobs: 'no-jobs',
   unknownRef: 'unknown-ref',
   gitFailed: 'git-failed',
+  noObserver: 'no-observer',
+  // How a land or try request ended, when not well.
+  conflict: 'conflict',
+  targetMoved: 'target-moved',
+  branchMoved: 'branch-moved',
+  testsFailed: 'tests-failed',
+  cancelled: 'cancelled',
+  landFailed: 'land-failed',
   // A runner that cannot take a job it was sent.
   badJob: 'bad-job',
   // Local to a process, never sent.

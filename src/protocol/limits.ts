@@ -47,6 +47,12 @@ export const LIMITS = {
   matrixVariables: 16,
   matrixValues: 16,
   retries: 10,
+  /** Requests one batch of the gate merges and tests together (the dispatcher's --batch cannot exceed it). */
+  batchRequests: 64,
+  /** A land request's priority, either way. */
+  priority: 1_000_000,
+  /** Land requests one `land-queue` lists; the rest are counted. */
+  queueRequests: 500,
   /** Builds one `status` overview lists; the rest are counted. */
   overviewBuilds: 100,
   /** Runners one `status` overview lists; the rest are counted. */

@@ -3,7 +3,7 @@
 
 import type { ErrorCode } from './error-codes.js';
 import { LIMITS } from './limits.js';
-import type { BuildRecord, BuildSummary, RunOutcome, RunnerSummary } from './records.js';
+import type { BuildRecord, BuildSummary, LandSummary, RunOutcome, RunnerSummary } from './records.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -72,15 +72,50 @@ export interface Queued { type: 'queued'; commit: string; duplicate: boolean }
 /** Dispatcher -> observer: look for new commits now (someone ran `keel notify`). */
 export interface Scan { type: 'scan' }
 
-/** Git work the dispatcher asks of the observer of a project; kept in its journal until answered. */
+/** One branch a merge takes in: which request it is for, the branch, and who asked. */
+export interface MergeStep { request: string; branch: string; by: string }
+/** A branch a landing must find where it was merged from. */
+export interface BranchHead { request: string; branch: string; commit: string }
+
+/**
+ * Git work the dispatcher asks of the observer of a project. Commands with
+ * an id C-n are kept in its journal until answered and sent again after
+ * every reconnect, so doing one twice must be harmless; Q-n are questions,
+ * asked only of a connected observer and never kept.
+ */
 export type ObserverCommand =
   /** The commit a ref of origin points to now. */
-  | { op: 'resolve'; ref: string };
-export const COMMAND_OPS = ['resolve'] as const;
-/** Sent again after every reconnect until answered, so an observer must be able to do it twice. */
+  | { op: 'resolve'; ref: string }
+  /** Where these refs of origin point now, and which branch origin's HEAD names. */
+  | { op: 'inspect'; refs: string[] }
+  /**
+   * Merge each step's branch in turn onto the target's tip (`squash`: one
+   * commit per step instead of a merge), the request recorded in each
+   * commit's message, and push the last to refs/keel/land/<batch>.
+   * `attempt` counts merges of the batch, so a merge again after the target
+   * moved is a new one while a command sent twice is the same.
+   */
+  | { op: 'merge'; batch: string; kind: 'land' | 'try'; target: string; steps: MergeStep[]; squash: boolean; attempt: number }
+  /** Move `target` from `expect` to `commit`, only if it still points at `expect` and every branch where it was merged from. */
+  | { op: 'land'; batch: string; target: string; expect: string; commit: string; heads: BranchHead[] }
+  /** Delete these refs (refs/keel/...) from origin. */
+  | { op: 'prune'; refs: string[] };
+export const COMMAND_OPS = ['resolve', 'inspect', 'merge', 'land', 'prune'] as const;
+
+/** What a command found beyond `commit`: per op, and null when there is nothing more. */
+export type CommandAnswer =
+  | { op: 'inspect'; refs: Array<{ ref: string; commit: string | null }>; defaultBranch: string | null }
+  /** `base`: the target's tip merged onto; `heads`: each branch as merged; `conflict`: the step that did not merge. */
+  | { op: 'merge'; base: string | null; heads: BranchHead[]; conflict: { request: string; files: string[] } | null }
+  /** `moved`: the requests whose branch is no longer where it was merged from. */
+  | { op: 'land'; moved: string[] };
+export const ANSWER_OPS = ['inspect', 'merge', 'land'] as const;
+
 export interface CommandMessage { type: 'command'; id: string; command: ObserverCommand }
-/** `commit`: the commit the work found or made; null when there is none (or it failed). */
-export interface CommandResult { type: 'command-result'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null }
+/** `commit`: the commit the work found or made (resolved, merged, landed); null when there is none. */
+export interface CommandResult {
+  type: 'command-result'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; answer: CommandAnswer | null;
+}
 /** Dispatcher -> observer: a build of its project finished. */
 export interface Finished { type: 'finished'; build: BuildSummary }
 
@@ -102,7 +137,21 @@ export interface AdminList { type: 'admin-list'; names: string[]; token: string 
 export interface Cancel { type: 'cancel'; commit: string; project: string | null }
 export interface Retry { type: 'retry'; commit: string; project: string | null; job: string | null }
 export interface Build { type: 'build'; ref: string; project: string | null }
-export interface Done { type: 'done'; ok: boolean; code: ErrorCode | null; message: string }
+/** `request`: the id of the request it made or answers (L-17), when there is one. */
+export interface Done { type: 'done'; ok: boolean; code: ErrorCode | null; message: string; request: string | null }
+
+// The gate. An admin asks for a branch to land on a target (`land`: merged,
+// tested, and the target moved to exactly the tested commit) or only to be
+// tried (`try`); `wait` is answered with `done` once the request is over;
+// anyone may read the land queue.
+export interface Land {
+  type: 'land'; branch: string; target: string | null; project: string | null;
+  priority: number; squash: boolean; try: boolean;
+}
+export interface LandWait { type: 'land-wait'; request: string }
+export interface LandCancel { type: 'land-cancel'; request: string }
+export interface QueueQuery { type: 'queue' }
+export interface LandQueue { type: 'land-queue'; requests: LandSummary[]; omitted: number }
 
 /**
  * The answer to `query`. The overview lists summaries, active builds first,
@@ -129,7 +178,8 @@ export type Message =
   | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Recorded | Drain
   | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished
   | Query | Status | Notify | Notified
-  | Admins | AdminList | Cancel | Retry | Build | Done;
+  | Admins | AdminList | Cancel | Retry | Build | Done
+  | Land | LandWait | LandCancel | QueueQuery | LandQueue;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;

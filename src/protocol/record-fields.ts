@@ -9,11 +9,11 @@
 import { ERROR_CODES, type ErrorCode } from './error-codes.js';
 import { bool, checked, int, list, nullable, object, oneOf, stringRecord, text, type Fields } from './fields.js';
 import { LIMITS } from './limits.js';
-import { COMMAND_OPS, type ObserverCommand } from './messages.js';
+import { ANSWER_OPS, COMMAND_OPS, type BranchHead, type CommandAnswer, type MergeStep, type ObserverCommand } from './messages.js';
 import {
-  BUILD_STATUSES, OUTCOME_STATUSES, SUBJECT_KINDS,
+  BUILD_STATUSES, LAND_STATES, OUTCOME_STATUSES, SUBJECT_KINDS,
   type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec,
-  type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
+  type LandSummary, type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
 } from './records.js';
 import { isCommitId, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
 
@@ -37,12 +37,77 @@ const signal = (o: Fields, f: string) => text(o, f, 32);
 const message = (o: Fields, f: string) => text(o, f, LIMITS.text);
 export const errorCode = (o: Fields, f: string) => checked(o, f, (v) => (ERROR_CODES as readonly string[]).includes(v), 'an error code from docs/protocol.md') as ErrorCode;
 
+/** Who asked, as the dispatcher names an admin: `admin alice`. */
+const asker = (o: Fields, f: string) => text(o, f, LIMITS.printable + 32);
+const refs = (o: Fields, f: string) => list(o, f, LIMITS.heldLeases, refName);
+
+function mergeStep(o: Fields, f: string): MergeStep {
+  const s = object(o, f);
+  return { request: requestId(s, 'request'), branch: refName(s, 'branch'), by: asker(s, 'by') };
+}
+
+function branchHead(o: Fields, f: string): BranchHead {
+  const h = object(o, f);
+  return { request: requestId(h, 'request'), branch: refName(h, 'branch'), commit: commitId(h, 'commit') };
+}
+
 export function command(o: Fields, f: string): ObserverCommand {
   const c = object(o, f);
   const op = oneOf(c, 'op', COMMAND_OPS);
   switch (op) {
     case 'resolve': return { op, ref: refName(c, 'ref') };
+    case 'inspect': return { op, refs: refs(c, 'refs') };
+    case 'merge': return {
+      op, batch: requestId(c, 'batch'), kind: oneOf(c, 'kind', ['land', 'try'] as const), target: refName(c, 'target'),
+      steps: list(c, 'steps', LIMITS.batchRequests, mergeStep), squash: bool(c, 'squash'), attempt: int(c, 'attempt', 1, LIMITS.attempts),
+    };
+    case 'land': return {
+      op, batch: requestId(c, 'batch'), target: refName(c, 'target'), expect: commitId(c, 'expect'), commit: commitId(c, 'commit'),
+      heads: list(c, 'heads', LIMITS.batchRequests, branchHead),
+    };
+    case 'prune': return { op, refs: refs(c, 'refs') };
   }
+}
+
+export function commandAnswer(o: Fields, f: string): CommandAnswer {
+  const a = object(o, f);
+  const op = oneOf(a, 'op', ANSWER_OPS);
+  switch (op) {
+    case 'inspect': return {
+      op,
+      refs: list(a, 'refs', LIMITS.heldLeases, (x, k) => {
+        const r = object(x, k);
+        return { ref: refName(r, 'ref'), commit: nullable(r, 'commit', commitId) };
+      }),
+      defaultBranch: nullable(a, 'defaultBranch', refName),
+    };
+    case 'merge': return {
+      op, base: nullable(a, 'base', commitId), heads: list(a, 'heads', LIMITS.batchRequests, branchHead),
+      conflict: nullable(a, 'conflict', (x, k) => {
+        const c = object(x, k);
+        return { request: requestId(c, 'request'), files: list(c, 'files', LIMITS.failedTests, (y, j) => text(y, j, LIMITS.text)) };
+      }),
+    };
+    case 'land': return { op, moved: list(a, 'moved', LIMITS.batchRequests, requestId) };
+  }
+}
+
+const LAND_ATTEMPT_STATUSES = BUILD_STATUSES;
+
+export function landSummary(o: Fields, f: string): LandSummary {
+  const l = object(o, f);
+  return {
+    id: requestId(l, 'id'), kind: oneOf(l, 'kind', ['land', 'try'] as const), project: nullable(l, 'project', plainName),
+    branch: refName(l, 'branch'), head: commitId(l, 'head'), target: refName(l, 'target'),
+    priority: int(l, 'priority', -LIMITS.priority, LIMITS.priority), squash: bool(l, 'squash'),
+    state: oneOf(l, 'state', LAND_STATES), message: text(l, 'message', LIMITS.text), by: asker(l, 'by'),
+    queuedAt: time(l, 'queuedAt'), endedAt: nullable(l, 'endedAt', time), flaky: bool(l, 'flaky'),
+    landedAs: nullable(l, 'landedAs', commitId),
+    builds: list(l, 'builds', 1000, (x, k) => {
+      const b = object(x, k);
+      return { batch: requestId(b, 'batch'), commit: commitId(b, 'commit'), base: commitId(b, 'base'), status: oneOf(b, 'status', LAND_ATTEMPT_STATUSES) };
+    }),
+  };
 }
 
 export function counts(o: Fields, f: string): TestCounts {
@@ -52,7 +117,11 @@ export function counts(o: Fields, f: string): TestCounts {
 
 export function subject(o: Fields, f: string): Subject {
   const s = object(o, f);
-  return { kind: oneOf(s, 'kind', SUBJECT_KINDS), base: nullable(s, 'base', commitId), request: nullable(s, 'request', requestId) };
+  return {
+    kind: oneOf(s, 'kind', SUBJECT_KINDS), base: nullable(s, 'base', commitId), request: nullable(s, 'request', requestId),
+    // Records written before batches held several requests have none.
+    requests: s.requests === undefined ? [] : list(s, 'requests', LIMITS.batchRequests, requestId),
+  };
 }
 
 export function outcome(o: Fields, f: string): RunOutcome {
@@ -144,7 +213,7 @@ export function buildRecord(o: Fields, f: string): BuildRecord {
     repo: repoUrl(b, 'repo'),
     ref: refName(b, 'ref'),
     project: nullable(b, 'project', plainName),
-    subject: b.subject === undefined ? { kind: 'push', base: null, request: null } : subject(b, 'subject'),
+    subject: b.subject === undefined ? { kind: 'push', base: null, request: null, requests: [] } : subject(b, 'subject'),
     run: b.run === undefined ? 1 : int(b, 'run', 1, MAX_INT),
     status: oneOf(b, 'status', BUILD_STATUSES),
     flaky: bool(b, 'flaky'),

@@ -112,11 +112,13 @@ export interface Subject {
   kind: SubjectKind;
   /** What the change is tested on: the target's tip (try, land), the patch's base; null for a push. */
   base: string | null;
-  /** The request the build answers (`L-17`, `P-12`); null for a push. */
+  /** What the build answers: a land or try batch (`B-4`), a patch series (`P-12`); null for a push. */
   request: string | null;
+  /** The land or try requests a batch's merge holds (`L-17`, `L-18`); empty otherwise. */
+  requests: string[];
 }
 
-export const PUSH: Subject = Object.freeze({ kind: 'push', base: null, request: null });
+export const PUSH: Subject = Object.freeze({ kind: 'push', base: null, request: null, requests: [] });
 
 /** The whole record of one commit's build: the content of `<sha>.json`. */
 export interface BuildRecord {
@@ -175,4 +177,41 @@ export interface RunnerSummary {
   /** The commits of those jobs, at most a few. */
   running: string[];
   draining: boolean;
+}
+
+/** Where a land or try request is. `passed`: a try whose merge passed (a try never lands). */
+export const LAND_STATES = ['queued', 'merging', 'testing', 'landing', 'landed', 'passed', 'failed', 'conflict', 'cancelled', 'error'] as const;
+export type LandState = (typeof LAND_STATES)[number];
+
+/** One merge commit a request was tested in: its batch, what it was merged onto, and the verdict. */
+export interface LandAttempt {
+  batch: string;
+  commit: string;
+  base: string;
+  status: BuildStatus;
+}
+
+/** A land or try request as `keel queue` and `keel status` show it. */
+export interface LandSummary {
+  id: string;
+  kind: 'land' | 'try';
+  project: string | null;
+  branch: string;
+  /** The branch's head it is tested with (it follows the branch while queued). */
+  head: string;
+  target: string;
+  priority: number;
+  squash: boolean;
+  state: LandState;
+  /** Why it is where it is: conflicting files, git's message, "landed as …". */
+  message: string;
+  by: string;
+  queuedAt: string;
+  endedAt: string | null;
+  /** A job passed only when run again. */
+  flaky: boolean;
+  /** The commit the target was moved to. */
+  landedAs: string | null;
+  /** Every merge commit it was tested in, oldest first (the last few). */
+  builds: LandAttempt[];
 }

@@ -243,7 +243,7 @@ test('a retry of a build whose files cannot be written, finishing unwritten agai
 
   const admin = await h.peer('admin', 'owner');
   admin.send({ type: 'retry', commit: SHA[0]!, project: null, job: null });
-  assert.deepEqual(await admin.next('done'), { type: 'done', ok: true, code: null, message: `retrying ${SHA[0]}` });
+  assert.deepEqual(await admin.next('done'), { type: 'done', ok: true, code: null, message: `retrying ${SHA[0]}`, request: null });
   unblock();
   unblock = h.blockReport(SHA[0]!);
   await h.pass(runner);

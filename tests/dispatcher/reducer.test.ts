@@ -164,10 +164,10 @@ const cases: Case[] = [
   },
   {
     name: 'a land build of a commit and its push are two builds',
-    records: [commit(A), commit(A, { subject: { kind: 'land', base: B, request: 'L-1' } })],
+    records: [commit(A), commit(A, { subject: { kind: 'land', base: B, request: 'B-1', requests: ['L-1'] } })],
     check: (s) => {
       assert.equal(s.builds.size, 2);
-      assert.ok(s.builds.has(buildKey(null, { kind: 'land', base: B, request: 'L-1' }, A)));
+      assert.ok(s.builds.has(buildKey(null, { kind: 'land', request: 'B-1' }, A)));
       assert.deepEqual(queueOf(s), ['a/tests', 'a/tests']);
     },
   },
@@ -292,7 +292,7 @@ test('a journal and a snapshot written before builds had subjects replay: pushes
   assert.equal(state.builds.get(four!)?.status, 'running');
   assert.equal(state.leases.get('-zArh_uOAsSo-5')?.build.commit, four, 'its lease, in the old id format, is kept for its runner to reclaim');
   assert.deepEqual(queueOf(state), ['5/tests']);
-  for (const build of state.builds.values()) assert.deepEqual(build.subject, { kind: 'push', base: null, request: null });
+  for (const build of state.builds.values()) assert.deepEqual(build.subject, { kind: 'push', base: null, request: null, requests: [] });
 
   const snapshot = DISPATCHER_JOURNAL.readSnapshot(JSON.parse(readFileSync(new URL('./fixtures/old.snapshot.json', import.meta.url), 'utf8')).state);
   const restored = stateFrom(snapshot);

@@ -137,6 +137,6 @@ test('--client-idle: a client that asks nothing is closed; one waiting on an ans
   const clock = await connectAs(t, d.port, 'client', 'clock');
   await expectRefused(clock, 'idle');
   assert.equal(admin.isClosed, false, 'a client waiting for its answer is not idle');
-  observer.peer.send({ type: 'command-result', id: command.id, ok: false, code: 'unknown-ref', message: 'no such branch', commit: null });
+  observer.peer.send({ type: 'command-result', id: command.id, ok: false, code: 'unknown-ref', message: 'no such branch', commit: null, answer: null });
   assert.equal((await admin.next('done')).code, 'unknown-ref');
 });

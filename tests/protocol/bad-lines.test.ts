@@ -66,8 +66,9 @@ for (const { message } of fixtures) {
   for (const field of Object.keys(message).filter((f) => f !== 'type')) {
     badField(`${message.type} without ${field}`, message, { [field]: undefined });
     // Where null is allowed (query.commit, job.timeoutMs/run/junit, project, admins.name, admin-list.token, retry.job,
-    // the code of a reply, command-result.commit, status.record), `true` is the wrong type instead.
-    const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project', 'code', 'record'].includes(field)
+    // the code of a reply, command-result.commit/answer, status.record, done.request, land.target), `true` is the wrong type instead.
+    const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project', 'code', 'record', 'answer'].includes(field)
+      || (message.type === 'done' && field === 'request') || (message.type === 'land' && field === 'target')
       || (message.type === 'admins' && field === 'name') || (message.type === 'retry' && field === 'job')
       || (message.type === 'command-result' && field === 'commit');
     badField(`${message.type} with ${field} ${nullable ? 'true' : 'null'}`, message, { [field]: nullable ? true : null });

@@ -21,6 +21,7 @@ export const ALL_TYPES: Record<MessageType, true> = {
   observe: true, observing: true, commit: true, queued: true, scan: true, command: true, 'command-result': true, finished: true,
   query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true,
   abort: true, cancel: true, retry: true, build: true, done: true,
+  land: true, 'land-wait': true, 'land-cancel': true, queue: true, 'land-queue': true,
 };
 
 export const fullOutcome: RunOutcome = {
@@ -102,7 +103,7 @@ export const buildRecord: BuildRecord = {
   repo: '/srv/git/app.git',
   ref: 'refs/heads/main',
   project: null,
-  subject: { kind: 'push', base: null, request: null },
+  subject: { kind: 'push', base: null, request: null, requests: [] },
   run: 1,
   status: 'failed',
   flaky: false,
@@ -125,14 +126,14 @@ const queuedBuild: BuildRecord = {
 export const runnerSummary: RunnerSummary = { name: 'runner-1', slots: 2, labels: ['linux', 'node-20'], busy: 1, running: [SHA1], draining: false };
 
 export const buildSummary: BuildSummary = {
-  commit: SHA1, project: 'lib', ref: 'refs/heads/main', subject: { kind: 'land', base: SHA1_B, request: 'L-17' }, run: 2,
+  commit: SHA1, project: 'lib', ref: 'refs/heads/main', subject: { kind: 'land', base: SHA1_B, request: 'B-4', requests: ['L-17', 'L-18'] }, run: 2,
   status: 'failed', flaky: true, note: `test: ${NASTY.slice(0, 100)}`, queuedAt: '2024-05-01T11:59:59.000Z',
   startedAt: '2024-05-01T12:00:00.000Z', endedAt: '2024-05-01T12:00:01.234Z', durationMs: 1234,
   counts: { tests: 10, passed: 7, failed: 2, skipped: 1 }, jobs: { failed: 1, passed: 3 }, runners: ['runner-1'], unwritten: true,
 };
 
 const queuedSummary: BuildSummary = {
-  ...buildSummary, commit: SHA256, project: null, subject: { kind: 'push', base: null, request: null }, run: 1, status: 'queued',
+  ...buildSummary, commit: SHA256, project: null, subject: { kind: 'push', base: null, request: null, requests: [] }, run: 1, status: 'queued',
   flaky: false, note: 'waiting for a runner with labels gpu', startedAt: null, endedAt: null, durationMs: null, counts: null,
   jobs: { queued: 2 }, runners: [], unwritten: false,
 };
@@ -188,16 +189,74 @@ export const fixtures: Fixture[] = [
   { name: 'commit', message: { type: 'commit', commit: SHA1, ref: 'refs/heads/feature/x-1' } },
   { name: 'commit, sha-256', message: { type: 'commit', commit: SHA256, ref: 'refs/heads/main' } },
   { name: 'command resolve', message: { type: 'command', id: 'C-12', command: { op: 'resolve', ref: 'refs/heads/main' } } },
-  { name: 'command-result ok', message: { type: 'command-result', id: 'C-12', ok: true, code: null, message: `main is at ${SHA1}`, commit: SHA1 } },
-  { name: 'command-result failed', message: { type: 'command-result', id: 'C-999999999999999', ok: false, code: 'unknown-ref', message: NASTY, commit: null } },
+  { name: 'command-result ok', message: { type: 'command-result', id: 'C-12', ok: true, code: null, message: `main is at ${SHA1}`, commit: SHA1, answer: null } },
+  { name: 'command-result failed', message: { type: 'command-result', id: 'C-999999999999999', ok: false, code: 'unknown-ref', message: NASTY, commit: null, answer: null } },
+  { name: 'command inspect', message: { type: 'command', id: 'Q-3', command: { op: 'inspect', refs: ['refs/heads/feature-x', 'refs/heads/main'] } } },
+  {
+    name: 'command merge',
+    message: {
+      type: 'command', id: 'C-13',
+      command: { op: 'merge', batch: 'B-4', kind: 'land', target: 'refs/heads/main', steps: [{ request: 'L-7', branch: 'refs/heads/feature-x', by: `alice ${NASTY}` }], squash: true, attempt: 2 },
+    },
+  },
+  {
+    name: 'command land',
+    message: {
+      type: 'command', id: 'C-14',
+      command: { op: 'land', batch: 'B-4', target: 'refs/heads/main', expect: SHA1, commit: SHA1_B, heads: [{ request: 'L-7', branch: 'refs/heads/feature-x', commit: SHA1 }] },
+    },
+  },
+  { name: 'command prune', message: { type: 'command', id: 'C-15', command: { op: 'prune', refs: ['refs/keel/land/B-1', 'refs/keel/land/B-2'] } } },
+  {
+    name: 'command-result inspect',
+    message: {
+      type: 'command-result', id: 'Q-3', ok: true, code: null, message: 'inspected', commit: null,
+      answer: { op: 'inspect', refs: [{ ref: 'refs/heads/feature-x', commit: SHA1 }, { ref: 'refs/heads/gone', commit: null }], defaultBranch: 'refs/heads/main' },
+    },
+  },
+  {
+    name: 'command-result merge conflict',
+    message: {
+      type: 'command-result', id: 'C-13', ok: false, code: 'conflict', message: NASTY, commit: null,
+      answer: { op: 'merge', base: SHA1, heads: [], conflict: { request: 'L-7', files: ['src/a.ts', `odd ${NASTY}`] } },
+    },
+  },
+  {
+    name: 'command-result merge',
+    message: {
+      type: 'command-result', id: 'C-13', ok: true, code: null, message: 'merged', commit: SHA1_B,
+      answer: { op: 'merge', base: SHA1, heads: [{ request: 'L-7', branch: 'refs/heads/feature-x', commit: SHA1 }], conflict: null },
+    },
+  },
+  {
+    name: 'command-result land moved',
+    message: { type: 'command-result', id: 'C-14', ok: false, code: 'branch-moved', message: 'feature-x moved', commit: null, answer: { op: 'land', moved: ['L-7'] } },
+  },
   { name: 'finished', message: { type: 'finished', build: buildSummary } },
   { name: 'build', message: { type: 'build', ref: 'refs/heads/release/1.x', project: 'lib' } },
   { name: 'abort', message: { type: 'abort', lease: 'lease_1-a' } },
   { name: 'cancel', message: { type: 'cancel', commit: SHA1, project: null } },
   { name: 'retry one job', message: { type: 'retry', commit: SHA1, project: 'lib', job: 'unit.NODE-18' } },
   { name: 'retry all', message: { type: 'retry', commit: SHA256, project: null, job: null } },
-  { name: 'done', message: { type: 'done', ok: true, code: null, message: `cancelled ${SHA1}` } },
-  { name: 'done, refused', message: { type: 'done', ok: false, code: 'not-finished', message: `${SHA1} is still running` } },
+  { name: 'done', message: { type: 'done', ok: true, code: null, message: `cancelled ${SHA1}`, request: null } },
+  { name: 'done, refused', message: { type: 'done', ok: false, code: 'not-finished', message: `${SHA1} is still running`, request: null } },
+  { name: 'done of a land request', message: { type: 'done', ok: false, code: 'tests-failed', message: `L-17 failed: ${NASTY}`, request: 'L-17' } },
+  { name: 'land', message: { type: 'land', branch: 'refs/heads/feature/x', target: 'refs/heads/main', project: 'lib', priority: 10, squash: true, try: false } },
+  { name: 'try, default target', message: { type: 'land', branch: 'refs/heads/wip', target: null, project: null, priority: 0, squash: false, try: true } },
+  { name: 'land-wait', message: { type: 'land-wait', request: 'L-17' } },
+  { name: 'land-cancel', message: { type: 'land-cancel', request: 'L-17' } },
+  { name: 'queue', message: { type: 'queue' } },
+  {
+    name: 'land-queue',
+    message: {
+      type: 'land-queue', omitted: 2,
+      requests: [{
+        id: 'L-17', kind: 'land', project: null, branch: 'refs/heads/feature-x', head: SHA1, target: 'refs/heads/main', priority: 0,
+        squash: false, state: 'testing', message: NASTY, by: 'alice', queuedAt: '2024-05-01T12:00:00.000Z', endedAt: null,
+        flaky: false, landedAs: null, builds: [{ batch: 'B-4', commit: SHA1_B, base: SHA1, status: 'running' }],
+      }],
+    },
+  },
   { name: 'queued', message: { type: 'queued', commit: SHA1, duplicate: false } },
   { name: 'queued duplicate', message: { type: 'queued', commit: SHA256, duplicate: true } },
   { name: 'query overview', message: { type: 'query', commit: null, project: null } },
