@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { measureAssignments } from './assignments.js';
+import { measureGate } from './gate.js';
 import { measureIdleRunners } from './idle-runners.js';
 import { measureInstantLatency, measurePollingLatency } from './latency.js';
 import { measureLogThroughput } from './log-throughput.js';
@@ -26,6 +27,7 @@ const BENCHES: Record<string, () => Promise<Figure[]>> = {
   idle: measureIdleRunners,
   log: measureLogThroughput,
   memory: measureMemory,
+  gate: measureGate,
 };
 
 function formatFigure(figure: Figure): string {

@@ -25,6 +25,7 @@ import { RunnerSessions } from './runner-sessions.js';
 import { Scheduler } from './scheduler.js';
 import { DispatcherServer } from './server.js';
 import { Gate } from './gate/gate.js';
+import { STACK_DEPTH } from './gate/plan.js';
 import { snapshotOf, stateFrom, type Snapshot } from './state.js';
 
 /** Finished land refs are looked at this often (and at start) for removal past --keep-refs. */
@@ -101,7 +102,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   commands.observers = observerSessions;
   const gate: Gate = new Gate({
     scheduler, intake, observers: observerSessions, commands, results, log,
-    rules: { batchSize: config.batch, maxRemerge: config.maxRemerge },
+    rules: { batchSize: config.batch, maxRemerge: config.maxRemerge, depth: STACK_DEPTH },
   });
   const runnerSessions = new RunnerSessions(scheduler, runners, log);
 

@@ -7,6 +7,7 @@
 import { PUSH, type BuildRecord, type JobRecord } from '../protocol/records.js';
 import { cancelJob, finishAttempt, isFinished, loseAttempt, newBuild, reopenBuild, settleBuild, startAttempt, summarise } from './build.js';
 import { buildKey, keyOf, type JournalRecord } from './records.js';
+import { forgetOld } from './gate/retention.js';
 import type { Lease, State } from './state.js';
 
 export interface Rules {
@@ -75,7 +76,9 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
       state.gateCounts = {
         requests: Math.max(state.gateCounts.requests, record.counts.requests),
         batches: Math.max(state.gateCounts.batches, record.counts.batches),
+        order: Math.max(state.gateCounts.order, record.counts.order),
       };
+      forgetOld(state.requests, state.batches);
       return [];
   }
 }

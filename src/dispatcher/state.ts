@@ -61,7 +61,7 @@ export interface Snapshot {
 export function emptyState(): State {
   return {
     builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0,
-    requests: new Map(), batches: new Map(), gateCounts: { requests: 0, batches: 0 },
+    requests: new Map(), batches: new Map(), gateCounts: { requests: 0, batches: 0, order: 0 },
   };
 }
 

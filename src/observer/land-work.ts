@@ -1,8 +1,9 @@
 // The gate's git work, done by the observer (the one process that writes to
-// the repository): look at refs, merge a batch of branches onto a target
-// (each merge commit's message records its request, so a request can be
-// finished from git alone), push the merge to refs/keel/land/<batch>, move
-// the target to a tested merge by compare-and-swap, and delete old refs.
+// the repository): look at refs, merge a batch of branches onto a target as
+// one commit (its message records every request, so a request can be
+// finished from git alone; the target's history gains exactly the tested
+// commit), push it to refs/keel/land/<batch>, move the target to a tested
+// merge by compare-and-swap, and delete old refs.
 //
 // Every command may come twice (it is sent again after a reconnect until
 // answered): a merge already made for a batch's attempt is pushed again as
@@ -99,46 +100,73 @@ export class LandWork {
     };
   }
 
-  /** Fetches the target and every branch, then merges (or squashes) them in turn; a reply when it cannot. */
+  /** Merges (or squashes) every branch in turn onto the target's tip or `onto`, fetching what is not here yet; a reply when it cannot. */
   private async makeMerge(command: Merge): Promise<MergeMemo | CommandReply> {
     const { origin } = await this.scratch.open();
-    const scratchRef = (i: number) => `refs/scratch/${command.batch}/${i}`;
     const refs = [command.target, ...command.steps.map((step) => step.branch)];
     const found = await this.lsRemote(origin, refs);
     const missing = refs.filter((ref) => !found.has(ref));
     if (missing.length > 0) return failure(ErrorCode.unknownRef, `origin has no ${missing.join(', ')}`);
-    try {
-      await this.scratch.run(['fetch', '--quiet', '--no-tags', '--', origin, ...refs.map((ref, i) => `+${found.get(ref)}:${scratchRef(i)}`)]);
-    } catch (error) {
-      // Fetching by id needs the server's consent; by name works everywhere.
-      try {
-        await this.scratch.run(['fetch', '--quiet', '--no-tags', '--', origin, ...refs.map((ref, i) => `+${ref}:${scratchRef(i)}`)]);
-      } catch {
-        return failure(ErrorCode.gitFailed, `cannot fetch from origin: ${gitReason(error)}`);
-      }
+    const wanted = [...refs.map((ref) => found.get(ref)!), ...(command.onto === null ? [] : [command.onto])];
+    // A local origin's objects, and merges made here, are here already: no fetch.
+    if (!(await this.hasCommits(wanted))) {
+      const fetched = await this.fetch(origin, command, refs, found);
+      if (fetched !== null) return fetched;
     }
-    const base = found.get(command.target)!;
+    const base = command.onto ?? found.get(command.target)!;
+    // Each branch is merged in turn; the steps between are commits of this
+    // repository only (the next merge needs one), and the batch becomes one
+    // commit: the tested tip, all its branches as parents after the base.
     let current = base;
+    let tree = '';
     const heads: BranchHead[] = [];
     for (const [i, step] of command.steps.entries()) {
-      const head = (await this.scratch.run(['rev-parse', '--verify', '--end-of-options', `${scratchRef(i + 1)}^{commit}`])).stdout.trim();
-      if (!isCommitId(head)) return failure(ErrorCode.gitFailed, `${step.branch} did not resolve to a commit`);
-      const tree = await this.scratch.run(['merge-tree', '--write-tree', '--name-only', '--end-of-options', current, head], { allowFailure: true });
-      const lines = tree.stdout.split('\n');
-      if (tree.code === 1) {
-        const files = lines.slice(1, lines.indexOf('', 1) === -1 ? undefined : lines.indexOf('', 1)).filter((line) => line !== '');
+      const head = found.get(refs[i + 1]!)!;
+      if (i > 0) current = await this.commit(tree, [current, heads.at(-1)!.commit], `keel: step ${i} of ${command.batch}`);
+      const merged = await this.scratch.run(['merge-tree', '--write-tree', '--name-only', '--end-of-options', current, head], { allowFailure: true });
+      const lines = merged.stdout.split('\n');
+      if (merged.code === 1) {
+        const end = lines.indexOf('', 1);
+        const files = lines.slice(1, end === -1 ? undefined : end).filter((line) => line !== '');
         return {
           ok: false, code: ErrorCode.conflict, message: `${step.branch} does not merge into ${command.target}: conflict in ${files.join(', ')}`,
           commit: null, answer: { op: 'merge', base, heads, conflict: { request: step.request, files } },
         };
       }
-      if (tree.code !== 0) return failure(ErrorCode.gitFailed, `git merge-tree failed: ${tree.stderr.trim().split('\n')[0]}`);
-      const parents = command.squash ? ['-p', current] : ['-p', current, '-p', head];
-      const message = mergeMessage(command, step, head, current);
-      current = (await this.scratch.run(['commit-tree', ...parents, '-m', message, '--', lines[0]!.trim()], { identity: true })).stdout.trim();
+      if (merged.code !== 0) return failure(ErrorCode.gitFailed, `git merge-tree failed: ${merged.stderr.trim().split('\n')[0]}`);
+      tree = lines[0]!.trim();
       heads.push({ request: step.request, branch: step.branch, commit: head });
     }
-    return { commit: current, base, heads };
+    const parents = command.squash ? [base] : [base, ...heads.map((h) => h.commit)];
+    return { commit: await this.commit(tree, parents, mergeMessage(command, heads, base)), base, heads };
+  }
+
+  private async commit(tree: string, parents: string[], message: string): Promise<string> {
+    const args = ['commit-tree', ...parents.flatMap((parent) => ['-p', parent]), '-m', message, '--', tree];
+    return (await this.scratch.run(args, { identity: true })).stdout.trim();
+  }
+
+  /** True when every one of `commits` is in the scratch repository (or the repositories it borrows from). */
+  private async hasCommits(commits: string[]): Promise<boolean> {
+    const { code } = await this.scratch.run(['rev-list', '--no-walk', '--quiet', '--end-of-options', ...commits], { allowFailure: true });
+    return code === 0;
+  }
+
+  /** Fetches the target, the branches and the merges of batches ahead; a reply when it cannot. */
+  private async fetch(origin: string, command: Merge, refs: string[], found: Map<string, string>): Promise<CommandReply | null> {
+    const keep = (i: number) => `refs/scratch/${command.batch}/${i}`;
+    const lands = command.onto === null ? [] : ['+refs/keel/land/*:refs/scratch/land/*'];
+    try {
+      await this.scratch.run(['fetch', '--quiet', '--no-tags', '--', origin, ...refs.map((ref, i) => `+${found.get(ref)}:${keep(i)}`), ...lands]);
+    } catch (error) {
+      // Fetching by id needs the server's consent; by name works everywhere.
+      try {
+        await this.scratch.run(['fetch', '--quiet', '--no-tags', '--', origin, ...refs.map((ref, i) => `+${ref}:${keep(i)}`), ...lands]);
+      } catch {
+        return failure(ErrorCode.gitFailed, `cannot fetch from origin: ${gitReason(error)}`);
+      }
+    }
+    return null;
   }
 
   /** Moves the target to `commit` if it still points at `expect` and every branch is where it was merged from. */
@@ -209,18 +237,17 @@ export class LandWork {
   }
 }
 
-/** The merge commit's message: the request in words, and in trailers that git alone can finish it from. */
-function mergeMessage(command: Merge, step: Merge['steps'][number], head: string, onto: string): string {
+/** The merge commit's message: the batch in words, and in trailers that git alone can finish its requests from. */
+function mergeMessage(command: Merge, heads: BranchHead[], onto: string): string {
   const short = (ref: string) => ref.replace(/^refs\/heads\//, '');
   const verb = command.kind === 'land' ? 'Land' : 'Try';
+  const byRequest = new Map(command.steps.map((step) => [step.request, step.by]));
   return [
-    `${verb} ${short(step.branch)} into ${short(command.target)} (${step.request})`,
+    `${verb} ${heads.map((h) => short(h.branch)).join(', ')} into ${short(command.target)} (${heads.map((h) => h.request).join(', ')})`,
     '',
-    `Keel-Request: ${step.request}`,
+    ...heads.flatMap((h) => [`Keel-Request: ${h.request}`, `Keel-Branch: ${h.branch} ${h.commit}`, `Keel-By: ${byRequest.get(h.request)}`]),
     `Keel-Kind: ${command.kind}`,
-    `Keel-Branch: ${step.branch} ${head}`,
     `Keel-Target: ${command.target} ${onto}`,
-    `Keel-By: ${step.by}`,
     `Keel-Batch: ${command.batch}`,
     ...(command.squash ? ['Keel-Squash: yes'] : []),
     '',

@@ -89,13 +89,14 @@ export type ObserverCommand =
   /** Where these refs of origin point now, and which branch origin's HEAD names. */
   | { op: 'inspect'; refs: string[] }
   /**
-   * Merge each step's branch in turn onto the target's tip (`squash`: one
+   * Merge each step's branch in turn onto `onto` (the merge of the batch
+   * ahead in the queue) or, when it is null, the target's tip (`squash`: one
    * commit per step instead of a merge), the request recorded in each
    * commit's message, and push the last to refs/keel/land/<batch>.
    * `attempt` counts merges of the batch, so a merge again after the target
    * moved is a new one while a command sent twice is the same.
    */
-  | { op: 'merge'; batch: string; kind: 'land' | 'try'; target: string; steps: MergeStep[]; squash: boolean; attempt: number }
+  | { op: 'merge'; batch: string; kind: 'land' | 'try'; target: string; onto: string | null; steps: MergeStep[]; squash: boolean; attempt: number }
   /** Move `target` from `expect` to `commit`, only if it still points at `expect` and every branch where it was merged from. */
   | { op: 'land'; batch: string; target: string; expect: string; commit: string; heads: BranchHead[] }
   /** Delete these refs (refs/keel/...) from origin. */

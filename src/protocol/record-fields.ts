@@ -59,7 +59,8 @@ export function command(o: Fields, f: string): ObserverCommand {
     case 'inspect': return { op, refs: refs(c, 'refs') };
     case 'merge': return {
       op, batch: requestId(c, 'batch'), kind: oneOf(c, 'kind', ['land', 'try'] as const), target: refName(c, 'target'),
-      steps: list(c, 'steps', LIMITS.batchRequests, mergeStep), squash: bool(c, 'squash'), attempt: int(c, 'attempt', 1, LIMITS.attempts),
+      onto: nullable(c, 'onto', commitId), steps: list(c, 'steps', LIMITS.batchRequests, mergeStep), squash: bool(c, 'squash'),
+      attempt: int(c, 'attempt', 1, LIMITS.attempts),
     };
     case 'land': return {
       op, batch: requestId(c, 'batch'), target: refName(c, 'target'), expect: commitId(c, 'expect'), commit: commitId(c, 'commit'),

@@ -2,6 +2,7 @@
 // driven through events (requests, merges, verdicts, landings, cancels) the
 // way the shell would, each step's changes applied as the reducer applies a
 // `gate` record, and what it asks to do next checked. No git, no sockets.
+// Merge commits are numbered: the n-th merge made is sha(n).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as plan from '../../src/dispatcher/gate/plan.js';
@@ -15,12 +16,12 @@ const sha = (n: number) => n.toString(16).padStart(40, '0');
 class Gate {
   readonly requests = new Map<string, LandRequest>();
   readonly batches = new Map<string, Batch>();
-  counts = { requests: 0, batches: 0 };
+  counts = { requests: 0, batches: 0, order: 0 };
   /** What the last step asked for, as "kind batch" (or "settled L-n"). */
   actions: string[] = [];
   private merges = 0;
 
-  constructor(readonly rules: plan.GateRules = { batchSize: 8, maxRemerge: 5 }) {}
+  constructor(readonly rules: plan.GateRules = { batchSize: 8, maxRemerge: 5, depth: 4 }) {}
 
   get view(): plan.GateView {
     return { requests: this.requests, batches: this.batches, counts: this.counts };
@@ -82,13 +83,25 @@ class Gate {
   batchOf(id: string): string {
     return this.requests.get(id)!.batch!;
   }
+
+  /** The requests of a batch. */
+  of(batch: string): string[] {
+    return this.batches.get(batch)!.requests;
+  }
+
+  /** Lands the batch at the head: merged (if it is not yet), passed, landed. */
+  landHead(batch: string): void {
+    if (this.batches.get(batch)!.state === 'merging') this.merged(batch);
+    if (this.batches.get(batch)!.state === 'testing') this.built(batch, 'passed');
+    this.landed(batch);
+  }
 }
 
-test('a lone request is merged at once, tested, and lands on exactly the tested commit', () => {
+test('a lone request is merged onto the tip at once, tested, and lands on exactly the tested commit', () => {
   const g = new Gate();
   const a = g.land('a');
   assert.deepEqual(g.actions, ['merge B-1']);
-  assert.equal(g.state(a), 'merging');
+  assert.equal(g.batches.get('B-1')!.base, null, 'onto the target\'s tip');
   const commit = g.merged('B-1', { base: sha(500) });
   assert.deepEqual(g.actions, ['test B-1']);
   assert.equal(g.state(a), 'testing');
@@ -103,31 +116,56 @@ test('a lone request is merged at once, tested, and lands on exactly the tested 
   assert.equal(g.batches.get('B-1')!.state, 'done');
 });
 
-test('requests that arrive while a batch is under way wait, then go together in priority order, at most --batch of them', () => {
-  const g = new Gate({ batchSize: 3, maxRemerge: 5 });
-  const first = g.land('first');
+test('requests that arrive while a batch is under way are stacked on its merge once it is made, and land in turn', () => {
+  const g = new Gate();
+  g.land('first');
+  const second = g.land('second');
+  const third = g.land('third');
+  assert.deepEqual(g.actions, [], 'nothing is stacked on a merge not made yet');
+  const first = g.merged('B-1');
+  assert.deepEqual(g.actions, ['test B-1', 'merge B-2']);
+  assert.deepEqual(g.of('B-2'), [second, third]);
+  assert.deepEqual([g.batches.get('B-2')!.onto, g.batches.get('B-2')!.base], ['B-1', first]);
+  g.merged('B-2', { base: first });
+  g.built('B-2', 'passed');
+  assert.deepEqual(g.actions, [], 'B-2 passed but waits for B-1, on whose merge it stands');
+  assert.equal(g.batches.get('B-2')!.state, 'waiting');
+  g.built('B-1', 'passed');
+  g.landed('B-1');
+  assert.deepEqual(g.actions, ['settled L-1 landed', 'land B-2'], 'B-1 landed: B-2 is at the head, and lands');
+  g.landed('B-2');
+  assert.deepEqual([second, third].map((id) => g.state(id)), ['landed', 'landed']);
+});
+
+test('batches take the queue in priority order, at most --batch requests, at most `depth` stacked', () => {
+  const g = new Gate({ batchSize: 2, maxRemerge: 5, depth: 3 });
+  g.land('first');
   const low = g.land('low');
   const urgent = g.land('urgent', { priority: 10 });
   const mid = g.land('mid', { priority: 5 });
-  const last = g.land('last');
-  assert.deepEqual(g.actions, [], 'nothing starts while B-1 is under way');
-  for (const id of [low, urgent, mid, last]) assert.equal(g.state(id), 'queued');
+  const x = g.land('x');
+  const y = g.land('y');
   g.merged('B-1');
-  g.built('B-1', 'passed');
-  g.landed('B-1');
-  assert.deepEqual(g.actions, [`settled ${first} landed`, 'merge B-2']);
-  assert.deepEqual(g.batches.get('B-2')!.requests, [urgent, mid, low], 'priority, then arrival; three at most');
-  assert.equal(g.state(last), 'queued');
+  assert.deepEqual(g.of('B-2'), [urgent, mid]);
+  g.merged('B-2');
+  assert.deepEqual(g.of('B-3'), [low, x]);
+  g.merged('B-3');
+  assert.deepEqual(g.actions, ['test B-3'], 'three under way: the rest waits');
+  assert.equal(g.state(y), 'queued');
+  g.landHead('B-1');
+  assert.deepEqual(g.of('B-4'), [y]);
+  assert.equal(g.batches.get('B-4')!.onto, 'B-3');
 });
 
-test('--batch 1 lands one request at a time', () => {
-  const g = new Gate({ batchSize: 1, maxRemerge: 5 });
+test('--batch 1 puts each request in a batch of its own', () => {
+  const g = new Gate({ batchSize: 1, maxRemerge: 5, depth: 4 });
   g.land('a');
   const b = g.land('b');
+  const c = g.land('c');
   g.merged('B-1');
-  g.built('B-1', 'passed');
-  g.landed('B-1');
-  assert.deepEqual(g.batches.get('B-2')!.requests, [b]);
+  assert.deepEqual(g.of('B-2'), [b]);
+  g.merged('B-2');
+  assert.deepEqual(g.of('B-3'), [c]);
 });
 
 test('targets have queues of their own', () => {
@@ -144,13 +182,11 @@ test('a conflict ends that request with the files named; the others of its batch
   const bad = g.land('bad');
   const c = g.land('c');
   g.merged('B-1');
-  g.built('B-1', 'passed');
-  g.landed('B-1');
-  assert.deepEqual(g.batches.get('B-2')!.requests, [a, bad, c]);
+  assert.deepEqual(g.of('B-2'), [a, bad, c]);
   g.conflict('B-2', bad, ['src/app.ts', 'README']);
   assert.deepEqual(g.actions, [`settled ${bad} conflict`, 'merge B-3']);
-  assert.match(g.requests.get(bad)!.message, /conflict in src\/app\.ts, README/);
-  assert.deepEqual(g.batches.get('B-3')!.requests, [a, c]);
+  assert.match(g.requests.get(bad)!.message, /does not merge into refs\/heads\/main and the requests ahead of it: conflict in src\/app\.ts, README/);
+  assert.deepEqual(g.of('B-3'), [a, c]);
 });
 
 test('a merge that fails for another reason (no push rights) ends its requests as error with the reason', () => {
@@ -163,103 +199,111 @@ test('a merge that fails for another reason (no push rights) ends its requests a
   assert.match(g.requests.get(a)!.message, /permission denied/);
 });
 
-test('a failed batch runs its failing jobs again and tests both halves at once; a half that passes waits for the confirmation, then lands', () => {
-  const g = new Gate();
-  g.land('hold');
-  const ids = ['a', 'b', 'red', 'c'].map((name) => g.land(name));
-  g.merged('B-1');
-  g.built('B-1', 'passed');
-  g.landed('B-1');
-  g.merged('B-2');
-  g.built('B-2', 'failed', { failing: ['unit', 'lint'] });
-  assert.deepEqual(g.actions, ['retry B-2 unit,lint', 'merge B-3', 'merge B-4']);
-  assert.deepEqual(g.batches.get('B-3')!.requests, ids.slice(0, 2));
-  assert.deepEqual(g.batches.get('B-4')!.requests, ids.slice(2));
-  g.merged('B-3');
-  g.merged('B-4');
-  g.built('B-3', 'passed');
-  assert.deepEqual(g.actions, [], 'the green half waits: were B-2 only flaky, B-2 would land whole');
-  assert.equal(g.batches.get('B-3')!.state, 'waiting');
-  g.built('B-4', 'failed');
-  assert.deepEqual(g.actions, ['retry B-4 unit', 'merge B-5', 'merge B-6']);
-  g.built('B-2', 'failed', { run: 2 });
-  assert.deepEqual(g.actions, ['land B-3'], 'the failure is confirmed: the green half lands');
-  g.landed('B-3');
-  g.merged('B-5');
-  g.merged('B-6');
-  g.built('B-6', 'passed');
-  assert.deepEqual(g.actions, []);
-  g.built('B-5', 'failed');
-  assert.deepEqual(g.actions, ['retry B-5 unit'], 'a single request is retried, not split');
-  g.built('B-4', 'failed', { run: 2 });
-  assert.deepEqual(g.actions, ['land B-6']);
-  g.landed('B-6');
-  g.built('B-5', 'failed', { run: 2 });
-  assert.deepEqual(g.actions, [`settled ${ids[2]} failed`]);
-  assert.deepEqual(ids.map((id) => g.state(id)), ['landed', 'landed', 'failed', 'landed']);
-  assert.deepEqual(g.requests.get(ids[2]!)!.builds.map((b) => b.batch), ['B-2', 'B-4', 'B-5'], 'every merge it was tested in');
-});
-
-test('a failure that passes when run again is flaky: the halves are cancelled and the batch lands whole, marked', () => {
+test('a failure at the head runs the failing jobs once more; a pass then is a flaky failure and the batch lands whole, marked, unsplit', () => {
   const g = new Gate();
   g.land('hold');
   const ids = ['a', 'b'].map((name) => g.land(name));
   g.merged('B-1');
-  g.built('B-1', 'passed');
-  g.landed('B-1');
-  const commit = g.merged('B-2');
-  g.built('B-2', 'failed');
-  g.merged('B-3');
+  g.landHead('B-1');
+  assert.deepEqual(g.of('B-2'), ids);
+  g.merged('B-2');
+  g.built('B-2', 'failed', { failing: ['unit', 'lint'] });
+  assert.deepEqual(g.actions, ['retry B-2 unit,lint']);
   g.built('B-2', 'passed', { run: 2 });
-  assert.deepEqual(g.actions, ['cancel-build B-3', 'land B-2']);
-  assert.equal(g.batches.get('B-3')!.state, 'done');
-  assert.equal(g.batches.get('B-4')!.state, 'done', 'the half still merging is dropped too');
+  assert.deepEqual(g.actions, ['land B-2']);
   g.landed('B-2');
   for (const id of ids) {
     assert.equal(g.state(id), 'landed');
     assert.equal(g.requests.get(id)!.flaky, true);
-    assert.equal(g.requests.get(id)!.landedAs, commit);
+    assert.match(g.requests.get(id)!.message, /passed only when run again/);
   }
-  // A late answer for a dropped half changes nothing.
-  g.merged('B-4');
-  assert.deepEqual(g.actions, []);
+  assert.equal(g.batches.size, 2, 'no halves were made');
 });
 
-test('a build that passed with a job passing only on its retry lands marked flaky', () => {
+test('a build that passed with a job passing only on its own retry lands marked flaky', () => {
   const g = new Gate();
   const a = g.land('a');
   g.merged('B-1');
   g.built('B-1', 'passed', { flaky: true });
   g.landed('B-1');
   assert.equal(g.requests.get(a)!.flaky, true);
-  assert.match(g.requests.get(a)!.message, /passed only when run again/);
 });
 
-test('a lone request whose failure is being confirmed does not hold up the queue', () => {
+test('a confirmed failure of four, one red: the batch behind goes first without it, the halves queue at the back, and the three green land', () => {
   const g = new Gate();
-  const red = g.land('red');
-  const next = g.land('next');
+  g.land('hold');
+  const ids = ['a', 'b', 'red', 'c'].map((name) => g.land(name));
   g.merged('B-1');
-  g.built('B-1', 'failed');
-  assert.deepEqual(g.actions, ['retry B-1 unit', 'merge B-2']);
-  assert.equal(g.batchOf(next), 'B-2');
-  g.built('B-1', 'failed', { run: 2 });
-  assert.equal(g.state(red), 'failed');
+  assert.deepEqual(g.of('B-2'), ids);
+  g.merged('B-2');
+  const behind = g.land('behind');
+  assert.deepEqual(g.actions, ['merge B-3'], 'stacked on B-2');
+  g.merged('B-3');
+  g.built('B-3', 'failed');
+  g.built('B-2', 'failed');
+  assert.deepEqual(g.actions, [], 'B-2 failed, but B-1 ahead of it is not decided yet: it waits');
+  g.landHead('B-1');
+  assert.deepEqual(g.actions, ['settled L-1 landed', 'retry B-2 unit'], 'B-2 is at the head: its failing jobs run once more');
+  g.built('B-2', 'failed', { run: 2 });
+  assert.deepEqual(g.actions, ['cancel-build B-3', 'merge B-4'], 'B-3 held B-2\'s merge: it is dropped, and its request goes first');
+  assert.deepEqual(g.of('B-4'), [behind]);
+  for (const id of ids) assert.equal(g.state(id), 'queued');
+  assert.deepEqual(ids.map((id) => g.requests.get(id)!.group), ['B-2.1', 'B-2.1', 'B-2.2', 'B-2.2']);
+  g.merged('B-4');
+  assert.deepEqual(g.of('B-5'), ids.slice(0, 2), 'the first half, stacked behind');
+  g.merged('B-5');
+  assert.deepEqual(g.of('B-6'), ids.slice(2), 'the second half, stacked on the first: both tested at once');
+  g.merged('B-6');
+  g.built('B-6', 'failed');
+  g.built('B-5', 'passed');
+  g.built('B-4', 'passed');
+  g.landed('B-4');
+  assert.deepEqual(g.actions, [`settled ${behind} landed`, 'land B-5']);
+  g.landed('B-5');
+  assert.deepEqual(g.actions, ['settled L-2 landed', 'settled L-3 landed', 'merge B-7'],
+    'B-6 at the head failed the jobs its parent failed for sure: no second run, split into B-7 (red) and then c');
+  assert.deepEqual(g.of('B-7'), [ids[2]]);
+  g.merged('B-7');
+  assert.deepEqual(g.of('B-8'), [ids[3]]);
+  g.merged('B-8');
+  g.built('B-8', 'failed');
+  g.built('B-7', 'failed');
+  assert.deepEqual(g.actions, ['cancel-build B-8', `settled ${ids[2]} failed`, 'merge B-9']);
+  assert.match(g.requests.get(ids[2]!)!.message, /its tests fail: unit \(merged as [0-9a-f]{40}\)/);
+  g.landHead('B-9');
+  assert.deepEqual(ids.map((id) => g.state(id)), ['landed', 'landed', 'failed', 'landed']);
+  assert.deepEqual(g.requests.get(ids[2]!)!.builds.map((b) => b.batch), ['B-2', 'B-6', 'B-7'], 'every merge it was tested in');
 });
 
-test('the target moved before landing: merged again onto the new tip and tested again, up to --max-remerge', () => {
-  const g = new Gate({ batchSize: 8, maxRemerge: 2 });
+test('a half failing other jobs than the batch it came from runs them once more', () => {
+  const g = new Gate();
+  g.land('hold');
+  ['a', 'b'].map((name) => g.land(name));
+  g.merged('B-1');
+  g.landHead('B-1');
+  g.merged('B-2');
+  g.built('B-2', 'failed', { failing: ['unit'] });
+  g.built('B-2', 'failed', { run: 2, failing: ['unit'] });
+  g.merged('B-3');
+  g.built('B-3', 'failed', { failing: ['lint'] });
+  assert.deepEqual(g.actions, ['retry B-3 lint']);
+});
+
+test('the target moved before landing: merged again onto the new tip and tested again, up to --max-remerge; what was stacked queues again', () => {
+  const g = new Gate({ batchSize: 1, maxRemerge: 2, depth: 4 });
   const a = g.land('a');
+  const b = g.land('b');
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     assert.equal(g.batches.get('B-1')!.attempt, attempt);
     g.merged('B-1', { base: sha(600 + attempt) });
     g.built('B-1', 'passed');
     g.landed('B-1', { ok: false, code: 'target-moved', message: 'main moved' });
-    if (attempt < 3) assert.deepEqual(g.actions, ['merge B-1']);
+    if (attempt < 3) assert.deepEqual(g.actions.filter((x) => x.startsWith('merge')), ['merge B-1']);
   }
   assert.equal(g.state(a), 'error');
   assert.match(g.requests.get(a)!.message, /moved 3 times before it could land \(--max-remerge 2\)/);
   assert.equal(g.requests.get(a)!.builds.length, 3, 'each merge tested is on record');
+  assert.match(g.requests.get(b)!.message, /queued again: B-1 ahead of it/);
 });
 
 test('a branch that moved after it was merged queues again with its new head; one that moved while queued is tested at its new head', () => {
@@ -275,44 +319,29 @@ test('a branch that moved after it was merged queues again with its new head; on
   assert.match(g.requests.get(a)!.message, /moved to 0+2bd while it waited; testing that/);
 });
 
-test('cancel: a queued request leaves the queue; one under test stops its batch and the others queue again; one landing cannot be', () => {
-  const g = new Gate();
+test('cancel: a queued request leaves the queue; one under test stops its batch and what is stacked on it; one landing or over cannot be', () => {
+  const g = new Gate({ batchSize: 1, maxRemerge: 5, depth: 4 });
   const hold = g.land('hold');
   const queued = g.land('queued');
   g.apply(plan.cancel(g.view, g.rules, NOW, queued, 'bob'));
   assert.deepEqual(g.actions, [`settled ${queued} cancelled`]);
   assert.match(g.requests.get(queued)!.message, /cancelled by bob/);
 
+  const x = g.land('x');
+  const y = g.land('y');
   g.merged('B-1');
+  g.merged('B-2');
+  g.merged('B-3');
+  assert.deepEqual([g.of('B-2'), g.of('B-3')], [[x], [y]]);
+  g.apply(plan.cancel(g.view, g.rules, NOW, x, 'bob'));
+  assert.deepEqual(g.actions, ['cancel-build B-2', 'cancel-build B-3', `settled ${x} cancelled`, 'merge B-4']);
+  assert.deepEqual(g.of('B-4'), [y], 'y, stacked on x, is merged again without it');
+
   g.built('B-1', 'passed');
   assert.match(plan.cancel(g.view, g.rules, NOW, hold, 'bob') as string, /landing: it is too late/);
   g.landed('B-1');
   assert.match(plan.cancel(g.view, g.rules, NOW, hold, 'bob') as string, /already over \(landed\)/);
   assert.match(plan.cancel(g.view, g.rules, NOW, 'L-99', 'bob') as string, /no request L-99/);
-
-  const x = g.land('x');
-  const y = g.land('y');
-  g.apply(plan.cancel(g.view, g.rules, NOW, y, 'bob'));
-  g.merged('B-2');
-  const z = g.land('z');
-  g.apply(plan.cancel(g.view, g.rules, NOW, x, 'bob'));
-  assert.deepEqual(g.actions, ['cancel-build B-2', `settled ${x} cancelled`, 'merge B-3']);
-  assert.deepEqual(g.batches.get('B-3')!.requests, [z]);
-});
-
-test('cancel inside a split stops the whole tree it belongs to', () => {
-  const g = new Gate();
-  const ids = ['a', 'b', 'c', 'd'].map((name) => g.land(name));
-  void ids;
-  g.apply(plan.cancel(g.view, g.rules, NOW, 'L-1', 'bob'));
-  g.merged('B-2');
-  assert.deepEqual(g.batches.get('B-2')!.requests, ['L-2', 'L-3', 'L-4']);
-  g.built('B-2', 'failed');
-  g.merged('B-3');
-  g.apply(plan.cancel(g.view, g.rules, NOW, 'L-4', 'bob'));
-  assert.deepEqual(g.actions, ['cancel-build B-2', 'cancel-build B-3', 'settled L-4 cancelled', 'merge B-5']);
-  for (const id of ['B-2', 'B-3', 'B-4']) assert.equal(g.batches.get(id)!.state, 'done');
-  assert.deepEqual(g.batches.get('B-5')!.requests, ['L-2', 'L-3']);
 });
 
 test('a try is merged at once, never waits for the queue, and a pass is only reported', () => {
@@ -320,6 +349,7 @@ test('a try is merged at once, never waits for the queue, and a pass is only rep
   g.land('hold');
   const tried = g.land('wip', { kind: 'try' });
   assert.deepEqual(g.actions, ['merge B-2'], 'not behind B-1');
+  assert.equal(g.batches.get('B-2')!.onto, null);
   g.merged('B-2');
   g.built('B-2', 'passed');
   assert.deepEqual(g.actions, [`settled ${tried} passed`]);
@@ -344,7 +374,7 @@ test('a cancelled or skipped build, or a verdict for another commit, decides not
   assert.equal(g.batches.get('B-1')!.commit, commit);
 });
 
-test('resume starts the next batch of every target with requests waiting and nothing under way', () => {
+test('resume stacks the queue of every target with requests waiting', () => {
   const g = new Gate();
   g.land('a');
   g.land('b', { target: 'refs/heads/release' });

@@ -13,6 +13,8 @@ import { RunnerRegistry } from '../../src/dispatcher/runner-registry.js';
 import { emptyState, snapshotOf, stateFrom, type State } from '../../src/dispatcher/state.js';
 import { encode } from '../../src/protocol/codec.js';
 import type { JobSpec, RunOutcome, Subject } from '../../src/protocol/records.js';
+import type { Batch, LandRequest } from '../../src/dispatcher/gate/types.js';
+import { KEPT_FINISHED_REQUESTS } from '../../src/dispatcher/gate/retention.js';
 
 const RULES = { maxAttempts: 3 };
 const AT = '2026-01-01T00:00:00.000Z';
@@ -41,6 +43,19 @@ const written = (sha: string, run?: number): JournalRecord => ({ op: 'written', 
 /** A retry of the build as the state holds it now, as the dispatcher records one. */
 const retryOf = (state: State, sha: string, job: string | null = null): JournalRecord => ({ op: 'retry', build: structuredClone(state.builds.get(sha)!), job, by: 'admin owner', at: AT });
 
+const request = (seq: number, over: boolean): LandRequest => ({
+  id: `L-${seq}`, kind: 'land', project: null, branch: 'refs/heads/x', target: 'refs/heads/main', head: A, priority: 0, squash: false,
+  by: 'admin owner', state: over ? 'landed' : 'queued', message: '', queuedAt: AT, endedAt: over ? AT : null, flaky: false,
+  landedAs: over ? B : null, builds: [], batch: null, seq, order: seq, group: null, known: [],
+});
+const batch = (n: number, fields: Partial<Batch> = {}): Batch => ({
+  id: `B-${n}`, kind: 'land', project: null, target: 'refs/heads/main', requests: [], state: 'done', attempt: 1, repo: REPO,
+  base: A, commit: B, onto: null, retry: 'none', verdict: null, failing: [], endedAt: AT, pruned: false, ...fields,
+});
+const gate = (requests: LandRequest[], batches: Batch[], counts = { requests: requests.length, batches: batches.length, order: requests.length }): JournalRecord => ({
+  op: 'gate', requests, batches, counts, at: AT,
+});
+
 function run(records: Array<JournalRecord | ((state: State) => JournalRecord)>): { state: State; finished: string[] } {
   const state = emptyState();
   const finished: string[] = [];
@@ -60,6 +75,41 @@ interface Case {
 }
 
 const cases: Case[] = [
+  {
+    name: 'gate records put requests and batches as they are now; counts never go back',
+    records: [
+      gate([request(1, false)], [batch(1, { state: 'merging', commit: null })]),
+      gate([{ ...request(1, true), message: 'landed' }], [batch(1)], { requests: 1, batches: 1, order: 1 }),
+      gate([], [], { requests: 0, batches: 0, order: 0 }),
+    ],
+    check: (s) => {
+      assert.equal(s.requests.get('L-1')!.state, 'landed');
+      assert.equal(s.batches.get('B-1')!.state, 'done');
+      assert.deepEqual(s.gateCounts, { requests: 1, batches: 1, order: 1 });
+    },
+  },
+  {
+    name: 'the oldest finished requests are forgotten past the number kept; open ones never',
+    records: [
+      gate([request(1, false)], []),
+      gate(Array.from({ length: KEPT_FINISHED_REQUESTS + 2 }, (_, i) => request(i + 2, true)), [], { requests: KEPT_FINISHED_REQUESTS + 3, batches: 0, order: KEPT_FINISHED_REQUESTS + 3 }),
+    ],
+    check: (s) => {
+      assert.equal(s.requests.size, KEPT_FINISHED_REQUESTS + 1);
+      assert.ok(s.requests.has('L-1'), 'the open request is kept');
+      assert.ok(!s.requests.has('L-2') && !s.requests.has('L-3'), 'the two oldest finished are forgotten');
+      assert.ok(s.requests.has(`L-${KEPT_FINISHED_REQUESTS + 3}`));
+    },
+  },
+  {
+    name: 'a batch is forgotten once it is over and its ref is removed',
+    records: [
+      gate([], [batch(1, { pruned: true }), batch(2, { state: 'testing' }), batch(3)]),
+    ],
+    check: (s) => {
+      assert.deepEqual([...s.batches.keys()].sort(), ['B-2', 'B-3'], 'B-1 goes; B-2 is under way; B-3 keeps its ref');
+    },
+  },
   {
     name: 'a commit queues its jobs',
     records: [commit(A, { jobs: [spec('unit'), spec('lint')] })],

@@ -60,7 +60,7 @@ test('a red branch never lands: --wait exits 1 saying why, main and the branch s
   const head = g.branch('broken', { RED: '' });
   const result = await g.d.keel('land', 'broken', '--wait');
   assert.equal(result.code, 1, result.stdout + result.stderr);
-  assert.match(result.stdout, /L-1 failed: its tests fail \(merged as [0-9a-f]{40}, and again when run once more\)/);
+  assert.match(result.stdout, /L-1 failed: its tests fail: tests \(merged as [0-9a-f]{40}, and again when run once more\)/);
   assert.equal(g.refOf('refs/heads/main'), g.base);
   assert.equal(g.refOf('refs/heads/broken'), head);
   const merge = /merged as ([0-9a-f]{40})/.exec(result.stdout)![1]!;
@@ -118,24 +118,17 @@ test('a branch pushed again while it waits in the queue lands at its new head', 
 
 test('four requests in a batch, one red: both halves are tested, the three green land and the red does not', async (t) => {
   const g = await gateWorld(t, { slots: 4 });
-  g.branch('hold', { BLOCK: '' });
-  const hold = g.d.keel('land', 'hold', '--wait');
-  await g.scripts.started('block');
   const names = ['a', 'b', 'red', 'c'];
   for (const name of names) g.branch(name, name === 'red' ? { RED: '' } : { [`${name}.txt`]: `${name}\n` });
-  for (const name of names) {
-    const queued = await g.d.keel('land', name);
-    assert.equal(queued.code, 0, queued.stderr);
-  }
-  g.scripts.release();
-  assert.equal((await hold).code, 0);
+  const ids = await g.together(names);
+  assert.deepEqual(ids, ['L-2', 'L-3', 'L-4', 'L-5']);
   await g.until(async () => {
     const { requests } = JSON.parse((await g.d.keel('queue', '--json')).stdout);
     return requests.every((r: { endedAt: string | null }) => r.endedAt !== null);
   }, 'every request to be over');
   const requests = JSON.parse((await g.d.keel('queue', '--json')).stdout).requests;
-  const state = (id: string) => requests.find((r: { id: string }) => r.id === id).state;
-  assert.deepEqual(['L-2', 'L-3', 'L-4', 'L-5'].map(state), ['landed', 'landed', 'failed', 'landed']);
+  const request = (id: string) => requests.find((r: { id: string }) => r.id === id);
+  assert.deepEqual(ids.map((id) => request(id).state), ['landed', 'landed', 'failed', 'landed']);
   const main = g.refOf('refs/heads/main')!;
   for (const file of ['a.txt', 'b.txt', 'c.txt']) assert.equal(git(g.central, 'cat-file', '-t', `${main}:${file}`), 'blob');
   assert.throws(() => git(g.central, 'cat-file', '-e', `${main}:RED`), 'the red branch is not on main');
@@ -145,5 +138,13 @@ test('four requests in a batch, one red: both halves are tested, the three green
     const commit = g.refOf(`refs/keel/land/${batch}`);
     assert.ok(commit && tested.has(commit), `${batch} was tested`);
   }
-  assert.deepEqual(requests.find((r: { id: string }) => r.id === 'L-4').builds.map((b: { batch: string }) => b.batch), ['B-2', 'B-4', 'B-5']);
+  assert.deepEqual(request('L-4').builds.map((b: { batch: string }) => b.batch), ['B-2', 'B-4', 'B-5']);
+  // A batch lands as one commit: the tested one, the branches of a and b its parents after main's tip.
+  const half = request('L-2').landedAs;
+  assert.equal(half, g.refOf('refs/keel/land/B-3'));
+  assert.equal(request('L-3').landedAs, half);
+  const parents = git(g.central, 'rev-list', '--parents', '-n', '1', half).split(' ').slice(1);
+  assert.deepEqual(parents.slice(1), [g.refOf('refs/heads/a'), g.refOf('refs/heads/b')]);
+  assert.deepEqual(g.landingsOf('L-2'), [half]);
+  assert.deepEqual(g.landingsOf('L-3'), [half]);
 });

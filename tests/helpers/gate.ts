@@ -23,6 +23,12 @@ export interface GateWorld extends World {
   refOf(ref: string): string | null;
   /** The commits of main's first-parent history that record request `id`. */
   landingsOf(id: string): string[];
+  /**
+   * Queues `names` so they are batched together: a green request (`hold`)
+   * is queued first and its merge's push held until the others are queued,
+   * so they all wait for one batch, stacked on hold's. Returns their ids.
+   */
+  together(names: string[]): Promise<string[]>;
   /** Makes pushes of refs matching `pattern` wait (after they are done, with `after`) until `releaseHook`. */
   holdPushes(pattern: string, options?: { after?: boolean }): void;
   /** Waits until a held push is being held. */
@@ -59,7 +65,7 @@ export async function gateWorld(t: TestContext, options: { dispatcherFlags?: str
   };
   const hold = join(w.control, 'hold-hook');
   const held = join(w.control, 'held-hook');
-  return {
+  const g: GateWorld = {
     ...w, d, watcher, base, refOf,
     branch(name, files, from = 'origin/main') {
       git(w.work, 'fetch', '-q', 'origin');
@@ -78,6 +84,21 @@ export async function gateWorld(t: TestContext, options: { dispatcherFlags?: str
     landingsOf(id) {
       const log = git(w.central, 'log', '--first-parent', '--format=%H %(trailers:key=Keel-Request,valueonly,separator=%x2C)', 'main');
       return log.split('\n').filter((line) => line.split(' ')[1]?.split(',').includes(id)).map((line) => line.split(' ')[0]!);
+    },
+    async together(names) {
+      g.branch('hold', { 'hold.txt': 'hold\n' });
+      g.holdPushes('refs/keel/land/*');
+      const landed = await d.keel('land', 'hold');
+      if (landed.code !== 0) throw new Error(landed.stderr);
+      await g.pushHeld();
+      const ids: string[] = [];
+      for (const name of names) {
+        const queued = await d.keel('land', name);
+        if (queued.code !== 0) throw new Error(queued.stderr);
+        ids.push(/^(L-\d+)/.exec(queued.stdout)![1]!);
+      }
+      g.releaseHook();
+      return ids;
     },
     holdPushes(pattern, { after = false } = {}) {
       writeFileSync(hold, '');
@@ -101,4 +122,5 @@ export async function gateWorld(t: TestContext, options: { dispatcherFlags?: str
       rmSync(hold, { force: true });
     },
   };
+  return g;
 }

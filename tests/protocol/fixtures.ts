@@ -196,7 +196,7 @@ export const fixtures: Fixture[] = [
     name: 'command merge',
     message: {
       type: 'command', id: 'C-13',
-      command: { op: 'merge', batch: 'B-4', kind: 'land', target: 'refs/heads/main', steps: [{ request: 'L-7', branch: 'refs/heads/feature-x', by: `alice ${NASTY}` }], squash: true, attempt: 2 },
+      command: { op: 'merge', batch: 'B-4', kind: 'land', target: 'refs/heads/main', onto: SHA1_B, steps: [{ request: 'L-7', branch: 'refs/heads/feature-x', by: `alice ${NASTY}` }], squash: true, attempt: 2 },
     },
   },
   {

@@ -11,7 +11,8 @@ const KINDS = ['land', 'try'] as const;
 const BATCH_STATES = ['merging', 'testing', 'waiting', 'landing', 'done'] as const;
 const RETRY_STATES = ['none', 'running', 'passed', 'failed'] as const;
 const MAX = Number.MAX_SAFE_INTEGER;
-const ids = (o: Fields, f: string) => list(o, f, 10 * LIMITS.batchRequests, requestId);
+const ids = (o: Fields, f: string) => list(o, f, LIMITS.batchRequests, requestId);
+const jobNames = (o: Fields, f: string) => list(o, f, LIMITS.jobsPerBuild, plainName);
 
 export function landRequest(o: Fields, f: string): LandRequest {
   const r = object(o, f);
@@ -25,7 +26,8 @@ export function landRequest(o: Fields, f: string): LandRequest {
       const b = object(x, k);
       return { batch: requestId(b, 'batch'), commit: commitId(b, 'commit'), base: commitId(b, 'base'), status: oneOf(b, 'status', BUILD_STATUSES) };
     }),
-    batch: nullable(r, 'batch', requestId), seq: int(r, 'seq', 1, MAX),
+    batch: nullable(r, 'batch', requestId), seq: int(r, 'seq', 1, MAX), order: int(r, 'order', 1, MAX),
+    group: nullable(r, 'group', (x, k) => text(x, k, 64)), known: jobNames(r, 'known'),
   };
 }
 
@@ -35,12 +37,13 @@ export function batch(o: Fields, f: string): Batch {
     id: requestId(b, 'id'), kind: oneOf(b, 'kind', KINDS), project: nullable(b, 'project', plainName), target: refName(b, 'target'),
     requests: ids(b, 'requests'), state: oneOf(b, 'state', BATCH_STATES), attempt: int(b, 'attempt', 1, MAX),
     repo: nullable(b, 'repo', repoUrl), base: nullable(b, 'base', commitId), commit: nullable(b, 'commit', commitId),
-    retry: oneOf(b, 'retry', RETRY_STATES), verdict: nullable(b, 'verdict', (x, k) => oneOf(x, k, ['passed', 'failed'] as const)),
-    parent: nullable(b, 'parent', requestId), children: ids(b, 'children'), endedAt: nullable(b, 'endedAt', time), pruned: bool(b, 'pruned'),
+    onto: nullable(b, 'onto', requestId), retry: oneOf(b, 'retry', RETRY_STATES),
+    verdict: nullable(b, 'verdict', (x, k) => oneOf(x, k, ['passed', 'failed'] as const)), failing: jobNames(b, 'failing'),
+    endedAt: nullable(b, 'endedAt', time), pruned: bool(b, 'pruned'),
   };
 }
 
 export function gateCounts(o: Fields, f: string): GateCounts {
   const c = object(o, f);
-  return { requests: int(c, 'requests', 0, MAX), batches: int(c, 'batches', 0, MAX) };
+  return { requests: int(c, 'requests', 0, MAX), batches: int(c, 'batches', 0, MAX), order: int(c, 'order', 0, MAX) };
 }

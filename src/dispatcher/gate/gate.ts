@@ -191,9 +191,11 @@ export class Gate {
           return { request: id, branch: request.branch, by: request.by };
         });
         const squash = action.batch.requests.some((id) => scheduler.state.requests.get(id)!.squash);
-        this.parts.log(`gate: merging ${action.batch.id} (${action.batch.requests.join(', ')}) onto ${short(action.batch.target)}${action.batch.attempt > 1 ? `, attempt ${action.batch.attempt}` : ''}`);
+        const onto = action.batch.onto === null ? short(action.batch.target) : `${action.batch.onto} (${action.batch.base})`;
+        this.parts.log(`gate: merging ${action.batch.id} (${action.batch.requests.join(', ')}) onto ${onto}${action.batch.attempt > 1 ? `, attempt ${action.batch.attempt}` : ''}`);
         await observers.send(action.batch.project, {
-          op: 'merge', batch: action.batch.id, kind: action.batch.kind, target: action.batch.target, steps, squash, attempt: action.batch.attempt,
+          op: 'merge', batch: action.batch.id, kind: action.batch.kind, target: action.batch.target, onto: action.batch.base,
+          steps, squash, attempt: action.batch.attempt,
         }, 'keel gate');
         return;
       }

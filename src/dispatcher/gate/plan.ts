@@ -4,23 +4,26 @@
 // passed in), no I/O: the shell records the changes and does the actions.
 //
 // The rules:
-// - One queue per target, by priority, then arrival. When no batch of the
-//   target is under way, the first --batch requests are merged together.
-//   A single request waiting only for its failure to be confirmed does not
-//   hold the queue up.
-// - A merge that passes lands: the target moves to exactly the tested
-//   commit, if it still points where the merge started. If it moved, the
-//   batch is merged again onto the new tip and tested again (at most
-//   --max-remerge times). A try that passes is only reported.
-// - A batch that fails has its failing jobs run once more on the same
-//   commit; meanwhile, if it holds several requests, its halves are merged
-//   and tested, both at once. A pass on the retry makes the failure a flaky
-//   one: the halves are cancelled and the batch lands, marked flaky. A
-//   failure again is confirmed: a single request fails, and the halves go
-//   on (a half that passed meanwhile waited for this, and lands now).
+// - One queue per target, by priority, then place. Waiting requests are
+//   batched, at most --batch together, and batches are stacked: the first
+//   is merged onto the target's tip, each next one onto the merge of the one
+//   ahead of it (at most `depth` under way), so all are tested at once and
+//   each lands in turn by moving the target on to its merge.
+// - A batch lands when it passed and everything ahead of it landed, by
+//   compare-and-swap from the commit it was merged onto. If the target moved
+//   meanwhile, it is merged again onto the new tip (at most --max-remerge
+//   times); what was stacked on it queues again.
+// - A batch that fails at the head of the queue has its failing jobs run
+//   once more on the same commit. A pass makes the failure a flaky one: it
+//   lands, marked. A failure again is confirmed: a single request fails;
+//   a batch of several is split in halves that queue again at the back, the
+//   requests behind it going first without it. A half failing the same jobs
+//   needs no second run. Whatever was stacked on a batch that did not land
+//   queues again.
 // - A merge that conflicts ends that request as `conflict`; the others of
-//   its batch go back to the queue. A branch that moved after it was
-//   merged restarts its request with the new head.
+//   its batch go back to the queue. A branch that moved after it was merged
+//   restarts its request with the new head. A try is merged onto the tip at
+//   once and never queues or lands.
 
 import type { Batch, BatchBuild, GateCounts, LandRequest } from './types.js';
 
@@ -29,7 +32,12 @@ export interface GateRules {
   batchSize: number;
   /** Merges again after the target moved, before a batch gives up (--max-remerge). */
   maxRemerge: number;
+  /** Batches of one target under way at once, each stacked on the one ahead. */
+  depth: number;
 }
+
+/** How many batches of a target are stacked at most: enough to keep a few runners busy, few enough that a failure near the head wastes little. */
+export const STACK_DEPTH = 4;
 
 export interface GateView {
   requests: ReadonlyMap<string, LandRequest>;
@@ -38,6 +46,7 @@ export interface GateView {
 }
 
 export type Action =
+  /** Merge the batch's requests onto `batch.base` (null: the target's tip). */
   | { kind: 'merge'; batch: Batch }
   | { kind: 'test'; batch: Batch }
   | { kind: 'retry'; batch: Batch; jobs: string[] }
@@ -82,15 +91,20 @@ class Changes {
     return batch;
   }
 
+  /** A batch as this step leaves it, without copying it; undefined when it is not known (forgotten). */
+  peek(id: string): Batch | undefined {
+    return this.batches.get(id) ?? this.view.batches.get(id);
+  }
+
   addRequest(request: LandRequest): void {
     this.requests.set(request.id, request);
   }
 
-  newBatch(fields: Pick<Batch, 'kind' | 'project' | 'target' | 'requests' | 'parent'>): Batch {
+  newBatch(fields: Pick<Batch, 'kind' | 'project' | 'target' | 'requests' | 'onto' | 'base'>): Batch {
     this.counts.batches += 1;
     const batch: Batch = {
-      ...fields, id: `B-${this.counts.batches}`, state: 'merging', attempt: 1, repo: null, base: null, commit: null,
-      retry: 'none', verdict: null, children: [], endedAt: null, pruned: false,
+      ...fields, id: `B-${this.counts.batches}`, state: 'merging', attempt: 1, repo: null, commit: null,
+      retry: 'none', verdict: null, failing: [], endedAt: null, pruned: false,
     };
     this.batches.set(batch.id, batch);
     for (const id of batch.requests) Object.assign(this.request(id), { state: 'merging', batch: batch.id });
@@ -98,10 +112,9 @@ class Changes {
     return batch;
   }
 
-  /** Every batch and request as this step leaves them. */
   allBatches(): Batch[] {
     const ids = new Set([...this.view.batches.keys(), ...this.batches.keys()]);
-    return [...ids].map((id) => this.batches.get(id) ?? this.view.batches.get(id)!);
+    return [...ids].map((id) => this.peek(id)!);
   }
 
   allRequests(): LandRequest[] {
@@ -114,7 +127,7 @@ class Changes {
   }
 }
 
-const byQueueOrder = (a: LandRequest, b: LandRequest) => b.priority - a.priority || a.seq - b.seq;
+const byQueueOrder = (a: LandRequest, b: LandRequest) => b.priority - a.priority || a.order - b.order;
 
 /** A request is over: why, and whoever waits is told. */
 function settle(c: Changes, id: string, state: LandRequest['state'], message: string): void {
@@ -123,8 +136,9 @@ function settle(c: Changes, id: string, state: LandRequest['state'], message: st
   c.actions.push({ kind: 'settled', request });
 }
 
-/** Back to the queue, as it was (a batch it was in ended without deciding it). */
+/** Back to the queue in its place (a batch it was in ended without deciding it). */
 function requeue(c: Changes, id: string, message = ''): void {
+  if (c.request(id).endedAt !== null) return;
   Object.assign(c.request(id), { state: 'queued', batch: null, message });
 }
 
@@ -133,36 +147,67 @@ function endBatch(c: Changes, batch: Batch): void {
   batch.endedAt = c.now;
 }
 
-/** The batch and every batch below it. */
-function subtree(c: Changes, id: string): Batch[] {
-  const batch = c.batch(id);
-  return [batch, ...batch.children.flatMap((child) => subtree(c, child))];
+/** Nothing is ahead of it: it is stacked on nothing, or on a batch that landed. */
+function atHead(c: Changes, batch: Batch): boolean {
+  return batch.onto === null || (c.peek(batch.onto)?.state ?? 'done') === 'done';
 }
 
-/** Starts the next batch of a target when none is under way. */
-function schedule(c: Changes, project: string | null, target: string): void {
+/** The target's batches under way, head first, each stacked on the one before. */
+function chainOf(c: Changes, project: string | null, target: string): Batch[] {
   const active = c.allBatches().filter((b) => b.kind === 'land' && b.state !== 'done' && b.project === project && b.target === target);
-  // A lone request whose failure is being confirmed can land later by merging again; it does not hold the queue.
-  const blocking = active.filter((b) => !(b.requests.length === 1 && b.retry === 'running' && b.children.length === 0));
-  if (blocking.length > 0) return;
-  const queued = c.allRequests()
-    .filter((r) => r.kind === 'land' && r.state === 'queued' && r.project === project && r.target === target)
-    .sort(byQueueOrder)
-    .slice(0, c.rules.batchSize);
-  if (queued.length === 0) return;
-  c.newBatch({ kind: 'land', project, target, requests: queued.map((r) => r.id), parent: null });
+  const chain: Batch[] = [];
+  for (let next = active.find((b) => atHead(c, b)); next !== undefined; next = active.find((b) => b.onto === chain.at(-1)!.id)) {
+    chain.push(next);
+  }
+  return chain;
 }
 
-export function request(view: GateView, rules: GateRules, now: string, fields: Omit<LandRequest, 'id' | 'seq' | 'state' | 'message' | 'queuedAt' | 'endedAt' | 'flaky' | 'landedAs' | 'builds' | 'batch'>): Step {
+/** Whatever is stacked on `batch`, directly or not (its merge holds `batch`'s), ends, and its requests queue again in their places. */
+function dropBehind(c: Changes, batch: Batch, why: string): void {
+  const stackedOn = (id: string) => c.allBatches().find((b) => b.state !== 'done' && b.onto === id);
+  for (let next = stackedOn(batch.id); next !== undefined; next = stackedOn(next.id)) {
+    const b = c.batch(next.id);
+    if (b.state === 'testing' || b.state === 'waiting') c.actions.push({ kind: 'cancel-build', batch: b });
+    endBatch(c, b);
+    for (const id of b.requests) requeue(c, id, `queued again: ${batch.id} ahead of it ${why}`);
+  }
+}
+
+/** Stacks new batches of a target's queue, while fewer than `depth` are under way and the last is merged. */
+function schedule(c: Changes, project: string | null, target: string): void {
+  const chain = chainOf(c, project, target);
+  while (chain.length < c.rules.depth) {
+    const last = chain.at(-1) ?? null;
+    // Stacked only on a merge that exists.
+    if (last !== null && last.commit === null) return;
+    const queued = c.allRequests()
+      .filter((r) => r.kind === 'land' && r.state === 'queued' && r.project === project && r.target === target)
+      .sort(byQueueOrder);
+    if (queued.length === 0) return;
+    const first = queued[0]!;
+    const requests = first.group !== null
+      ? queued.filter((r) => r.group === first.group)
+      : takeWhile(queued, (r) => r.group === null).slice(0, c.rules.batchSize);
+    chain.push(c.newBatch({ kind: 'land', project, target, requests: requests.map((r) => r.id), onto: last?.id ?? null, base: last?.commit ?? null }));
+  }
+}
+
+function takeWhile<T>(items: T[], keep: (item: T) => boolean): T[] {
+  const end = items.findIndex((item) => !keep(item));
+  return end === -1 ? items : items.slice(0, end);
+}
+
+export function request(view: GateView, rules: GateRules, now: string, fields: Omit<LandRequest, 'id' | 'seq' | 'order' | 'group' | 'known' | 'state' | 'message' | 'queuedAt' | 'endedAt' | 'flaky' | 'landedAs' | 'builds' | 'batch'>): Step {
   const c = new Changes(view, rules, now);
   c.counts.requests += 1;
+  c.counts.order += 1;
   const id = `${fields.kind === 'land' ? 'L' : 'T'}-${c.counts.requests}`;
   c.addRequest({
-    ...fields, id, seq: c.counts.requests, state: 'queued', message: '', queuedAt: now, endedAt: null,
-    flaky: false, landedAs: null, builds: [], batch: null,
+    ...fields, id, seq: c.counts.requests, order: c.counts.order, group: null, known: [], state: 'queued', message: '', queuedAt: now,
+    endedAt: null, flaky: false, landedAs: null, builds: [], batch: null,
   });
   // A try never waits in the target's queue.
-  if (fields.kind === 'try') c.newBatch({ kind: 'try', project: fields.project, target: fields.target, requests: [id], parent: null });
+  if (fields.kind === 'try') c.newBatch({ kind: 'try', project: fields.project, target: fields.target, requests: [id], onto: null, base: null });
   else schedule(c, fields.project, fields.target);
   return c.result();
 }
@@ -170,7 +215,7 @@ export function request(view: GateView, rules: GateRules, now: string, fields: O
 export interface Merged {
   ok: boolean;
   message: string;
-  /** The merge (the last commit of the chain), the tip it was merged onto, and each branch as merged. */
+  /** The merge (the last commit of the chain), what it was merged onto, and each branch as merged. */
   commit: string | null;
   base: string | null;
   heads: Array<{ request: string; commit: string }>;
@@ -186,14 +231,15 @@ export function merged(view: GateView, rules: GateRules, now: string, batchId: s
   const b = c.batch(batchId);
   if (result.conflict) {
     const { request: failed, files } = result.conflict;
-    settle(c, failed, 'conflict', `${c.request(failed).branch} does not merge into ${b.target}: conflict in ${files.join(', ') || 'the tree'}`);
-    for (const id of b.requests) if (id !== failed) requeue(c, id);
+    const onto = b.onto === null ? b.target : `${b.target} and the requests ahead of it`;
+    settle(c, failed, 'conflict', `${c.request(failed).branch} does not merge into ${onto}: conflict in ${files.join(', ') || 'the tree'}`);
+    for (const id of b.requests) requeue(c, id);
     endBatch(c, b);
   } else if (!result.ok || result.commit === null || result.base === null) {
     for (const id of b.requests) settle(c, id, 'error', `the merge failed: ${result.message}`);
     endBatch(c, b);
   } else {
-    Object.assign(b, { state: 'testing', commit: result.commit, base: result.base, repo: result.repo, retry: 'none' });
+    Object.assign(b, { state: 'testing', commit: result.commit, base: result.base, repo: result.repo, retry: 'none', verdict: null });
     for (const id of b.requests) {
       const request = c.request(id);
       const head = result.heads.find((h) => h.request === id)?.commit;
@@ -206,51 +252,8 @@ export function merged(view: GateView, rules: GateRules, now: string, batchId: s
     }
     c.actions.push({ kind: 'test', batch: b });
   }
-  schedule(c, b.project, b.target);
+  if (b.kind === 'land') schedule(c, b.project, b.target);
   return c.result();
-}
-
-/** A batch above this one whose failure is still being confirmed: its verdict may make this one moot. */
-function ancestorRetrying(c: Changes, b: Batch): boolean {
-  for (let parent = b.parent; parent !== null; parent = c.batch(parent).parent) {
-    if (c.batch(parent).retry === 'running') return true;
-  }
-  return false;
-}
-
-/** Lands a batch that passed, or reports a try; one under a batch still being confirmed waits. */
-function passed(c: Changes, b: Batch): void {
-  if (b.kind === 'try') {
-    for (const id of b.requests) settle(c, id, 'passed', `the merge of it into ${b.target} passed (${b.commit}); a try does not land`);
-    endBatch(c, b);
-    return;
-  }
-  if (ancestorRetrying(c, b)) {
-    Object.assign(b, { state: 'waiting', verdict: 'passed' });
-    return;
-  }
-  Object.assign(b, { state: 'landing', verdict: null });
-  for (const id of b.requests) c.request(id).state = 'landing';
-  c.actions.push({ kind: 'land', batch: b });
-}
-
-/** A single request's failure is confirmed: it fails, unless a batch above is still being confirmed. */
-function failed(c: Changes, b: Batch): void {
-  if (ancestorRetrying(c, b)) {
-    Object.assign(b, { state: 'waiting', verdict: 'failed' });
-    return;
-  }
-  for (const id of b.requests) settle(c, id, 'failed', `its tests fail (merged as ${b.commit}, and again when run once more)`);
-  endBatch(c, b);
-}
-
-/** A failure above is confirmed: what waited below it goes on. */
-function release(c: Changes, b: Batch): void {
-  for (const below of b.children.flatMap((id) => subtree(c, id))) {
-    if (below.state !== 'waiting' || ancestorRetrying(c, below)) continue;
-    if (below.verdict === 'passed') passed(c, below);
-    else failed(c, below);
-  }
 }
 
 function recordVerdict(c: Changes, b: Batch, build: BatchBuild): void {
@@ -260,6 +263,60 @@ function recordVerdict(c: Changes, b: Batch, build: BatchBuild): void {
   }
 }
 
+/** A batch that passed lands when nothing is ahead of it; otherwise it waits for what is. */
+function passed(c: Changes, b: Batch): void {
+  if (!atHead(c, b)) {
+    Object.assign(b, { state: 'waiting', verdict: 'passed' });
+    return;
+  }
+  Object.assign(b, { state: 'landing', verdict: null });
+  for (const id of b.requests) c.request(id).state = 'landing';
+  c.actions.push({ kind: 'land', batch: b });
+}
+
+/** A batch that failed: its verdict counts only once nothing is ahead of it (what is ahead may be the cause). */
+function failedRun(c: Changes, b: Batch): void {
+  if (!atHead(c, b)) {
+    Object.assign(b, { state: 'waiting', verdict: 'failed' });
+    return;
+  }
+  const known = c.request(b.requests[0]!).known;
+  if (b.retry === 'none' && !b.failing.every((job) => known.includes(job))) {
+    Object.assign(b, { state: 'testing', verdict: null, retry: 'running' });
+    c.actions.push({ kind: 'retry', batch: b, jobs: b.failing });
+    return;
+  }
+  confirmed(c, b);
+}
+
+/** The failure is real: a single request fails; several are split in halves that queue again at the back. */
+function confirmed(c: Changes, b: Batch): void {
+  endBatch(c, b);
+  dropBehind(c, b, 'failed');
+  const again = b.retry === 'failed' ? ', and again when run once more' : '';
+  if (b.requests.length === 1) {
+    settle(c, b.requests[0]!, 'failed', `its tests fail: ${b.failing.join(', ') || 'the build'} (merged as ${b.commit}${again})`);
+    return;
+  }
+  const half = Math.ceil(b.requests.length / 2);
+  for (const [i, ids] of [b.requests.slice(0, half), b.requests.slice(half)].entries()) {
+    c.counts.order += 1;
+    for (const id of ids) {
+      requeue(c, id, `${b.id} failed (${b.failing.join(', ')}); tested again in a half of it`);
+      Object.assign(c.request(id), { group: `${b.id}.${i + 1}`, order: c.counts.order, known: [...b.failing] });
+    }
+  }
+}
+
+/** The batch now at the head, if its verdict came in while it waited, goes on. */
+function advance(c: Changes, project: string | null, target: string): void {
+  const [head] = chainOf(c, project, target);
+  if (!head || head.state !== 'waiting') return;
+  const b = c.batch(head.id);
+  if (b.verdict === 'passed') passed(c, b);
+  else failedRun(c, b);
+}
+
 export function built(view: GateView, rules: GateRules, now: string, batchId: string, build: BatchBuild): Step {
   const c = new Changes(view, rules, now);
   const batch = view.batches.get(batchId);
@@ -267,40 +324,23 @@ export function built(view: GateView, rules: GateRules, now: string, batchId: st
   const b = c.batch(batchId);
   recordVerdict(c, b, build);
   const green = build.status === 'passed';
-  if (b.retry === 'running') {
-    if (build.run < 2) return c.result();
-    b.retry = green ? 'passed' : 'failed';
-    if (green) {
-      // The failure was a flaky one: the batch lands whole and its halves are not needed.
-      for (const child of b.children.flatMap((id) => subtree(c, id))) {
-        if (child.state === 'testing') c.actions.push({ kind: 'cancel-build', batch: child });
-        if (child.state !== 'done') endBatch(c, child);
-      }
-      for (const id of b.requests) Object.assign(c.request(id), { batch: b.id, flaky: true, state: 'testing' });
-      passed(c, b);
-    } else if (b.children.length === 0) {
-      failed(c, b);
-    } else {
-      endBatch(c, b);
-      release(c, b);
-    }
-  } else if (green) {
-    if (build.flaky) for (const id of b.requests) c.request(id).flaky = true;
-    passed(c, b);
-  } else if (b.kind === 'try') {
-    const state = build.status === 'failed' ? 'failed' : 'error';
-    for (const id of b.requests) settle(c, id, state, `the merge of it into ${b.target} ${build.status === 'failed' ? 'fails its tests' : 'could not be tested'} (${b.commit})`);
+  if (b.kind === 'try') {
+    const state = green ? 'passed' : build.status === 'failed' ? 'failed' : 'error';
+    const verdict = green ? `passed (${b.commit}); a try does not land` : build.status === 'failed' ? `fails its tests (${b.commit})` : `could not be tested (${b.commit})`;
+    for (const id of b.requests) settle(c, id, state, `the merge of it into ${b.target} ${verdict}`);
     endBatch(c, b);
+    return c.result();
+  }
+  if (b.retry === 'running' && build.run < 2) return c.result();
+  if (b.retry === 'running') b.retry = green ? 'passed' : 'failed';
+  if (green) {
+    // A pass when the failing jobs ran again: the failure was a flaky one.
+    if (build.flaky || b.retry === 'passed') for (const id of b.requests) c.request(id).flaky = true;
+    passed(c, b);
   } else {
-    b.retry = 'running';
-    c.actions.push({ kind: 'retry', batch: b, jobs: build.failing });
-    if (b.requests.length > 1) {
-      const half = Math.ceil(b.requests.length / 2);
-      for (const requests of [b.requests.slice(0, half), b.requests.slice(half)]) {
-        const child = c.newBatch({ kind: 'land', project: b.project, target: b.target, requests, parent: b.id });
-        b.children.push(child.id);
-      }
-    }
+    b.failing = build.failing;
+    if (b.retry === 'failed') confirmed(c, b);
+    else failedRun(c, b);
   }
   schedule(c, b.project, b.target);
   return c.result();
@@ -325,27 +365,31 @@ export function landed(view: GateView, rules: GateRules, now: string, batchId: s
       settle(c, id, 'landed', `landed on ${b.target} as ${b.commit}${c.request(id).flaky ? ' (a job passed only when run again)' : ''}`);
     }
     endBatch(c, b);
+    advance(c, b.project, b.target);
   } else if (result.code === 'target-moved' && b.attempt <= rules.maxRemerge) {
-    Object.assign(b, { state: 'merging', attempt: b.attempt + 1, base: null, commit: null, retry: 'none' });
+    dropBehind(c, b, 'was merged again');
+    Object.assign(b, { state: 'merging', attempt: b.attempt + 1, onto: null, base: null, commit: null, retry: 'none', verdict: null });
     for (const id of b.requests) c.request(id).state = 'merging';
     c.actions.push({ kind: 'merge', batch: b });
-  } else if (result.code === 'target-moved') {
-    for (const id of b.requests) settle(c, id, 'error', `${b.target} moved ${b.attempt} times before it could land (--max-remerge ${rules.maxRemerge})`);
-    endBatch(c, b);
-  } else if (result.code === 'branch-moved') {
-    for (const id of b.requests) {
-      requeue(c, id, result.moved.includes(id) ? `${c.request(id).branch} moved after it was tested; queued again with its new head` : '');
-    }
-    endBatch(c, b);
   } else {
-    for (const id of b.requests) settle(c, id, 'error', `landing failed: ${result.message}`);
     endBatch(c, b);
+    dropBehind(c, b, 'did not land');
+    if (result.code === 'branch-moved') {
+      for (const id of b.requests) {
+        requeue(c, id, result.moved.includes(id) ? `${c.request(id).branch} moved after it was tested; queued again with its new head` : '');
+      }
+    } else {
+      const why = result.code === 'target-moved'
+        ? `${b.target} moved ${b.attempt} times before it could land (--max-remerge ${rules.maxRemerge})`
+        : `landing failed: ${result.message}`;
+      for (const id of b.requests) settle(c, id, 'error', why);
+    }
   }
   schedule(c, b.project, b.target);
   return c.result();
 }
 
-/** Cancels a request: its batch is stopped (the others in it queue again); null with why when it cannot be. */
+/** Cancels a request: its batch is stopped (the others in it queue again, and whatever was stacked on it); a string says why it cannot be. */
 export function cancel(view: GateView, rules: GateRules, now: string, id: string, by: string): Step | string {
   const request = view.requests.get(id);
   if (!request) return `no request ${id} is known`;
@@ -353,26 +397,22 @@ export function cancel(view: GateView, rules: GateRules, now: string, id: string
   if (request.endedAt !== null) return `${id} is already over (${request.state})`;
   const c = new Changes(view, rules, now);
   if (request.batch !== null) {
-    // The outermost batch it belongs to, and everything under it, stop.
-    let top = c.batch(request.batch);
-    while (top.parent !== null && c.batch(top.parent).state !== 'done') top = c.batch(top.parent);
-    for (const batch of subtree(c, top.id)) {
-      if (batch.state === 'done') continue;
-      if (batch.state === 'testing' || batch.state === 'waiting') c.actions.push({ kind: 'cancel-build', batch });
-      endBatch(c, batch);
-      for (const other of batch.requests) if (other !== id && c.request(other).endedAt === null) requeue(c, other);
-    }
+    const b = c.batch(request.batch);
+    if (b.state === 'testing' || b.state === 'waiting') c.actions.push({ kind: 'cancel-build', batch: b });
+    endBatch(c, b);
+    dropBehind(c, b, 'was cancelled');
+    for (const other of b.requests) if (other !== id) requeue(c, other);
   }
   settle(c, id, 'cancelled', `cancelled by ${by}`);
-  schedule(c, request.project, request.target);
+  if (request.kind === 'land') schedule(c, request.project, request.target);
   return c.result();
 }
 
-/** After a restart: every target with requests waiting and nothing under way starts its next batch. */
+/** After a restart: every target with requests waiting stacks what it can. */
 export function resume(view: GateView, rules: GateRules, now: string): Step {
   const c = new Changes(view, rules, now);
   const targets = new Map<string, { project: string | null; target: string }>();
-  for (const r of view.requests.values()) if (r.state === 'queued') targets.set(`${r.project ?? ''}\n${r.target}`, r);
+  for (const r of view.requests.values()) if (r.state === 'queued' && r.kind === 'land') targets.set(`${r.project ?? ''}\n${r.target}`, r);
   for (const { project, target } of targets.values()) schedule(c, project, target);
   return c.result();
 }

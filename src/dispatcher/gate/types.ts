@@ -3,9 +3,11 @@
 //
 // A request asks for one branch to land on a target (or only to be tried).
 // A batch is one attempt at some requests together: their branches merged in
-// turn onto the target's tip, the merge tested, and the target moved to it.
-// A failed batch of several is split in two halves, each a batch of its own
-// (its children); a request belongs to the innermost batch deciding it.
+// turn onto the target's tip, or onto the merge of the batch ahead of it in
+// the target's queue (stacked: tested at the same time, landing in turn),
+// the merge tested, and the target moved to it. A failed batch of several is
+// split in two halves, each a group of requests that queues again at the
+// back and is batched on its own.
 
 import type { BuildStatus, LandAttempt, LandState } from '../../protocol/records.js';
 
@@ -32,19 +34,21 @@ export interface LandRequest {
   builds: LandAttempt[];
   /** The batch deciding it now; null while queued and once it is over. */
   batch: string | null;
-  /** Arrival order among all requests: the queue's tie-break after priority. */
+  /** Arrival order among all requests: its number. */
   seq: number;
+  /** Its place in the queue after priority: its arrival, or later once it was split from a failed batch. */
+  order: number;
+  /** The half of a failed batch it belongs to: the requests of a group are batched together and alone. */
+  group: string | null;
+  /** Jobs the failed batch it was split from failed for sure: failing them again needs no second run. */
+  known: string[];
 }
 
 export type BatchState =
   | 'merging'
   /** Its merge is being tested. */
   | 'testing'
-  /**
-   * Its verdict is in (`verdict`), and it waits for a batch above it whose
-   * failure is being confirmed: were that failure a flaky one, the batch
-   * above lands whole instead.
-   */
+  /** Its verdict is in (`verdict`), and it waits for the batch it is stacked on to land. */
   | 'waiting'
   | 'landing'
   | 'done';
@@ -63,14 +67,16 @@ export interface Batch {
   attempt: number;
   /** What runners fetch the merge from (the observer's repository). */
   repo: string | null;
-  /** The target's tip it was merged onto, and the merge (the last commit of the chain). */
+  /** The batch ahead it is stacked on (null: the target's tip). */
+  onto: string | null;
+  /** What it was merged onto (the target's tip, or the merge of the batch ahead), and the merge (the last commit of the chain). */
   base: string | null;
   commit: string | null;
   retry: RetryState;
   /** While waiting: what it came to. */
   verdict: 'passed' | 'failed' | null;
-  parent: string | null;
-  children: string[];
+  /** The jobs that did not pass in its last failed run. */
+  failing: string[];
   endedAt: string | null;
   /** Its ref in origin (refs/keel/land/<id>) has been removed. */
   pruned: boolean;
@@ -79,6 +85,8 @@ export interface Batch {
 export interface GateCounts {
   requests: number;
   batches: number;
+  /** The last place in the queue given out. */
+  order: number;
 }
 
 /** What a build of a batch's merge came to. */
