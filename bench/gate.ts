@@ -8,12 +8,12 @@
 // own builds are done before the requests are sent, so the figures are the
 // gate's.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAddress } from '../src/common/address.js';
 import { request } from '../src/cli/client.js';
 import type { LandSummary } from '../src/protocol/records.js';
-import { delay, git, median, startDispatcher, startKeel, tempDir, type Figure } from './support.js';
+import { startWorld, until } from './keel-world.js';
+import { git, median, type Figure } from './support.js';
 
 const TEST_S = 2;
 const REQUESTS = 16;
@@ -25,36 +25,14 @@ interface GateSetup {
   batch: number;
   runners: number;
   testSeconds: number;
-  /** Files of main's first commit besides the test script (the repository's bulk). */
   bulk?: number;
 }
 
 async function startGate(setup: GateSetup) {
-  const dir = tempDir(setup.name);
-  const central = join(dir, 'central.git');
-  const work = join(dir, 'work');
-  git(dir, 'init', '-q', '--bare', '-b', 'main', central);
-  git(dir, 'init', '-q', '-b', 'main', work);
-  git(work, 'remote', 'add', 'origin', central);
-  mkdirSync(join(work, 'tests'));
-  writeFileSync(join(work, 'tests', 'run.sh'), `#!/bin/sh\nsleep ${setup.testSeconds}\nif [ -e RED ]; then exit 1; fi\n`, { mode: 0o755 });
-  for (let i = 0; i < (setup.bulk ?? 0); i++) {
-    if (i % 100 === 0) mkdirSync(join(work, 'src', String(i / 100)), { recursive: true });
-    writeFileSync(join(work, 'src', String(Math.floor(i / 100)), `file-${i}.txt`), `file ${i}\n`.repeat(20));
-  }
-  git(work, 'add', '-A');
-  git(work, 'commit', '-q', '-m', 'first');
-  git(work, 'push', '-q', 'origin', 'main');
-  git(dir, 'clone', '-q', central, join(dir, 'clone'));
-
-  const dispatcher = await startDispatcher(dir, ['--batch', String(setup.batch)]);
-  const address = `127.0.0.1:${dispatcher.port}`;
-  for (let i = 1; i <= setup.runners; i++) {
-    startKeel('runner/main.js', ['--dispatcher', address, '--name', `bench-${i}`, '--workdir', join(dir, `runner-${i}`)]);
-  }
-  const observer = startKeel('observer/main.js', ['--dispatcher', address, '--interval', '1', '--state', join(dir, 'observer'), join(dir, 'clone')]);
-  await observer.waitForLine(/observing/);
-  const target = parseAddress(address, '--dispatcher');
+  const { work, dispatcher, target, built } = await startWorld({
+    name: setup.name, runners: setup.runners, bulk: setup.bulk, dispatcherFlags: ['--batch', String(setup.batch)],
+    test: `#!/bin/sh\nsleep ${setup.testSeconds}\nif [ -e RED ]; then exit 1; fi\n`,
+  });
 
   /** Makes branches off main's tip, each adding its own file (RED for the red ones), pushed at once; resolves once their own builds are done. */
   const branches = async (names: string[], red: Set<string> = new Set()) => {
@@ -68,7 +46,7 @@ async function startGate(setup: GateSetup) {
       heads.push(git(work, 'rev-parse', 'HEAD'));
     }
     git(work, 'push', '-q', 'origin', ...names.map((name) => `${name}:refs/heads/${name}`));
-    await until(async () => heads.every((head) => existsSync(join(dispatcher.results, head))), 'the branches\' own builds', 10 * 60_000, 50);
+    await built(heads);
   };
   const land = async (branch: string): Promise<string> => {
     const reply = await request(target, { type: 'land', branch: `refs/heads/${branch}`, target: 'refs/heads/main', project: null, priority: 0, squash: false, try: false }, 'done', { role: 'admin', name: 'bench', timeoutMs: 60_000 });
@@ -78,17 +56,6 @@ async function startGate(setup: GateSetup) {
   const queue = async (): Promise<LandSummary[]> => (await request(target, { type: 'queue' }, 'land-queue')).requests;
   const status = () => request(target, { type: 'query', commit: null, project: null }, 'status');
   return { dispatcher, branches, land, queue, status };
-}
-
-/** Polls `check` (async: a question to the dispatcher) until it is truthy; the figures never depend on this resolution. */
-async function until<T>(check: () => Promise<T>, what: string, timeoutMs = 60_000, everyMs = 5): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(everyMs);
-  }
 }
 
 /** Queues every branch, one right after the other; resolves with the time until each of `want` landed, and how the rest ended. */

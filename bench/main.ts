@@ -16,6 +16,7 @@ import { measureIdleRunners } from './idle-runners.js';
 import { measureInstantLatency, measurePollingLatency } from './latency.js';
 import { measureLogThroughput } from './log-throughput.js';
 import { measureMemory } from './memory.js';
+import { measurePatches } from './patches.js';
 import { measureRunnerOverhead } from './runner-overhead.js';
 import { cleanUp, stopProcesses, type Figure } from './support.js';
 
@@ -28,6 +29,7 @@ const BENCHES: Record<string, () => Promise<Figure[]>> = {
   log: measureLogThroughput,
   memory: measureMemory,
   gate: measureGate,
+  patches: measurePatches,
 };
 
 function formatFigure(figure: Figure): string {

@@ -31,13 +31,13 @@ export class RefusedError extends KeelError {
 export interface RequestOptions {
   security?: Security;
   /** `client` (read-only) unless the request needs `admin`. */
-  role?: Extract<AuthRole, 'client' | 'admin'>;
+  role?: Extract<AuthRole, 'client' | 'admin' | 'submitter'>;
   name?: string;
   timeoutMs?: number;
 }
 
-/** Sends `message` once admitted and resolves with the first reply of type `expect`. */
-export async function request<T extends MessageType>(address: Address, message: Message, expect: T, options: RequestOptions = {}): Promise<MessageOf<T>> {
+/** Sends `message` (or several, in order) once admitted and resolves with the first reply of type `expect`. */
+export async function request<T extends MessageType>(address: Address, message: Message | Message[], expect: T, options: RequestOptions = {}): Promise<MessageOf<T>> {
   const { security = { secret: null, tls: null }, role = 'client', name = 'keel-cli', timeoutMs = 10_000 } = options;
   const where = formatAddress(address);
   let socket;
@@ -65,7 +65,7 @@ export async function request<T extends MessageType>(address: Address, message: 
             settle(() => reject(error));
           }
         } else if (reply.type === 'welcome') {
-          conn.send(message);
+          for (const each of Array.isArray(message) ? message : [message]) conn.send(each);
         } else if (reply.type === expect) {
           settle(() => resolve(reply as MessageOf<T>));
         } else if (reply.type === 'error') {

@@ -17,6 +17,8 @@ import { buildControl } from './build-control.js';
 import { demo } from './demo.js';
 import { land } from './land.js';
 import { notify } from './notify.js';
+import { patch } from './patch.js';
+import { patches } from './patches.js';
 import { queue } from './queue.js';
 import { status } from './status.js';
 import { token } from './token.js';
@@ -28,7 +30,7 @@ commands:
   runner       start a runner (keel runner --help)
   observer     watch a clone and report new commits (keel observer --help)
   status       show builds: keel status [SHA] [--json]
-  token        print the secret for a role: keel token runner|observer|client|admin
+  token        print the secret for a role: keel token runner|observer|client|admin|submitter [NAME]
   admin        who may act as admin: keel admin list | add NAME | remove NAME
   cancel       stop a queued or running build, or a land request: keel cancel SHA|L-17
   build        build a branch's head now, without a push: keel build BRANCH
@@ -36,6 +38,8 @@ commands:
   land         merge a branch, test the merge, land it only if it passes: keel land BRANCH [--into main]
   try          test the merge of a branch without landing it: keel try BRANCH [--into main]
   queue        the land queue of every target: keel queue [--json]
+  patch        test a patch series from email: keel patch FILE|- [--base REF]; keel patch show|retest|close|flag P-12
+  patches      the patches and how they fare: keel patches [--state S] [--flag F] [--broken-by-trunk] [--json]
   notify       make observers look for new commits now (for a post-receive hook)
   demo         run all three on a sample repository (what npm start does)`;
 
@@ -52,6 +56,8 @@ async function run(argv: string[]): Promise<number | null> {
     case 'build': return build(rest, process.env);
     case 'land': case 'try': return land(command, rest, process.env);
     case 'queue': return queue(rest, process.env);
+    case 'patch': return patch(rest, process.env);
+    case 'patches': return patches(rest, process.env);
     case 'notify': return notify(rest, process.env);
     case 'demo': return demo(rest, process.env);
     case 'help': case '--help': case '-h': console.log(USAGE); return 0;

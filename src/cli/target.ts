@@ -38,7 +38,7 @@ export function parseProject(value: string | undefined): string | null {
 /** The admin a command acts as: --as, else the admin token's own name, else "owner" (the master secret). */
 export function adminName(as: string | undefined, target: Target): string {
   const secret = target.security.secret;
-  return as ?? (secret?.kind === 'role' ? secret.admin : null) ?? 'owner';
+  return as ?? (secret?.kind === 'role' ? secret.name : null) ?? 'owner';
 }
 
 /** A branch as the user types it (main, release/1.x, refs/heads/main) as a full ref name; null when it is not one. */

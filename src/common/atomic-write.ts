@@ -28,3 +28,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw error;
   }
 }
+
+/** Makes the names in a folder durable (a file created or renamed there survives a crash), where the system allows it. */
+export async function syncFolder(path: string): Promise<void> {
+  const fd = await openFile(path, 'r');
+  try {
+    await syncFile(fd);
+  } finally {
+    await closeFile(fd);
+  }
+}

@@ -14,6 +14,8 @@ export interface NewBuild {
   specs: JobSpec[];
   /** keel.json could not be used: the build ends as error at once. */
   error: string | null;
+  /** Queued behind ordinary builds. */
+  background?: boolean;
 }
 
 /** The log file of a job: <sha>.log for a build of one job, else <sha>.<job>.log. */
@@ -24,7 +26,7 @@ function logName(commit: string, spec: JobSpec, jobs: number): string {
 export function newBuild(input: NewBuild, now: Date): BuildRecord {
   const build: BuildRecord = {
     commit: input.commit, repo: input.repo, ref: input.ref, project: input.project,
-    subject: { ...input.subject }, run: 1, status: 'queued', flaky: false, message: '', runner: null, attempts: 0,
+    subject: { ...input.subject }, run: 1, background: input.background ?? false, status: 'queued', flaky: false, message: '', runner: null, attempts: 0,
     queuedAt: now.toISOString(), startedAt: null, endedAt: null, durationMs: null, counts: null,
     jobs: input.specs.map((spec) => newJob(spec, logName(input.commit, spec, input.specs.length))),
   };

@@ -15,6 +15,9 @@ import { PUSH, type BuildRecord } from '../protocol/records.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { AdminList } from './admins.js';
 import type { Gate } from './gate/gate.js';
+import type { Patches } from './patches/patches.js';
+import { listPatches, recordOf } from './patches/query.js';
+import type { PatchUploads } from './patches/upload.js';
 import { queueOf, summariseRequest } from './gate/summary.js';
 import type { BuildCommands } from './commands.js';
 import type { Reply } from './reply.js';
@@ -33,6 +36,8 @@ export interface ClientPeerParts {
   results: ResultStore;
   commands: BuildCommands;
   gate: Gate;
+  patches: Patches;
+  uploads: PatchUploads;
   observers: ObserverSessions;
   admins: AdminList;
   security: Security;
@@ -59,6 +64,31 @@ export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message)
     case 'land': return answer(parts.gate.submit(message, by));
     case 'land-cancel': return answer(parts.gate.cancel(message.request, by));
     case 'land-wait': return answer(parts.gate.wait(message.request));
+    case 'patch': {
+      if (parts.uploads.isReceiving(peer)) return parts.context.refuse(peer, ErrorCode.unexpected, 'a patch is already being sent on this connection');
+      const refusal = parts.uploads.start(peer, message);
+      if (refusal) return answer(Promise.resolve(refusal));
+      // Not idle while its bytes come.
+      peer.busy += 1;
+      return;
+    }
+    case 'patch-data': {
+      if (!parts.uploads.isReceiving(peer)) return parts.context.refuse(peer, ErrorCode.unexpected, 'patch-data without a patch before it');
+      const chunked = parts.uploads.data(peer, message.data);
+      if (chunked.kind === 'more') return;
+      peer.busy -= 1;
+      const actor = { by, admin: peer.role === 'admin' };
+      return answer(chunked.kind === 'refused' ? Promise.resolve(chunked.reply) : parts.patches.submit(chunked.meta, chunked.bytes, actor));
+    }
+    case 'patch-op': return answer(parts.patches.op(message.patch, message.op, message.flag, { by, admin: peer.role === 'admin' }));
+    case 'patches':
+      peer.conn.send({ type: 'patch-list', ...listPatches(parts.scheduler.state.patches.values(), message, Date.now()) });
+      return;
+    case 'patch-show': {
+      const entry = parts.scheduler.state.patches.get(message.patch);
+      peer.conn.send({ type: 'patch-record', ...(entry ? recordOf(entry) : { record: null, note: `no patch ${message.patch} is known` }) });
+      return;
+    }
     case 'queue': {
       const ordered = queueOf(parts.scheduler.state.requests.values());
       const shown = ordered.slice(0, LIMITS.queueRequests).map(summariseRequest);

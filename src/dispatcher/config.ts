@@ -31,6 +31,10 @@ export interface DispatcherConfig {
   readonly maxRemerge: number;
   /** How long refs/keel/land/* of finished requests stay in origin. */
   readonly keepRefsMs: number;
+  /** The largest patch series `keel patch` may send. */
+  readonly maxPatchBytes: number;
+  /** Patch retests (and narrowing steps) under way at once. */
+  readonly maxRetests: number;
   readonly maxLogBytes: number;
   readonly maxErrors: number;
   readonly maxUnwritten: number;
@@ -67,6 +71,8 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --batch N            land requests for one target merged and tested together at most; 1 turns batching off (default 8)
   --max-remerge N      merges again after the target moved, before a land request gives up (default 5)
   --keep-refs DAYS     how long refs/keel/land/* of finished requests stay in origin (default 7)
+  --max-patch-mib N    the largest patch series keel patch may send (default 16)
+  --max-retests N      patch retests on a newer trunk under way at once (default 8)
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -93,6 +99,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       batch: { type: 'string', default: '8' },
       'max-remerge': { type: 'string', default: '5' },
       'keep-refs': { type: 'string', default: '7' },
+      'max-patch-mib': { type: 'string', default: '16' },
+      'max-retests': { type: 'string', default: '8' },
       'max-errors': { type: 'string', default: '100' },
       'max-log-mib': { type: 'string', default: '128' },
       admins: { type: 'string' },
@@ -141,6 +149,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     batch: parseInteger(values.batch, '--batch', 1, LIMITS.batchRequests),
     maxRemerge: parseInteger(values['max-remerge'], '--max-remerge', 0, 100),
     keepRefsMs: parseDays(values['keep-refs'], '--keep-refs', 0, 3650),
+    maxPatchBytes: parseInteger(values['max-patch-mib'], '--max-patch-mib', 1, LIMITS.patchBytes / MIB) * MIB,
+    maxRetests: parseInteger(values['max-retests'], '--max-retests', 1, 10_000),
     maxLogBytes: parseInteger(values['max-log-mib'], '--max-log-mib', 2, 1_000_000) * MIB,
     maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
     git: createGitContext(env),

@@ -26,6 +26,9 @@ import { Scheduler } from './scheduler.js';
 import { DispatcherServer } from './server.js';
 import { Gate } from './gate/gate.js';
 import { STACK_DEPTH } from './gate/plan.js';
+import { Patches } from './patches/patches.js';
+import { PatchStore } from './patches/store.js';
+import { PatchUploads } from './patches/upload.js';
 import { snapshotOf, stateFrom, type Snapshot } from './state.js';
 
 /** Finished land refs are looked at this often (and at start) for removal past --keep-refs. */
@@ -67,6 +70,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     writer.write(build);
     observerSessions.finished(build);
     gate.built(build);
+    patches.built(build);
   };
   const scheduler: Scheduler = new Scheduler({
     state, rules, runners, log,
@@ -94,15 +98,23 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   const commands = new BuildCommands({ scheduler, runners, results, intake, log });
   const observerSessions: ObserverSessions = new ObserverSessions(
     scheduler, new ObserverRegistry(), intake,
-    (command, result, observer) => (command.command.op === 'resolve'
-      ? commands.resolved(command, result, observer)
-      : gate.answered(command, result, observer)),
+    (command, result, observer) => {
+      const { op } = command.command;
+      if (op === 'resolve') return commands.resolved(command, result, observer);
+      if (op === 'apply' || op === 'range') return patches.answered(command, result, observer);
+      return gate.answered(command, result, observer);
+    },
+    (project, ref, commit) => patches.trunkMoved(project, ref, commit),
     log,
   );
   commands.observers = observerSessions;
   const gate: Gate = new Gate({
     scheduler, intake, observers: observerSessions, commands, results, log,
     rules: { batchSize: config.batch, maxRemerge: config.maxRemerge, depth: STACK_DEPTH },
+  });
+  const patches: Patches = new Patches({
+    scheduler, intake, observers: observerSessions, commands, results, store: new PatchStore(config.state), log,
+    rules: { maxRetests: config.maxRetests },
   });
   const runnerSessions = new RunnerSessions(scheduler, runners, log);
 
@@ -114,6 +126,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   // Jobs that were running when the last dispatcher stopped wait one deadline
   // for their runner to reconnect and reclaim them, then go back to the queue.
   await gate.resume();
+  await patches.resume();
   const prune = () => void gate.prune(config.keepRefsMs).catch((error: Error) => log(`could not prune land refs: ${error.message}`));
   prune();
   const pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
@@ -137,9 +150,9 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     limits: config,
     heartbeats,
     runner: { scheduler, sessions: runnerSessions, heartbeats, journal },
-    observer: { sessions: observerSessions, heartbeats, log },
+    observer: { sessions: observerSessions, patches, heartbeats, log },
     client: {
-      scheduler, runners, results, commands, gate, observers: observerSessions,
+      scheduler, runners, results, commands, gate, patches, uploads: new PatchUploads(config.maxPatchBytes), observers: observerSessions,
       admins, security: config.security, journal, log,
     },
     left: (peer, reason) => {

@@ -2,7 +2,7 @@
 // challenge the peer must answer with an HMAC of it under the key of the role
 // it claims. Nothing a peer sends before it is admitted is acted on.
 
-import { adminKey, newNonce, roleKey, verify, type Secret } from '../common/auth.js';
+import { adminKey, newNonce, roleKey, submitterKey, verify, type Secret } from '../common/auth.js';
 import { PROTOCOL_VERSION, type Message, type Role } from '../protocol/messages.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import type { AdminList } from './admins.js';
@@ -41,11 +41,12 @@ export class Handshake {
     return { kind: 'admit', peer: { role, name } };
   }
 
-  /** The role's key; for an admin also the named admin's own key while listed. */
+  /** The role's key; for an admin also the named admin's own key while listed; for a submitter its name's own key. */
   private acceptableKeys(role: Role, name: string): Buffer[] {
     const master = this.secret!.key;
     const keys = [roleKey(master, role)];
     if (role === 'admin' && this.admins.has(name)) keys.push(adminKey(master, name));
+    if (role === 'submitter') keys.push(submitterKey(master, name));
     return keys;
   }
 }

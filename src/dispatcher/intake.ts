@@ -15,6 +15,8 @@ export interface NewCommit {
   project: string | null;
   subject: Subject;
   supersede: boolean;
+  /** Queued behind ordinary builds (a patch's retest). */
+  background?: boolean;
 }
 
 export type JobsFound = { jobs: JobSpec[]; error: null } | { jobs: []; error: string };
@@ -93,6 +95,7 @@ export class Intake {
         head.settle(this.parts.record({
           op: 'commit', commit: input.commit, repo: input.repo, ref: input.ref, project: input.project, subject: input.subject,
           supersede: input.supersede, jobs: found.jobs, error: found.error, at: new Date().toISOString(),
+          ...(input.background ? { background: true } : {}),
         }));
         this.parts.log(`queued ${head.key} (${input.ref}): ${found.error ?? `${found.jobs.length} job${found.jobs.length === 1 ? '' : 's'}`}`);
         this.parts.recorded();

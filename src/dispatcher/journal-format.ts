@@ -9,11 +9,12 @@ import {
   buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, subject, time,
 } from '../protocol/record-fields.js';
 import { batch, gateCounts, landRequest } from './gate/format.js';
+import { patchCounts, patchEntry } from './patches/format.js';
 import type { JournalFormat } from './journal.js';
 import type { JournalRecord, RecordOp } from './records.js';
 import type { PendingCommand, Snapshot } from './state.js';
 
-const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done', 'gate'];
+const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done', 'gate', 'patch'];
 /** Build keys are made of names, request ids and a commit id joined by "/". */
 const key = (o: Fields, f: string) => checked(o, f, (v) => v.length <= 512 && /^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..'), 'a build key');
 const lease = (o: Fields, f: string) => text(o, f, LIMITS.leaseChars);
@@ -31,6 +32,7 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
     project: nullable(o, 'project', plainName), ...(o.subject === undefined ? {} : { subject: subject(o, 'subject') }),
     supersede: bool(o, 'supersede'), jobs: list(o, 'jobs', 10 * LIMITS.jobsPerBuild, jobSpec),
     error: nullable(o, 'error', (x, k) => text(x, k, 2 * LIMITS.text)), at: time(o, 'at'),
+    ...(o.background === undefined ? {} : { background: bool(o, 'background') }),
   }),
   assign: (o) => ({ op: 'assign', key: key(o, 'key'), job: plainName(o, 'job'), lease: lease(o, 'lease'), runner: plainName(o, 'runner'), at: time(o, 'at') }),
   lost: (o) => ({ op: 'lost', lease: lease(o, 'lease'), reason: text(o, 'reason', 2 * LIMITS.text), at: time(o, 'at') }),
@@ -53,6 +55,7 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
     op: 'gate', requests: list(o, 'requests', Number.MAX_SAFE_INTEGER, landRequest), batches: list(o, 'batches', Number.MAX_SAFE_INTEGER, batch),
     counts: gateCounts(o, 'counts'), at: time(o, 'at'),
   }),
+  patch: (o) => ({ op: 'patch', patches: list(o, 'patches', Number.MAX_SAFE_INTEGER, patchEntry), counts: patchCounts(o, 'counts'), at: time(o, 'at') }),
 };
 
 function readRecord(value: unknown): JournalRecord {
@@ -74,6 +77,8 @@ function readSnapshot(value: unknown): Snapshot {
     ...(s.requests === undefined ? {} : { requests: list(s, 'requests', Number.MAX_SAFE_INTEGER, landRequest) }),
     ...(s.batches === undefined ? {} : { batches: list(s, 'batches', Number.MAX_SAFE_INTEGER, batch) }),
     ...(s.gateCounts === undefined ? {} : { gateCounts: gateCounts(s, 'gateCounts') }),
+    ...(s.patches === undefined ? {} : { patches: list(s, 'patches', Number.MAX_SAFE_INTEGER, patchEntry) }),
+    ...(s.patchCounts === undefined ? {} : { patchCounts: patchCounts(s, 'patchCounts') }),
   };
 }
 

@@ -51,7 +51,10 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 // Keys shown as .key in a field path; anything else is shown as ["key"].
 const PLAIN_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 // "$schema" lets editors find keel.schema.json; it is otherwise ignored.
-const TOP_KEYS = ['$schema', 'jobs'] as const;
+const TOP_KEYS = ['$schema', 'jobs', 'testPaths'] as const;
+/** What counts as a test file when a patch's tests are tried without its fix. */
+export const DEFAULT_TEST_PATHS: readonly string[] = Object.freeze(['tests/']);
+const MAX_TEST_PATHS = 32;
 const JOB_KEYS = ['run', 'env', 'matrix', 'timeout', 'retries', 'retryDelay', 'labels', 'junit'] as const;
 
 /** The jobs keel.json declares, matrix expanded, in file order. Throws KeelJsonError. */
@@ -69,6 +72,7 @@ export function parseKeelJson(text: string): JobSpec[] {
   checkKeys(doc, '', TOP_KEYS);
   const schema = own(doc, '$schema');
   if (schema !== undefined && typeof schema !== 'string') fail('$schema', `must be a string, got ${show(schema)}`);
+  testPathsOf(doc);
   const jobs = own(doc, 'jobs');
   if (jobs === undefined) fail('jobs', 'is missing: keel.json must have "jobs", an object of job name → job');
   if (!isObject(jobs)) fail('jobs', `must be an object of job name → job, got ${show(jobs)}`);
@@ -97,6 +101,37 @@ export function parseKeelJson(text: string): JobSpec[] {
     specs.push(...expanded);
   }
   return specs;
+}
+
+/**
+ * keel.json's "testPaths": folders (ending in /) and globs ("**\/*_test.go")
+ * of the repository's tests; DEFAULT_TEST_PATHS without it. Throws KeelJsonError.
+ */
+function testPathsOf(doc: Record<string, unknown>): readonly string[] {
+  const paths = own(doc, 'testPaths');
+  if (paths === undefined) return DEFAULT_TEST_PATHS;
+  if (!Array.isArray(paths) || paths.length === 0) fail('testPaths', `must be a non-empty list of paths, got ${show(paths)}`);
+  if (paths.length > MAX_TEST_PATHS) fail('testPaths', `lists ${paths.length} paths; at most ${MAX_TEST_PATHS} are allowed`);
+  for (const [i, path] of paths.entries()) {
+    const field = `testPaths[${i}]`;
+    if (typeof path !== 'string' || path === '') fail(field, `must be a path such as "tests/" or "**/*_test.go", got ${show(path)}`);
+    checkText(path, field, LIMITS.printable);
+    if (CONTROL.test(path) || /^[-:/]/.test(path) || path.split('/').includes('..')) {
+      fail(field, 'must be a path inside the repository, not starting with "-", ":" or "/", without ".." and control characters');
+    }
+  }
+  return paths as string[];
+}
+
+/** The test paths of a keel.json's text; the default when it has none or cannot be read (its build reports why). */
+export function readTestPaths(text: string | null): readonly string[] {
+  if (text === null) return DEFAULT_TEST_PATHS;
+  try {
+    const doc: unknown = JSON.parse(text.replace(/^\uFEFF/, ''));
+    return isObject(doc) ? testPathsOf(doc) : DEFAULT_TEST_PATHS;
+  } catch {
+    return DEFAULT_TEST_PATHS;
+  }
 }
 
 /** What the job message must hold: titles a person reads on one line, and a bounded size. */

@@ -1,17 +1,19 @@
 // Messages from an observer: `observe` first (its project and repository),
-// then `commit`, `pong` and `command-result`. It speaks only for its own
-// project: commits are its project's, and an answer to another project's
-// command is refused.
+// then `commit`, `pong`, `command-result` and `patch-read`. It speaks only
+// for its own project: commits are its project's, an answer to another
+// project's command is refused, and so is a read of its patches.
 
 import type { Connection } from '../common/connection.js';
 import type { Heartbeats } from '../common/heartbeat.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Message } from '../protocol/messages.js';
 import type { ObserverSessions } from './observer-sessions.js';
+import type { Patches } from './patches/patches.js';
 import type { Peer, PeerContext } from './peer.js';
 
 export interface ObserverPeerParts {
   sessions: ObserverSessions;
+  patches: Patches;
   heartbeats: Heartbeats<Connection>;
   context: PeerContext;
   log(message: string): void;
@@ -38,6 +40,12 @@ export function fromObserver(parts: ObserverPeerParts, peer: Peer, message: Mess
         (added) => peer.conn.send({ type: 'queued', commit: message.commit, duplicate: !added }),
         (error: Error) => parts.log(`commit ${message.commit} not recorded: ${error.message}`),
       );
+      return;
+    case 'patch-read':
+      void parts.patches.read(sessions.projectOf(peer.conn), message.patch, message.version, message.offset).then((chunk) => {
+        if (chunk === null) return context.refuseQuietly(peer, ErrorCode.notYourProject, `${message.patch} v${message.version} is not a patch of this observer's project`);
+        peer.conn.send({ type: 'patch-bytes', patch: message.patch, version: message.version, offset: message.offset, data: chunk.data.toString('base64'), end: chunk.end });
+      }, (error: Error) => context.refuse(peer, ErrorCode.internal, `cannot read ${message.patch}: ${error.message}`));
       return;
     case 'command-result':
       void sessions.result(peer.conn, message).then((refusal) => {

@@ -43,6 +43,8 @@ export class ObserverSessions {
     private readonly observers: ObserverRegistry,
     private readonly intake: Intake,
     private readonly effect: CommandEffect,
+    /** A commit arrived on a branch, before it is built (or known): a trunk some patch follows may have moved. */
+    private readonly arrived: (project: string | null, ref: string, commit: string) => void,
     private readonly log: Log,
   ) {}
 
@@ -57,6 +59,11 @@ export class ObserverSessions {
     return null;
   }
 
+  /** The project a registered observer speaks for. */
+  projectOf(peer: ObserverPeer): string | null {
+    return this.observers.of(peer)!.project;
+  }
+
   left(peer: ObserverPeer): void {
     const conn = this.observers.remove(peer);
     if (conn) this.log(`observer ${conn.name} left`);
@@ -65,6 +72,7 @@ export class ObserverSessions {
   /** A commit from a registered observer: true once recorded, false when already known. */
   commit(peer: ObserverPeer, commit: string, ref: string): Promise<boolean> {
     const conn = this.observers.of(peer)!;
+    this.arrived(conn.project, ref, commit);
     return this.intake.add({ commit, ref, repo: conn.repo, project: conn.project, subject: PUSH, supersede: conn.supersede });
   }
 

@@ -13,7 +13,7 @@ import type { RunnerRegistry } from './runner-registry.js';
 import type { State } from './state.js';
 
 /** Room in a `status` line for everything but the builds and runners. */
-const LINE_BUDGET = LIMITS.lineBytes - 64 * 1024;
+export const LINE_BUDGET = LIMITS.lineBytes - 64 * 1024;
 const SHOWN_RUNNERS_OF_BUILD = 4;
 const SHOWN_COMMITS_OF_RUNNER = 4;
 
@@ -43,7 +43,7 @@ function noteOf(build: BuildRecord, state: State, runners: RunnerRegistry, now: 
 }
 
 /** Takes items while their JSON fits in `budget` bytes; the rest are counted. */
-function within<T>(items: T[], budget: number, max: number): { shown: T[]; omitted: number } {
+export function within<T>(items: T[], budget: number, max: number): { shown: T[]; omitted: number } {
   const shown: T[] = [];
   let used = 0;
   for (const item of items) {

@@ -6,6 +6,7 @@ import type { ObserverCommand } from '../protocol/messages.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import type { BuildRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
 import type { Batch, GateCounts, LandRequest } from './gate/types.js';
+import type { PatchCounts, PatchEntry } from './patches/types.js';
 
 /**
  * Builds are known by project, subject and commit. A push is `<sha>` or
@@ -27,6 +28,8 @@ export type JournalRecord =
     /** Absent in records written before builds had subjects: a push. */
     subject?: Subject;
     supersede: boolean; jobs: JobSpec[]; error: string | null; at: string;
+    /** Queued behind ordinary builds (a patch's retest). Absent in older records: false. */
+    background?: boolean;
   }
   | { op: 'assign'; key: BuildKey; job: string; lease: string; runner: string; at: string }
   | { op: 'lost'; lease: string; reason: string; at: string }
@@ -41,6 +44,8 @@ export type JournalRecord =
   | { op: 'command'; id: string; project: string | null; command: ObserverCommand; by: string; at: string }
   | { op: 'command-done'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; at: string }
   /** The gate's requests and batches this change touched, as they are now (see gate/plan.ts). */
-  | { op: 'gate'; requests: LandRequest[]; batches: Batch[]; counts: GateCounts; at: string };
+  | { op: 'gate'; requests: LandRequest[]; batches: Batch[]; counts: GateCounts; at: string }
+  /** The patches this change touched, as they are now (see patches/plan.ts). */
+  | { op: 'patch'; patches: PatchEntry[]; counts: PatchCounts; at: string };
 
 export type RecordOp = JournalRecord['op'];

@@ -80,6 +80,10 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
       };
       forgetOld(state.requests, state.batches);
       return [];
+    case 'patch':
+      for (const patch of record.patches) state.patches.set(patch.id, structuredClone(patch));
+      state.patchCounts = { patches: Math.max(state.patchCounts.patches, record.counts.patches) };
+      return [];
   }
 }
 
@@ -92,7 +96,7 @@ function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit'
   state.builds.set(key, build);
   const finished: BuildRecord[] = [];
   if (record.error !== null) finished.push(...settle(state, build, at));
-  else for (const job of build.jobs) state.queue.push({ build, job });
+  else for (const job of build.jobs) enqueue(state, build, job);
   if (!record.supersede || subject.kind !== 'push') return finished;
   // A newer commit on the branch makes older builds that never started moot.
   for (const older of state.builds.values()) {
@@ -106,6 +110,17 @@ function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit'
     finished.push(...settle(state, older, at));
   }
   return finished;
+}
+
+/** At the back of the queue; an ordinary build's jobs go ahead of every background build's. */
+function enqueue(state: State, build: BuildRecord, job: JobRecord): void {
+  const { queue } = state;
+  // Background jobs are all at the back, so a queue whose last job is an ordinary one has none.
+  if (build.background || queue.length === 0 || !queue.at(-1)!.build.background) {
+    queue.push({ build, job });
+    return;
+  }
+  queue.splice(queue.findIndex((queued) => queued.build.background), 0, { build, job });
 }
 
 function applyAssign(state: State, record: Extract<JournalRecord, { op: 'assign' }>): BuildRecord[] {
@@ -132,7 +147,7 @@ function applyRetry(state: State, record: Extract<JournalRecord, { op: 'retry' }
   // The earlier run's files no longer matter: this run writes its own.
   state.unwritten.delete(key);
   state.recent = state.recent.filter((old) => keyOf(old) !== key);
-  for (const job of jobs) state.queue.push({ build, job });
+  for (const job of jobs) enqueue(state, build, job);
   summarise(build);
   return [];
 }

@@ -53,9 +53,14 @@ export interface ServerParts {
 /** What each role may send once admitted; a read-only client can only ask. */
 const ALLOWED: Record<Role, readonly MessageType[]> = {
   runner: ['register', 'pong', 'drain', 'output', 'result'],
-  observer: ['observe', 'pong', 'commit', 'command-result'],
-  client: ['query', 'notify', 'queue', 'land-wait'],
-  admin: ['query', 'notify', 'queue', 'land-wait', 'admins', 'cancel', 'retry', 'build', 'land', 'land-cancel'],
+  observer: ['observe', 'pong', 'commit', 'command-result', 'patch-read'],
+  client: ['query', 'notify', 'queue', 'land-wait', 'patches', 'patch-show'],
+  admin: [
+    'query', 'notify', 'queue', 'land-wait', 'patches', 'patch-show', 'admins', 'cancel', 'retry', 'build', 'land', 'land-cancel',
+    'patch', 'patch-data', 'patch-op',
+  ],
+  // It submits, retests and closes its own patches, nothing else.
+  submitter: ['patch', 'patch-data', 'patch-op'],
 };
 
 export class DispatcherServer {
@@ -191,7 +196,7 @@ export class DispatcherServer {
     switch (peer.role) {
       case 'runner': return fromRunner(this.runnerParts, peer, message);
       case 'observer': return fromObserver(this.observerParts, peer, message);
-      case 'client': case 'admin':
+      case 'client': case 'admin': case 'submitter':
         this.armIdle(peer);
         return fromClient(this.clientParts, peer, message);
     }
@@ -206,7 +211,7 @@ export class DispatcherServer {
     this.pending.delete(peer);
     const { heartbeatMs, deadlineMs } = this.parts.limits;
     peer.conn.send({ type: 'welcome', version: PROTOCOL_VERSION, heartbeatMs, deadlineMs });
-    if (peer.role === 'client' || peer.role === 'admin') this.armIdle(peer);
+    if (peer.role === 'client' || peer.role === 'admin' || peer.role === 'submitter') this.armIdle(peer);
   }
 
   /** A client that asks nothing for --client-idle (and waits for no answer) is closed. */

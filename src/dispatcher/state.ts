@@ -7,6 +7,7 @@ import type { ObserverCommand } from '../protocol/messages.js';
 import type { AttemptRecord, BuildRecord, JobRecord } from '../protocol/records.js';
 import { isFinished } from './build.js';
 import type { Batch, GateCounts, LandRequest } from './gate/types.js';
+import type { PatchCounts, PatchEntry } from './patches/types.js';
 import { keyOf, type BuildKey } from './records.js';
 
 export interface QueuedJob {
@@ -45,6 +46,9 @@ export interface State {
   requests: Map<string, LandRequest>;
   batches: Map<string, Batch>;
   gateCounts: GateCounts;
+  /** Patch series and their versions, applications and results. */
+  patches: Map<string, PatchEntry>;
+  patchCounts: PatchCounts;
 }
 
 /** What the journal's snapshot holds: enough to rebuild the state. */
@@ -56,12 +60,15 @@ export interface Snapshot {
   requests?: LandRequest[];
   batches?: Batch[];
   gateCounts?: GateCounts;
+  patches?: PatchEntry[];
+  patchCounts?: PatchCounts;
 }
 
 export function emptyState(): State {
   return {
     builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0,
     requests: new Map(), batches: new Map(), gateCounts: { requests: 0, batches: 0, order: 0 },
+    patches: new Map(), patchCounts: { patches: 0 },
   };
 }
 
@@ -74,6 +81,8 @@ export function snapshotOf(state: State): Snapshot {
     requests: [...state.requests.values()],
     batches: [...state.batches.values()],
     gateCounts: state.gateCounts,
+    patches: [...state.patches.values()],
+    patchCounts: state.patchCounts,
   };
 }
 
@@ -102,5 +111,7 @@ export function stateFrom(snapshot: Snapshot | null): State {
   for (const request of snapshot.requests ?? []) state.requests.set(request.id, request);
   for (const batch of snapshot.batches ?? []) state.batches.set(batch.id, batch);
   state.gateCounts = snapshot.gateCounts ?? state.gateCounts;
+  for (const patch of snapshot.patches ?? []) state.patches.set(patch.id, patch);
+  state.patchCounts = snapshot.patchCounts ?? state.patchCounts;
   return state;
 }

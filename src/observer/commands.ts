@@ -7,10 +7,18 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import type { CommandResult, ObserverCommand } from '../protocol/messages.js';
 import type { GitWork } from './git-work.js';
 import { gitReason, type LandWork } from './land-work.js';
+import type { PatchReader } from './link.js';
+import type { PatchWork } from './patch-work.js';
 
 export type CommandReply = Omit<CommandResult, 'type' | 'id'>;
 
-export async function runCommand(work: GitWork, land: LandWork, command: ObserverCommand): Promise<CommandReply> {
+export interface Workers {
+  work: GitWork;
+  land: LandWork;
+  patches: PatchWork;
+}
+
+export async function runCommand({ work, land, patches }: Workers, command: ObserverCommand, read: PatchReader): Promise<CommandReply> {
   try {
     switch (command.op) {
       case 'resolve': return await resolve(work, command.ref);
@@ -18,6 +26,9 @@ export async function runCommand(work: GitWork, land: LandWork, command: Observe
       case 'merge': return await land.merge(command);
       case 'land': return await land.land(command);
       case 'prune': return await land.prune(command.refs);
+      case 'base': return await patches.base(command.spec);
+      case 'range': return await patches.range(command.from, command.to);
+      case 'apply': return await patches.apply(command, read);
     }
   } catch (error) {
     return { ok: false, code: ErrorCode.gitFailed, message: gitReason(error), commit: null, answer: null };

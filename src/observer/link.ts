@@ -27,11 +27,14 @@ export interface LinkSource {
   acknowledged(queued: Queued): void;
   /** The dispatcher asks for a scan now (a push hook ran `keel notify`). */
   scanNow(): void;
-  /** Does the git work of a command; never throws (a failure is a result with `ok: false`). */
-  command(command: ObserverCommand): Promise<Omit<CommandResult, 'type' | 'id'>>;
+  /** Does the git work of a command, reading a patch's bytes with `read`; never throws (a failure is a result with `ok: false`). */
+  command(command: ObserverCommand, read: PatchReader): Promise<Omit<CommandResult, 'type' | 'id'>>;
   /** A build of this project finished. */
   finished(build: BuildSummary): void;
 }
+
+/** Reads a chunk of a patch's bytes from the dispatcher, on the connection the command came on. */
+export type PatchReader = (patch: string, version: number, offset: number) => Promise<{ data: Buffer; end: boolean }>;
 
 export interface LinkOptions {
   dispatcher: Address;
@@ -63,6 +66,8 @@ export class DispatcherLink {
   private refusal: string | null = null;
   private watchdog: Watchdog | null = null;
   private readonly where: string;
+  /** Patch reads waiting for their `patch-bytes`, by patch, version and offset. */
+  private readonly reads = new Map<string, { resolve(chunk: { data: Buffer; end: boolean }): void; reject(error: Error): void }>();
 
   constructor(private readonly options: LinkOptions) {
     this.where = formatAddress(options.dispatcher);
@@ -131,6 +136,8 @@ export class DispatcherLink {
     this.conn = null;
     this.welcomed = false;
     this.inFlight.clear();
+    for (const read of this.reads.values()) read.reject(new Error('the connection to the dispatcher closed'));
+    this.reads.clear();
     if (this.stopped) return;
     const detail = this.refusal ?? cause?.message ?? (wasWelcomed ? 'connection closed' : 'closed the connection before welcome');
     this.retry(wasWelcomed ? `lost the connection (${detail})` : detail);
@@ -195,7 +202,12 @@ export class DispatcherLink {
         return;
       case 'command': {
         const { id } = message;
-        void this.options.source.command(message.command).then((result) => {
+        const read: PatchReader = (patch, version, offset) => new Promise((resolve, reject) => {
+          if (!conn.isOpen) return reject(new Error('the connection to the dispatcher closed'));
+          this.reads.set(`${patch}/${version}@${offset}`, { resolve, reject });
+          conn.send({ type: 'patch-read', patch, version, offset });
+        });
+        void this.options.source.command(message.command, read).then((result) => {
           // Answered on the connection it came on; after a reconnect the dispatcher sends it again.
           if (conn.isOpen) conn.send({ type: 'command-result', id, ...result });
         });
@@ -204,6 +216,12 @@ export class DispatcherLink {
       case 'finished':
         this.options.source.finished(message.build);
         return;
+      case 'patch-bytes': {
+        const key = `${message.patch}/${message.version}@${message.offset}`;
+        this.reads.get(key)?.resolve({ data: Buffer.from(message.data, 'base64'), end: message.end });
+        this.reads.delete(key);
+        return;
+      }
       default:
         this.refusal = `sent an unexpected ${message.type}`;
         conn.close();

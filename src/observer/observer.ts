@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import type { Log } from '../common/log.js';
 import type { ObserverCommand, Queued } from '../protocol/messages.js';
 import type { BuildSummary } from '../protocol/records.js';
-import { runCommand, type CommandReply } from './commands.js';
+import { runCommand, type CommandReply, type Workers } from './commands.js';
 import { GitWork, type GitWorkSettings } from './git-work.js';
 import { LandWork } from './land-work.js';
+import type { PatchReader } from './link.js';
+import { PatchWork } from './patch-work.js';
 import { ScratchRepo } from './scratch-repo.js';
 import { isCommitId, isRefName } from '../protocol/validate.js';
 import type { ObserverConfig } from './config.js';
@@ -43,12 +45,15 @@ export class Observer implements LinkSource {
   private readonly lastFailure = new Map<Failure, string>();
   private readonly rejectedRefs = new Set<string>();
 
-  private readonly work: GitWork;
-  private readonly land: LandWork;
+  private readonly workers: Workers;
 
   constructor(private readonly settings: ObserverSettings, saved: Cursor | null, private readonly log: Log) {
-    this.work = new GitWork(settings);
-    this.land = new LandWork(new ScratchRepo(settings), join(settings.scratchDir, 'merges'));
+    const scratch = new ScratchRepo(settings);
+    this.workers = {
+      work: new GitWork(settings),
+      land: new LandWork(scratch, join(settings.scratchDir, 'merges')),
+      patches: new PatchWork(scratch, join(settings.scratchDir, 'patches')),
+    };
     this.firstRun = saved === null;
     this.cursor = saved ?? { branches: new Map(), pending: [] };
     for (const { commit } of this.cursor.pending) this.released.add(commit);
@@ -74,8 +79,8 @@ export class Observer implements LinkSource {
     void this.save();
   }
 
-  command(command: ObserverCommand): Promise<CommandReply> {
-    return runCommand(this.work, this.land, command);
+  command(command: ObserverCommand, read: PatchReader): Promise<CommandReply> {
+    return runCommand(this.workers, command, read);
   }
 
   finished(build: BuildSummary): void {

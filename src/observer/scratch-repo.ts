@@ -1,7 +1,7 @@
 // The observer's own bare repository for the git work it does, under its
 // --state: merges and squashes are made there (with `git merge-tree` and
-// `git commit-tree`, so nothing is checked out), never in the clone's work
-// tree, which someone may be using. It borrows the clone's objects, and a
+// `git commit-tree`, so nothing is checked out), patches are applied in a
+// worktree of it, never in the clone's work tree, which someone may be using. It borrows the clone's objects, and a
 // local origin's, so what it needs is mostly there without a transfer; it
 // reads and writes origin by its URL.
 
@@ -34,10 +34,12 @@ export class ScratchRepo {
     return this.ready;
   }
 
-  /** Runs git in the scratch repository. */
-  async run(args: string[], options: { allowFailure?: boolean; identity?: boolean } = {}) {
+  /** Runs git in the scratch repository (or in `cwd`, a worktree of it). */
+  async run(args: string[], options: { allowFailure?: boolean; identity?: boolean; cwd?: string } = {}) {
     const { path } = await this.open();
-    return git(this.settings.git, args, { cwd: path, allowFailure: options.allowFailure, ...(options.identity ? { identity: this.settings.identity } : {}) });
+    return git(this.settings.git, args, {
+      cwd: options.cwd ?? path, allowFailure: options.allowFailure, ...(options.identity ? { identity: this.settings.identity } : {}),
+    });
   }
 
   private async create(): Promise<{ path: string; origin: string }> {
@@ -48,6 +50,8 @@ export class ScratchRepo {
       await mkdir(scratchDir, { recursive: true });
       await git(context, ['init', '--quiet', '--bare', path], { cwd: scratchDir });
     }
+    // Patches are applied in a worktree of it: no hook of anyone's runs there.
+    await git(context, ['config', 'core.hooksPath', '/dev/null'], { cwd: path });
     const borrowed = [await objectsOf(context, clone), originGitDir === null ? null : join(originGitDir, 'objects')].filter((dir): dir is string => dir !== null);
     await writeFile(join(path, 'objects', 'info', 'alternates'), borrowed.map((dir) => `${dir}\n`).join(''));
     return { path, origin };

@@ -5,7 +5,9 @@ import { ErrorCode } from './error-codes.js';
 import { ProtocolError, describeValue } from './errors.js';
 import { bool, checked, int, list, nullable, oneOf, stringRecord, text, type Fields } from './fields.js';
 import { LIMITS } from './limits.js';
-import { ADMIN_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
+import { ADMIN_OPS, PATCH_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
+import { author, baseSpec, chunk, patchPath, patchRecord, patchSummary, sha256, subject } from './patch-fields.js';
+import { PATCH_STATES } from './records.js';
 import {
   buildRecord, buildSummary, command, commandAnswer, commitId as commit, count, errorCode, landSummary, outcome, plainName as name,
   refName as ref, repoUrl as repo, requestId, runnerSummary,
@@ -88,6 +90,25 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   'land-cancel': (o) => ({ request: requestId(o, 'request') }),
   queue: () => ({}),
   'land-queue': (o) => ({ requests: list(o, 'requests', LIMITS.queueRequests, landSummary), omitted: count(o, 'omitted') }),
+  patch: (o) => ({
+    project: nullable(o, 'project', name), base: nullable(o, 'base', baseSpec), author: nullable(o, 'author', author),
+    subject: nullable(o, 'subject', subject), bytes: int(o, 'bytes', 0, LIMITS.patchBytes), sha256: sha256(o, 'sha256'),
+  }),
+  'patch-data': (o) => ({ data: chunk(o, 'data') }),
+  'patch-op': (o) => ({ patch: requestId(o, 'patch'), op: oneOf(o, 'op', PATCH_OPS), flag: nullable(o, 'flag', name) }),
+  patches: (o) => ({
+    project: nullable(o, 'project', name), anyProject: bool(o, 'anyProject'), state: nullable(o, 'state', (x, k) => oneOf(x, k, PATCH_STATES)),
+    flags: list(o, 'flags', LIMITS.patchFlags, name), touchesNone: list(o, 'touchesNone', 64, patchPath), brokenByTrunk: bool(o, 'brokenByTrunk'),
+    sinceMs: nullable(o, 'sinceMs', count),
+  }),
+  'patch-list': (o) => ({ patches: list(o, 'patches', LIMITS.patchList, patchSummary), omitted: count(o, 'omitted') }),
+  'patch-show': (o) => ({ patch: requestId(o, 'patch') }),
+  'patch-record': (o) => ({ record: nullable(o, 'record', patchRecord), note: text(o, 'note', LIMITS.text) }),
+  'patch-read': (o) => ({ patch: requestId(o, 'patch'), version: int(o, 'version', 1, MAX_INT), offset: int(o, 'offset', 0, LIMITS.patchBytes) }),
+  'patch-bytes': (o) => ({
+    patch: requestId(o, 'patch'), version: int(o, 'version', 1, MAX_INT), offset: int(o, 'offset', 0, LIMITS.patchBytes),
+    data: chunk(o, 'data'), end: bool(o, 'end'),
+  }),
   'admin-list': (o) => ({ names: list(o, 'names', 10_000, name), token: nullable(o, 'token', (x, k) => text(x, k, 512)) }),
   status: (o) => ({
     builds: list(o, 'builds', LIMITS.overviewBuilds, buildSummary),

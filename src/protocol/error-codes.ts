@@ -43,6 +43,12 @@ export const ErrorCode = {
   testsFailed: 'tests-failed',
   cancelled: 'cancelled',
   landFailed: 'land-failed',
+  // Patches.
+  badPatch: 'bad-patch',
+  tooLarge: 'too-large',
+  unknownBase: 'unknown-base',
+  unknownPatch: 'unknown-patch',
+  notYourPatch: 'not-your-patch',
   // A runner that cannot take a job it was sent.
   badJob: 'bad-job',
   // Local to a process, never sent.

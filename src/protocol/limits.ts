@@ -53,6 +53,20 @@ export const LIMITS = {
   priority: 1_000_000,
   /** Land requests one `land-queue` lists; the rest are counted. */
   queueRequests: 500,
+  /** A patch series (--max-patch-mib may lower it). */
+  patchBytes: 64 * MIB,
+  /** Raw bytes of a patch in one `patch-data` or `patch-bytes` message (base64 makes it a third more). */
+  patchChunk: 512 * KIB,
+  /** Files of a patch kept in its record. */
+  patchFiles: 1000,
+  /** Flags on one patch. */
+  patchFlags: 32,
+  /** Applications of one version kept (the first and the latest). */
+  patchApplications: 100,
+  /** Patches one `patch-list` lists; the rest are counted. */
+  patchList: 500,
+  /** Trunk commits a broken patch is narrowed over (the newest). */
+  trunkRange: 2000,
   /** Builds one `status` overview lists; the rest are counted. */
   overviewBuilds: 100,
   /** Runners one `status` overview lists; the rest are counted. */

@@ -3,11 +3,11 @@
 
 import type { ErrorCode } from './error-codes.js';
 import { LIMITS } from './limits.js';
-import type { BuildRecord, BuildSummary, LandSummary, RunOutcome, RunnerSummary } from './records.js';
+import type { BuildRecord, BuildSummary, LandSummary, PatchRecord, PatchState, PatchSummary, RunOutcome, RunnerSummary } from './records.js';
 
 export const PROTOCOL_VERSION = 1;
 
-export const ROLES = ['runner', 'observer', 'client', 'admin'] as const;
+export const ROLES = ['runner', 'observer', 'client', 'admin', 'submitter'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const STREAMS = ['stdout', 'stderr'] as const;
@@ -100,8 +100,24 @@ export type ObserverCommand =
   /** Move `target` from `expect` to `commit`, only if it still points at `expect` and every branch where it was merged from. */
   | { op: 'land'; batch: string; target: string; expect: string; commit: string; heads: BranchHead[] }
   /** Delete these refs (refs/keel/...) from origin. */
-  | { op: 'prune'; refs: string[] };
-export const COMMAND_OPS = ['resolve', 'inspect', 'merge', 'land', 'prune'] as const;
+  | { op: 'prune'; refs: string[] }
+  /** Where a patch's base is: a branch, a commit id (7+ hex digits), or null for origin's default branch. */
+  | { op: 'base'; spec: string | null }
+  /** The trunk commits after `from` up to `to`, following first parents, oldest first. */
+  | { op: 'range'; from: string; to: string }
+  /**
+   * Apply version `version` of a patch (its bytes read from the dispatcher
+   * with `patch-read`, checked against `sha256`) onto `onto`, as application
+   * `n`, and push the result to refs/keel/patches/<patch>/<version>.<n>;
+   * also its test changes alone, when it changes tests and other files
+   * (refs/keel/patches/<patch>/<version>.<n>-tests). A plain diff is
+   * committed as `author` with `subject`.
+   */
+  | {
+    op: 'apply'; patch: string; version: number; n: number; format: 'mbox' | 'diff'; onto: string;
+    author: string | null; subject: string | null; bytes: number; sha256: string;
+  };
+export const COMMAND_OPS = ['resolve', 'inspect', 'merge', 'land', 'prune', 'base', 'range', 'apply'] as const;
 
 /** What a command found beyond `commit`: per op, and null when there is nothing more. */
 export type CommandAnswer =
@@ -109,8 +125,14 @@ export type CommandAnswer =
   /** `base`: the target's tip merged onto; `heads`: each branch as merged; `conflict`: the step that did not merge. */
   | { op: 'merge'; base: string | null; heads: BranchHead[]; conflict: { request: string; files: string[] } | null }
   /** `moved`: the requests whose branch is no longer where it was merged from. */
-  | { op: 'land'; moved: string[] };
-export const ANSWER_OPS = ['inspect', 'merge', 'land'] as const;
+  | { op: 'land'; moved: string[] }
+  /** `branch`: the branch the base names (null for a commit); `onDefault`: the commit is on origin's default branch, `defaultBranch`. */
+  | { op: 'base'; commit: string; branch: string | null; defaultBranch: string | null; onDefault: boolean }
+  /** `truncated`: there were more, and these are the newest. */
+  | { op: 'range'; commits: string[]; truncated: boolean }
+  /** `applied`: the commit made; `testsOnly`: the test changes alone; `conflict`: why it did not apply. */
+  | { op: 'apply'; applied: string | null; testsOnly: string | null; conflict: { message: string; files: string[] } | null };
+export const ANSWER_OPS = ['inspect', 'merge', 'land', 'base', 'range', 'apply'] as const;
 
 export interface CommandMessage { type: 'command'; id: string; command: ObserverCommand }
 /** `commit`: the commit the work found or made (resolved, merged, landed); null when there is none. */
@@ -154,6 +176,31 @@ export interface LandCancel { type: 'land-cancel'; request: string }
 export interface QueueQuery { type: 'queue' }
 export interface LandQueue { type: 'land-queue'; requests: LandSummary[]; omitted: number }
 
+// Patches. A submitter (or an admin) sends `patch` with the series' size and
+// checksum, then its bytes in `patch-data` chunks; `done` names the patch
+// (P-12) once it is on disk and in the journal. The observer reads a
+// patch's bytes with `patch-read` to apply it.
+export interface Patch {
+  type: 'patch'; project: string | null; base: string | null; author: string | null; subject: string | null; bytes: number; sha256: string;
+}
+/** Base64 of at most LIMITS.patchChunk bytes. */
+export interface PatchData { type: 'patch-data'; data: string }
+export const PATCH_OPS = ['retest', 'close', 'flag', 'unflag'] as const;
+export type PatchOp = (typeof PATCH_OPS)[number];
+export interface PatchOpMessage { type: 'patch-op'; patch: string; op: PatchOp; flag: string | null }
+/** Lists patches; every filter given must hold. `project` is looked at only when `anyProject` is false. */
+export interface PatchesQuery {
+  type: 'patches'; project: string | null; anyProject: boolean; state: PatchState | null; flags: string[];
+  touchesNone: string[]; brokenByTrunk: boolean; sinceMs: number | null;
+}
+export interface PatchList { type: 'patch-list'; patches: PatchSummary[]; omitted: number }
+export interface PatchShow { type: 'patch-show'; patch: string }
+/** `note`: what was left out of the record to fit one line. */
+export interface PatchRecordMessage { type: 'patch-record'; record: PatchRecord | null; note: string }
+export interface PatchRead { type: 'patch-read'; patch: string; version: number; offset: number }
+/** Base64 of the bytes from `offset`; `end`: nothing follows. */
+export interface PatchBytes { type: 'patch-bytes'; patch: string; version: number; offset: number; data: string; end: boolean }
+
 /**
  * The answer to `query`. The overview lists summaries, active builds first,
  * bounded in size: `omitted` builds and `runnersOmitted` runners did not fit.
@@ -180,7 +227,8 @@ export type Message =
   | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished
   | Query | Status | Notify | Notified
   | Admins | AdminList | Cancel | Retry | Build | Done
-  | Land | LandWait | LandCancel | QueueQuery | LandQueue;
+  | Land | LandWait | LandCancel | QueueQuery | LandQueue
+  | Patch | PatchData | PatchOpMessage | PatchesQuery | PatchList | PatchShow | PatchRecordMessage | PatchRead | PatchBytes;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;

@@ -16,6 +16,7 @@ import {
   type LandSummary, type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
 } from './records.js';
 import { isCommitId, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
+import { author, baseSpec, sha256, subject as patchSubject } from './patch-fields.js';
 
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${LIMITS.envName - 1}}$`);
@@ -67,6 +68,13 @@ export function command(o: Fields, f: string): ObserverCommand {
       heads: list(c, 'heads', LIMITS.batchRequests, branchHead),
     };
     case 'prune': return { op, refs: refs(c, 'refs') };
+    case 'base': return { op, spec: nullable(c, 'spec', baseSpec) };
+    case 'range': return { op, from: commitId(c, 'from'), to: commitId(c, 'to') };
+    case 'apply': return {
+      op, patch: requestId(c, 'patch'), version: int(c, 'version', 1, MAX_INT), n: int(c, 'n', 1, MAX_INT),
+      format: oneOf(c, 'format', ['mbox', 'diff'] as const), onto: commitId(c, 'onto'), author: nullable(c, 'author', author),
+      subject: nullable(c, 'subject', patchSubject), bytes: int(c, 'bytes', 0, LIMITS.patchBytes), sha256: sha256(c, 'sha256'),
+    };
   }
 }
 
@@ -90,6 +98,18 @@ export function commandAnswer(o: Fields, f: string): CommandAnswer {
       }),
     };
     case 'land': return { op, moved: list(a, 'moved', LIMITS.batchRequests, requestId) };
+    case 'base': return {
+      op, commit: commitId(a, 'commit'), branch: nullable(a, 'branch', refName), defaultBranch: nullable(a, 'defaultBranch', refName),
+      onDefault: bool(a, 'onDefault'),
+    };
+    case 'range': return { op, commits: list(a, 'commits', LIMITS.trunkRange, commitId), truncated: bool(a, 'truncated') };
+    case 'apply': return {
+      op, applied: nullable(a, 'applied', commitId), testsOnly: nullable(a, 'testsOnly', commitId),
+      conflict: nullable(a, 'conflict', (x, k) => {
+        const c = object(x, k);
+        return { message: text(c, 'message', LIMITS.text), files: list(c, 'files', LIMITS.failedTests, (y, j) => text(y, j, LIMITS.text)) };
+      }),
+    };
   }
 }
 
@@ -216,6 +236,7 @@ export function buildRecord(o: Fields, f: string): BuildRecord {
     project: nullable(b, 'project', plainName),
     subject: b.subject === undefined ? { kind: 'push', base: null, request: null, requests: [] } : subject(b, 'subject'),
     run: b.run === undefined ? 1 : int(b, 'run', 1, MAX_INT),
+    background: b.background === undefined ? false : bool(b, 'background'),
     status: oneOf(b, 'status', BUILD_STATUSES),
     flaky: bool(b, 'flaky'),
     message: text(b, 'message', BUILD_MESSAGE),

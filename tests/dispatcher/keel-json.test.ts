@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { DEFAULT_JOB, KeelJsonError, parseKeelJson, retryDelayMs, type JobSpec } from '../../src/dispatcher/keel-json.js';
+import { DEFAULT_JOB, readTestPaths, KeelJsonError, parseKeelJson, retryDelayMs, type JobSpec } from '../../src/dispatcher/keel-json.js';
 
 const EXAMPLE = {
   jobs: {
@@ -188,7 +188,21 @@ const INVALID: Array<[string, unknown, string, boolean?]> = [
   ['a wrongly cased key', job({ Timeout: 60 }), 'jobs.unit.Timeout'],
   ['"$schema" not a string', { $schema: 1, jobs: { a: {} } }, '$schema'],
   ['a file over 64 KiB', `{"jobs": {"a": {}}}${' '.repeat(64 * 1024)}`, '', false],
+  ['testPaths empty', { jobs: { a: {} }, testPaths: [] }, 'testPaths'],
+  ['testPaths not a list', { jobs: { a: {} }, testPaths: 'tests/' }, 'testPaths'],
+  ['testPaths holding a number', { jobs: { a: {} }, testPaths: [1] }, 'testPaths[0]'],
+  ['testPaths leaving the repository', { jobs: { a: {} }, testPaths: ['tests/../../etc'] }, 'testPaths[0]', false],
+  ['testPaths as pathspec magic', { jobs: { a: {} }, testPaths: [':(top)x'] }, 'testPaths[0]'],
+  ['testPaths as an option', { jobs: { a: {} }, testPaths: ['--all'] }, 'testPaths[0]'],
 ];
+
+test('testPaths: what counts as a test file for a patch\'s fix check, tests/ without it', () => {
+  assert.deepEqual(parse({ jobs: { a: {} }, testPaths: ['tests/', '**/*_test.go'] }).length, 1);
+  assert.deepEqual(readTestPaths(JSON.stringify({ jobs: { a: {} }, testPaths: ['spec/', '**/*_test.go'] })), ['spec/', '**/*_test.go']);
+  assert.deepEqual(readTestPaths(JSON.stringify({ jobs: { a: {} } })), ['tests/']);
+  assert.deepEqual(readTestPaths(null), ['tests/'], 'no keel.json');
+  assert.deepEqual(readTestPaths('{"jobs":'), ['tests/'], 'a broken keel.json: its build says why');
+});
 
 test('each bad keel.json throws KeelJsonError naming the field', async (t) => {
   for (const [what, doc, field] of INVALID) {

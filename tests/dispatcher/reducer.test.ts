@@ -26,9 +26,9 @@ function spec(id: string, retries = 0): JobSpec {
   return { id, title: id, run: null, env: {}, timeoutMs: null, retries, retryDelayMs: 1000, labels: [], junit: null };
 }
 
-const commit = (sha: string, options: { jobs?: JobSpec[]; error?: string; ref?: string; supersede?: boolean; subject?: Subject } = {}): JournalRecord => ({
+const commit = (sha: string, options: { jobs?: JobSpec[]; error?: string; ref?: string; supersede?: boolean; subject?: Subject; background?: boolean } = {}): JournalRecord => ({
   op: 'commit', commit: sha, repo: REPO, ref: options.ref ?? 'refs/heads/main', project: null,
-  ...(options.subject ? { subject: options.subject } : {}),
+  ...(options.subject ? { subject: options.subject } : {}), ...(options.background ? { background: true } : {}),
   supersede: options.supersede ?? false, jobs: options.jobs ?? [spec('tests')], error: options.error ?? null, at: AT,
 });
 const assign = (sha: string, job: string, lease: string): JournalRecord => ({ op: 'assign', key: sha, job, lease, runner: 'r1', at: AT });
@@ -75,6 +75,18 @@ interface Case {
 }
 
 const cases: Case[] = [
+  {
+    name: 'a background build\'s jobs (a patch\'s retest) wait behind every ordinary build\'s, queued before or after',
+    records: [
+      commit(A, { background: true, subject: { kind: 'patch', base: B, request: 'P-1', requests: [] }, jobs: [spec('unit'), spec('lint')] }),
+      commit(B),
+      commit('c'.repeat(40), { jobs: [spec('x')] }),
+    ],
+    check: (s) => {
+      assert.deepEqual(queueOf(s), ['b/tests', 'c/x', 'a/unit', 'a/lint']);
+      assert.equal([...s.builds.values()].find((b) => b.commit === A)!.background, true);
+    },
+  },
   {
     name: 'gate records put requests and batches as they are now; counts never go back',
     records: [

@@ -42,12 +42,12 @@ test('the dispatcher killed while one request is tested and another queued: both
 test('the dispatcher killed while the observer pushes the merge: the merge is made once and the request lands after the restart', async (t) => {
   const g = await gateWorld(t);
   g.branch('feature', { 'f.txt': 'f\n' });
-  g.holdPushes('refs/keel/land/*');
+  const pushes = g.holdPushes('refs/keel/land/*');
   assert.equal((await g.d.keel('land', 'feature')).code, 0);
-  await g.pushHeld();
+  await pushes.held();
   await g.stop(g.d, 'SIGKILL');
   const d = await g.dispatcher({ port: g.d.port });
-  g.releaseHook();
+  pushes.release();
   const request = await over(g, d, 'L-1');
   landedOnce(g, 'L-1', request);
   assert.equal(g.refOf('refs/keel/land/B-1'), request.landedAs);
@@ -56,14 +56,14 @@ test('the dispatcher killed while the observer pushes the merge: the merge is ma
 test('the dispatcher killed after main was pushed but before it heard: recorded as landed from git, never landed twice', async (t) => {
   const g = await gateWorld(t);
   g.branch('feature', { 'f.txt': 'f\n' });
-  g.holdPushes('refs/heads/main', { after: true });
+  const pushes = g.holdPushes('refs/heads/main', { after: true });
   assert.equal((await g.d.keel('land', 'feature')).code, 0);
-  await g.pushHeld();
+  await pushes.held();
   const pushed = g.refOf('refs/heads/main');
   assert.notEqual(pushed, g.base, 'main is pushed; the observer\'s push waits on the hook');
   await g.stop(g.d, 'SIGKILL');
   const d = await g.dispatcher({ port: g.d.port });
-  g.releaseHook();
+  pushes.release();
   const request = await over(g, d, 'L-1');
   landedOnce(g, 'L-1', request);
   assert.equal(request.landedAs, pushed);
@@ -72,11 +72,11 @@ test('the dispatcher killed after main was pushed but before it heard: recorded 
 test('the observer killed while landing: a new one finishes the land from git, once', async (t) => {
   const g = await gateWorld(t);
   g.branch('feature', { 'f.txt': 'f\n' });
-  g.holdPushes('refs/heads/main', { after: true });
+  const pushes = g.holdPushes('refs/heads/main', { after: true });
   assert.equal((await g.d.keel('land', 'feature')).code, 0);
-  await g.pushHeld();
+  await pushes.held();
   await g.stop(g.watcher, 'SIGKILL');
-  g.releaseHook();
+  pushes.release();
   g.observer(g.d, { extra: ['--branch', 'main'] });
   const request = await over(g, g.d, 'L-1');
   landedOnce(g, 'L-1', request);

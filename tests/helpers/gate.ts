@@ -3,11 +3,10 @@
 // release file, FLAKY fails the first run of each commit), branches made in
 // the working copy and pushed, hooks on the central repository that hold a
 // push until the test lets it go, and what git says about main afterwards.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { commitFiles, git } from './git-repo.js';
 import { world, type Dispatcher, type Observer, type World } from './e2e.js';
+import { holdPushes, type PushHold } from './push-hold.js';
 
 export interface GateWorld extends World {
   d: Dispatcher;
@@ -29,11 +28,8 @@ export interface GateWorld extends World {
    * so they all wait for one batch, stacked on hold's. Returns their ids.
    */
   together(names: string[]): Promise<string[]>;
-  /** Makes pushes of refs matching `pattern` wait (after they are done, with `after`) until `releaseHook`. */
-  holdPushes(pattern: string, options?: { after?: boolean }): void;
-  /** Waits until a held push is being held. */
-  pushHeld(): Promise<void>;
-  releaseHook(): void;
+  /** Makes pushes of refs matching `pattern` wait (after they are done, with `after`) until released. */
+  holdPushes(pattern: string, options?: { after?: boolean }): PushHold;
 }
 
 const CHECK = (control: string) => [
@@ -63,8 +59,6 @@ export async function gateWorld(t: TestContext, options: { dispatcherFlags?: str
       return null;
     }
   };
-  const hold = join(w.control, 'hold-hook');
-  const held = join(w.control, 'held-hook');
   const g: GateWorld = {
     ...w, d, watcher, base, refOf,
     branch(name, files, from = 'origin/main') {
@@ -87,40 +81,20 @@ export async function gateWorld(t: TestContext, options: { dispatcherFlags?: str
     },
     async together(names) {
       g.branch('hold', { 'hold.txt': 'hold\n' });
-      g.holdPushes('refs/keel/land/*');
+      const pushes = g.holdPushes('refs/keel/land/*');
       const landed = await d.keel('land', 'hold');
       if (landed.code !== 0) throw new Error(landed.stderr);
-      await g.pushHeld();
+      await pushes.held();
       const ids: string[] = [];
       for (const name of names) {
         const queued = await d.keel('land', name);
         if (queued.code !== 0) throw new Error(queued.stderr);
         ids.push(/^(L-\d+)/.exec(queued.stdout)![1]!);
       }
-      g.releaseHook();
+      pushes.release();
       return ids;
     },
-    holdPushes(pattern, { after = false } = {}) {
-      writeFileSync(hold, '');
-      const hook = [
-        '#!/bin/sh',
-        'while read old new ref; do',
-        `  case "$ref" in ${pattern})`,
-        `    if [ -e '${hold}' ]; then touch '${held}'; while [ -e '${hold}' ]; do sleep 0.05; done; fi ;;`,
-        '  esac',
-        'done',
-        'exit 0',
-        '',
-      ].join('\n');
-      const path = join(w.central, 'hooks', after ? 'post-receive' : 'pre-receive');
-      writeFileSync(path, hook, { mode: 0o755 });
-    },
-    async pushHeld() {
-      await w.until(() => existsSync(held), 'a push to be held by the hook');
-    },
-    releaseHook() {
-      rmSync(hold, { force: true });
-    },
+    holdPushes: (pattern, options) => holdPushes(w.central, w.control, w.until, pattern, options),
   };
   return g;
 }

@@ -69,6 +69,8 @@ for (const { message } of fixtures) {
     // the code of a reply, command-result.commit/answer, status.record, done.request, land.target), `true` is the wrong type instead.
     const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project', 'code', 'record', 'answer'].includes(field)
       || (message.type === 'done' && field === 'request') || (message.type === 'land' && field === 'target')
+      || (message.type === 'patch' && ['base', 'author', 'subject'].includes(field)) || (message.type === 'patch-op' && field === 'flag')
+      || (message.type === 'patches' && ['state', 'sinceMs'].includes(field))
       || (message.type === 'admins' && field === 'name') || (message.type === 'retry' && field === 'job')
       || (message.type === 'command-result' && field === 'commit');
     badField(`${message.type} with ${field} ${nullable ? 'true' : 'null'}`, message, { [field]: nullable ? true : null });
@@ -334,3 +336,20 @@ test('a line starting with a byte-order mark is refused as bytes and as text', (
   assert.throws(() => decode(line), ProtocolError);
   assert.throws(() => decode(Buffer.from(line, 'utf8')), ProtocolError);
 });
+
+// Patches: a base that could be an option, an author without an address, bytes that are not base64 or more than a chunk.
+const patch = sample('patch');
+badField('patch with a base that is an option', patch, { base: '--upload-pack=touch /tmp/x' });
+badField('patch with a base holding a space', patch, { base: 'main extra' });
+badField('patch with an author without an address', patch, { author: 'Ann' });
+badField('patch with a subject on two lines', patch, { subject: 'one\ntwo' });
+badField('patch larger than Keel takes', patch, { bytes: 64 * 1024 * 1024 + 1 });
+badField('patch with a short checksum', patch, { sha256: 'ab' });
+badField('patch-data not base64', sample('patch-data'), { data: 'not base64!' });
+badField('patch-data over a chunk', sample('patch-data'), { data: 'A'.repeat(700_000) + '==' });
+badField('patch-op unknown', sample('patch-op'), { op: 'merge' });
+badField('patches touching a path with a newline', sample('patches'), { touchesNone: ['docs/\n'] });
+badField('patch-read of a lease id', sample('patch-read'), { patch: 'lease_1-a' });
+const apply = { op: 'apply', patch: 'P-1', version: 1, n: 1, format: 'mbox', onto: 'a'.repeat(40), author: null, subject: null, bytes: 1, sha256: '00'.repeat(32) };
+badField('apply onto a short commit id', { type: 'command', id: 'C-1', command: { ...apply, onto: 'abc' } }, {});
+badField('apply of a patch id that could be a path', { type: 'command', id: 'C-1', command: { ...apply, patch: '../P-1' } }, {});

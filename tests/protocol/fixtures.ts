@@ -3,7 +3,7 @@
 // escaping: newlines, quotes, U+2028, emoji and lone surrogates.
 
 import type { Message, MessageType } from '../../src/protocol/messages.js';
-import type { AttemptRecord, BuildRecord, BuildSummary, JobRecord, RunOutcome, RunnerSummary } from '../../src/protocol/records.js';
+import type { AttemptRecord, BuildRecord, BuildSummary, JobRecord, PatchApplication, PatchRecord, RunOutcome, RunnerSummary } from '../../src/protocol/records.js';
 
 export const SHA1 = '0123456789abcdef0123456789abcdef01234567';
 export const SHA1_B = 'fedcba9876543210fedcba9876543210fedcba98';
@@ -22,6 +22,8 @@ export const ALL_TYPES: Record<MessageType, true> = {
   query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true,
   abort: true, cancel: true, retry: true, build: true, done: true,
   land: true, 'land-wait': true, 'land-cancel': true, queue: true, 'land-queue': true,
+  patch: true, 'patch-data': true, 'patch-op': true, patches: true, 'patch-list': true, 'patch-show': true, 'patch-record': true,
+  'patch-read': true, 'patch-bytes': true,
 };
 
 export const fullOutcome: RunOutcome = {
@@ -105,6 +107,7 @@ export const buildRecord: BuildRecord = {
   project: null,
   subject: { kind: 'push', base: null, request: null, requests: [] },
   run: 1,
+  background: false,
   status: 'failed',
   flaky: false,
   message: '2 tests failed',
@@ -121,6 +124,21 @@ export const buildRecord: BuildRecord = {
 const queuedBuild: BuildRecord = {
   ...buildRecord, commit: SHA256, status: 'queued', message: '', runner: null, attempts: 0,
   startedAt: null, endedAt: null, durationMs: null, counts: null, jobs: [],
+};
+
+const application: PatchApplication = {
+  n: 2, purpose: 'retest', onto: SHA1, applied: SHA1_B, testsOnly: SHA256, state: 'failed', status: 'failed', testsOnlyStatus: 'failed',
+  fix: 'n/a', message: `does not apply: ${NASTY}`, at: '2024-05-01T12:00:00.000Z', endedAt: null,
+};
+
+const patchRecord: PatchRecord = {
+  id: 'P-12', project: 'lib', subject: 'Fix the parser', author: 'Ann Über <ann@example.org>', state: 'failed', message: NASTY,
+  trunk: 'refs/heads/main', flags: ['ready-for-checkin'], by: 'submitter mail', submittedAt: '2024-05-01T12:00:00.000Z', closedAt: null,
+  brokenBy: { good: SHA1, bad: SHA1_B, at: '2024-05-02T12:00:00.000Z', first: null, left: 7, message: 'narrowing' },
+  versions: [{
+    version: 2, format: 'mbox', parts: 3, cover: true, bytes: 4096, sha256: 'ab'.repeat(32), files: ['src/parser.c', `tests/${NASTY.slice(0, 20)}`],
+    baseSpec: 'main', base: SHA1, by: 'submitter mail', submittedAt: '2024-05-01T12:00:00.000Z', applications: [application],
+  }],
 };
 
 export const runnerSummary: RunnerSummary = { name: 'runner-1', slots: 2, labels: ['linux', 'node-20'], busy: 1, running: [SHA1], draining: false };
@@ -255,6 +273,45 @@ export const fixtures: Fixture[] = [
         squash: false, state: 'testing', message: NASTY, by: 'alice', queuedAt: '2024-05-01T12:00:00.000Z', endedAt: null,
         flaky: false, landedAs: null, builds: [{ batch: 'B-4', commit: SHA1_B, base: SHA1, status: 'running' }],
       }],
+    },
+  },
+  { name: 'patch', message: { type: 'patch', project: 'lib', base: 'release/1.x', author: 'Ann <ann@example.org>', subject: 'Fix the parser', bytes: 1234, sha256: 'cd'.repeat(32) } },
+  { name: 'patch of an mbox', message: { type: 'patch', project: null, base: null, author: null, subject: null, bytes: 1, sha256: '00'.repeat(32) } },
+  { name: 'patch-data', message: { type: 'patch-data', data: Buffer.from(NASTY).toString('base64') } },
+  { name: 'patch-op flag', message: { type: 'patch-op', patch: 'P-12', op: 'flag', flag: 'ready-for-checkin' } },
+  { name: 'patch-op close', message: { type: 'patch-op', patch: 'P-12', op: 'close', flag: null } },
+  {
+    name: 'patches',
+    message: { type: 'patches', project: null, anyProject: true, state: 'failed', flags: ['ready-for-checkin'], touchesNone: ['docs/'], brokenByTrunk: true, sinceMs: 604_800_000 },
+  },
+  { name: 'patch-list', message: { type: 'patch-list', patches: [{ ...patchRecord, versions: 2, files: ['src/parser.c'], latest: application }], omitted: 3 } },
+  { name: 'patch-show', message: { type: 'patch-show', patch: 'P-12' } },
+  { name: 'patch-record', message: { type: 'patch-record', record: patchRecord, note: '' } },
+  { name: 'patch-record unknown', message: { type: 'patch-record', record: null, note: `no patch P-9 is known ${NASTY}` } },
+  { name: 'patch-read', message: { type: 'patch-read', patch: 'P-12', version: 2, offset: 524_288 } },
+  { name: 'patch-bytes', message: { type: 'patch-bytes', patch: 'P-12', version: 2, offset: 0, data: Buffer.from('diff --git a/x b/x\n').toString('base64'), end: true } },
+  { name: 'command base', message: { type: 'command', id: 'Q-4', command: { op: 'base', spec: 'release/1.x' } } },
+  { name: 'command range', message: { type: 'command', id: 'C-20', command: { op: 'range', from: SHA1, to: SHA1_B } } },
+  {
+    name: 'command apply',
+    message: {
+      type: 'command', id: 'C-21',
+      command: { op: 'apply', patch: 'P-12', version: 2, n: 3, format: 'diff', onto: SHA1, author: 'Ann <ann@example.org>', subject: 'Fix it', bytes: 10, sha256: 'ef'.repeat(32) },
+    },
+  },
+  {
+    name: 'command-result base',
+    message: { type: 'command-result', id: 'Q-4', ok: true, code: null, message: 'found', commit: SHA1, answer: { op: 'base', commit: SHA1, branch: null, defaultBranch: 'refs/heads/main', onDefault: true } },
+  },
+  {
+    name: 'command-result range',
+    message: { type: 'command-result', id: 'C-20', ok: true, code: null, message: 'listed', commit: null, answer: { op: 'range', commits: [SHA1_B], truncated: false } },
+  },
+  {
+    name: 'command-result apply conflict',
+    message: {
+      type: 'command-result', id: 'C-21', ok: false, code: 'conflict', message: NASTY, commit: null,
+      answer: { op: 'apply', applied: null, testsOnly: null, conflict: { message: NASTY, files: ['src/parser.c'] } },
     },
   },
   { name: 'queued', message: { type: 'queued', commit: SHA1, duplicate: false } },
