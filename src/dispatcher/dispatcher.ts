@@ -1,7 +1,8 @@
 // Wires the parts of a dispatcher together: journal and state, scheduler,
 // intake, the sessions of runners and observers, commands, result files,
-// heartbeats and the server. main.ts and the component tests both start a
-// dispatcher here.
+// heartbeats and the server, and what goes out (the outbox: `finished`
+// events). main.ts and the component
+// tests both start a dispatcher here.
 
 import type { Connection } from '../common/connection.js';
 import { Heartbeats } from '../common/heartbeat.js';
@@ -16,6 +17,7 @@ import { DISPATCHER_JOURNAL } from './journal-format.js';
 import { JobSource } from './job-source.js';
 import { ObserverRegistry } from './observer-registry.js';
 import { ObserverSessions } from './observer-sessions.js';
+import { OutboxPump } from './outbox-pump.js';
 import { keyOf, type JournalRecord } from './records.js';
 import { reduce } from './reducer.js';
 import { ResultStore } from './result-store.js';
@@ -58,10 +60,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
       return durable;
     },
   });
-  const finished = (build: BuildRecord) => {
-    writer.write(build);
-    observerSessions.finished(build);
-  };
+  const finished = (build: BuildRecord) => writer.write(build);
   const scheduler: Scheduler = new Scheduler({
     state, rules, runners, log,
     maxUnwritten: config.maxUnwritten,
@@ -75,7 +74,9 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
       log(`could not keep the JUnit XML of ${build.commit} (${job.name}): ${error.message}`);
     }),
     finished,
+    outboxAdded: (from, to) => pump.added(from, to),
   });
+  const pump = new OutboxPump({ state, record: (record) => scheduler.record(record), log });
   const intake = new Intake({
     builds: state.builds,
     hasResult: (build) => results.hasResult(build),
@@ -89,6 +90,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     scheduler, new ObserverRegistry(), intake, (command, result, observer) => commands.resolved(command, result, observer), log,
   );
   commands.observers = observerSessions;
+  observerSessions.outbox = pump;
   const runnerSessions = new RunnerSessions(scheduler, runners, log);
 
   const orphans = runnerSessions.orphans;
@@ -96,6 +98,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     log(`replayed journal: ${state.builds.size} active build(s), ${state.queue.length} queued job(s), ${orphans} running job(s) awaiting their runner`);
   }
   for (const key of state.unwritten) writer.write(state.builds.get(key)!);
+  pump.start({ status: null, hook: null, event: (item) => observerSessions.event(item) });
   // Jobs that were running when the last dispatcher stopped wait one deadline
   // for their runner to reconnect and reclaim them, then go back to the queue.
   const orphanTimer = orphans > 0
@@ -136,6 +139,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
       if (orphanTimer) clearTimeout(orphanTimer);
       await server.close();
       await writer.close();
+      pump.close();
       await results.close();
       await journal.close();
     },

@@ -9,10 +9,11 @@ import {
   buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, subject, time,
 } from '../protocol/record-fields.js';
 import type { JournalFormat } from './journal.js';
+import { itemId, readOutbox } from './outbox-format.js';
 import type { JournalRecord, RecordOp } from './records.js';
 import type { PendingCommand, Snapshot } from './state.js';
 
-const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done'];
+const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done', 'delivered'];
 /** Build keys are made of names, request ids and a commit id joined by "/". */
 const key = (o: Fields, f: string) => checked(o, f, (v) => v.length <= 512 && /^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..'), 'a build key');
 const lease = (o: Fields, f: string) => text(o, f, LIMITS.leaseChars);
@@ -45,6 +46,7 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
     op: 'command-done', id: requestId(o, 'id'), ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode),
     message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commitId), at: time(o, 'at'),
   }),
+  delivered: (o) => ({ op: 'delivered', ids: list(o, 'ids', Number.MAX_SAFE_INTEGER, itemId) }),
 };
 
 function readRecord(value: unknown): JournalRecord {
@@ -63,6 +65,7 @@ function readSnapshot(value: unknown): Snapshot {
     }),
     ...(s.commands === undefined ? {} : { commands: list(s, 'commands', Number.MAX_SAFE_INTEGER, readCommand) }),
     ...(s.commandCount === undefined ? {} : { commandCount: count(s, 'commandCount') }),
+    ...(s.outbox === undefined ? {} : { outbox: readOutbox(s, 'outbox') }),
   };
 }
 

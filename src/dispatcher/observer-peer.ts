@@ -1,5 +1,5 @@
 // Messages from an observer: `observe` first (its project and repository),
-// then `commit`, `pong` and `command-result`. It speaks only for its own
+// then `commit`, `pong`, `command-result` and `heard`. It speaks only for its own
 // project: commits are its project's, and an answer to another project's
 // command is refused.
 
@@ -43,6 +43,9 @@ export function fromObserver(parts: ObserverPeerParts, peer: Peer, message: Mess
       void sessions.result(peer.conn, message).then((refusal) => {
         if (refusal) context.refuseQuietly(peer, refusal.code, refusal.message);
       }, (error: Error) => parts.log(`command ${message.id} not recorded: ${error.message}`));
+      return;
+    case 'heard':
+      sessions.heard(peer.conn, message.id);
       return;
   }
 }

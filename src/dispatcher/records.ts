@@ -38,6 +38,8 @@ export type JournalRecord =
   | { op: 'written'; key: BuildKey; run?: number }
   /** Git work asked of the observer of `project`, until `command-done`. */
   | { op: 'command'; id: string; project: string | null; command: ObserverCommand; by: string; at: string }
-  | { op: 'command-done'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; at: string };
+  | { op: 'command-done'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; at: string }
+  /** Outbox items (outbox.ts) that are done: a status the forge took (or refused), an event an observer heard, a hook run. */
+  | { op: 'delivered'; ids: number[] };
 
 export type RecordOp = JournalRecord['op'];

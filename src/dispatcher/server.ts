@@ -53,7 +53,7 @@ export interface ServerParts {
 /** What each role may send once admitted; a read-only client can only ask. */
 const ALLOWED: Record<Role, readonly MessageType[]> = {
   runner: ['register', 'pong', 'drain', 'output', 'result'],
-  observer: ['observe', 'pong', 'commit', 'command-result'],
+  observer: ['observe', 'pong', 'commit', 'command-result', 'heard'],
   client: ['query', 'notify'],
   admin: ['query', 'notify', 'admins', 'cancel', 'retry', 'build'],
 };

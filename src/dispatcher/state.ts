@@ -4,8 +4,9 @@
 // lease is the runner registry's business, since it is not journaled.
 
 import type { ObserverCommand } from '../protocol/messages.js';
-import type { AttemptRecord, BuildRecord, JobRecord } from '../protocol/records.js';
+import type { AttemptRecord, BuildRecord, BuildStatus, JobRecord } from '../protocol/records.js';
 import { isFinished } from './build.js';
+import { emptyOutbox, targetOf, type EventItem, type HookItem, type Outbox, type StatusItem } from './outbox.js';
 import { keyOf, type BuildKey } from './records.js';
 
 export interface QueuedJob {
@@ -40,6 +41,8 @@ export interface State {
   commands: Map<string, PendingCommand>;
   /** Commands made so far: the next id is C-<count + 1>. */
   commandCount: number;
+  /** Statuses, events and hook runs owed to the world outside (outbox.ts). */
+  outbox: Outbox;
 }
 
 /** What the journal's snapshot holds: enough to rebuild the state. */
@@ -48,10 +51,22 @@ export interface Snapshot {
   queue: Array<{ key: BuildKey; job: string }>;
   commands?: PendingCommand[];
   commandCount?: number;
+  /** Absent in snapshots written before the outbox. */
+  outbox?: OutboxSnapshot;
+}
+
+export interface OutboxSnapshot {
+  next: number;
+  statuses: StatusItem[];
+  events: EventItem[];
+  hooks: HookItem[];
+  verdicts: Array<{ branch: string; status: BuildStatus }>;
 }
 
 export function emptyState(): State {
-  return { builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0 };
+  return {
+    builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0, outbox: emptyOutbox(),
+  };
 }
 
 export function snapshotOf(state: State): Snapshot {
@@ -60,6 +75,13 @@ export function snapshotOf(state: State): Snapshot {
     queue: state.queue.map(({ build, job }) => ({ key: keyOf(build), job: job.name })),
     commands: [...state.commands.values()],
     commandCount: state.commandCount,
+    outbox: {
+      next: state.outbox.next,
+      statuses: [...state.outbox.statuses.values()],
+      events: [...state.outbox.events.values()],
+      hooks: [...state.outbox.hooks.values()],
+      verdicts: [...state.outbox.verdicts].map(([branch, status]) => ({ branch, status })),
+    },
   };
 }
 
@@ -85,5 +107,17 @@ export function stateFrom(snapshot: Snapshot | null): State {
   }
   for (const command of snapshot.commands ?? []) state.commands.set(command.id, command);
   state.commandCount = snapshot.commandCount ?? 0;
+  if (snapshot.outbox) restoreOutbox(state.outbox, snapshot.outbox);
   return state;
+}
+
+function restoreOutbox(outbox: Outbox, saved: OutboxSnapshot): void {
+  outbox.next = saved.next;
+  for (const item of saved.statuses) {
+    outbox.statuses.set(item.id, item);
+    outbox.latest.set(targetOf(item), item.id);
+  }
+  for (const item of saved.events) outbox.events.set(item.id, item);
+  for (const item of saved.hooks) outbox.hooks.set(item.id, item);
+  for (const { branch, status } of saved.verdicts) outbox.verdicts.set(branch, status);
 }

@@ -5,8 +5,7 @@
 // neither loses a commit nor resends one the dispatcher has acknowledged.
 
 import type { Log } from '../common/log.js';
-import type { ObserverCommand, Queued } from '../protocol/messages.js';
-import type { BuildSummary } from '../protocol/records.js';
+import type { Finished, ObserverCommand, Queued } from '../protocol/messages.js';
 import { runCommand, type CommandAnswer } from './commands.js';
 import { GitWork, type GitWorkSettings } from './git-work.js';
 import { isCommitId, isRefName } from '../protocol/validate.js';
@@ -73,7 +72,7 @@ export class Observer implements LinkSource {
     return runCommand(this.work, command);
   }
 
-  finished(build: BuildSummary): void {
+  async finished({ build }: Omit<Finished, 'type'>): Promise<void> {
     this.log(`build of ${build.commit} (${build.ref}) ${build.status}${build.note ? `: ${build.note}` : ''}`);
   }
 

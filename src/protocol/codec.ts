@@ -7,7 +7,7 @@ import { bool, checked, int, list, nullable, oneOf, stringRecord, text, type Fie
 import { LIMITS } from './limits.js';
 import { ADMIN_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
 import {
-  buildRecord, buildSummary, command, commitId as commit, count, errorCode, outcome, plainName as name, refName as ref,
+  buildRecord, buildSummary, command, commitId as commit, count, errorCode, jobSummary, outcome, plainName as name, refName as ref,
   repoUrl as repo, requestId, runnerSummary,
 } from './record-fields.js';
 
@@ -71,7 +71,8 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     id: requestId(o, 'id'), ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode),
     message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commit),
   }),
-  finished: (o) => ({ build: buildSummary(o, 'build') }),
+  finished: (o) => ({ id: count(o, 'id'), build: buildSummary(o, 'build'), jobs: list(o, 'jobs', LIMITS.jobsPerBuild, jobSummary) }),
+  heard: (o) => ({ id: count(o, 'id') }),
   query: (o) => ({ commit: nullable(o, 'commit', commit), project: nullable(o, 'project', name) }),
   notify: () => ({}),
   notified: (o) => ({ observers: count(o, 'observers') }),
