@@ -13,6 +13,7 @@ import type { ObserverConfig } from './config.js';
 import { writeCursor, type Cursor, type PendingCommit } from './cursor.js';
 import { fetchOrigin, listNewCommits, readBranchHeads, type BranchHeads, type RepoView } from './git-refs.js';
 import type { DispatcherLink, LinkSource } from './link.js';
+import type { NotesWriter } from './notes.js';
 import { findNewCommits } from './scan.js';
 
 type Failure = 'fetch' | 'origin' | 'scan' | 'save';
@@ -41,7 +42,13 @@ export class Observer implements LinkSource {
 
   private readonly work: GitWork;
 
-  constructor(private readonly settings: ObserverSettings, saved: Cursor | null, private readonly log: Log) {
+  constructor(
+    private readonly settings: ObserverSettings,
+    saved: Cursor | null,
+    private readonly log: Log,
+    /** Writes git notes of finished builds (--notes); null without. */
+    private readonly notes: NotesWriter | null = null,
+  ) {
     this.work = new GitWork(settings);
     this.firstRun = saved === null;
     this.cursor = saved ?? { branches: new Map(), pending: [] };
@@ -52,6 +59,7 @@ export class Observer implements LinkSource {
   start(link: DispatcherLink): void {
     this.link = link;
     link.start();
+    this.notes?.start();
     void this.scanNow();
   }
 
@@ -72,8 +80,9 @@ export class Observer implements LinkSource {
     return runCommand(this.work, command);
   }
 
-  async finished({ build }: Omit<Finished, 'type'>): Promise<void> {
+  async finished({ build, jobs }: Omit<Finished, 'type'>): Promise<void> {
     this.log(`build of ${build.commit} (${build.ref}) ${build.status}${build.note ? `: ${build.note}` : ''}`);
+    await this.notes?.add({ build, jobs });
   }
 
   /**
@@ -95,13 +104,14 @@ export class Observer implements LinkSource {
     return this.running;
   }
 
-  /** Stops polling, lets a running scan finish, writes the cursor, closes the link. */
+  /** Stops polling, lets a running scan (and a round of notes) finish, writes the cursor, closes the link. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
     await this.save();
     await this.link?.stop();
+    await this.notes?.stop();
   }
 
   private async scanWhileAsked(): Promise<void> {

@@ -57,6 +57,7 @@ export interface ObserverOptions {
   /** --interval in seconds (default 0.1). */
   interval?: string;
   extra?: string[];
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Observer extends Proc {
@@ -122,7 +123,7 @@ export function world(t: TestContext) {
     const clone = options.clone ?? repos.clone;
     const args = ['--dispatcher', to.address, '--interval', options.interval ?? '0.1', '--state', stateDir,
       ...(options.project ? ['--project', options.project] : []), ...(options.supersede ? ['--supersede'] : []), ...(options.extra ?? []), clone];
-    const proc = spawn(`observer #${count('observer') + 1}${options.project ? ` (${options.project})` : ''}`, 'observer/main.js', args);
+    const proc = spawn(`observer #${count('observer') + 1}${options.project ? ` (${options.project})` : ''}`, 'observer/main.js', args, options.env);
     /** The observer's cursor file as it is now, or null when there is none yet. */
     const cursor = (): Cursor | null => {
       const file = existsSync(clone) ? cursorPath(stateDir, realpathSync(clone)) : '';
