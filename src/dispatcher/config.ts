@@ -3,6 +3,7 @@ import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
 import { createGitContext, type GitContext } from '../common/git/run.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { OUTPUT_FLAGS, OUTPUT_USAGE, parseOutputsConfig, type OutputsConfig } from './outputs-config.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -29,6 +30,8 @@ export interface DispatcherConfig {
   readonly maxUnwritten: number;
   /** The environment git runs with (reading keel.json), from the env given at start. */
   readonly git: GitContext;
+  /** Statuses to a forge, the --on-result hook, and the page they link to. */
+  readonly outputs: OutputsConfig;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -37,6 +40,7 @@ const MIB = 1024 * 1024;
 export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N] [--results DIR] [--state DIR]
        [--heartbeat SECONDS] [--deadline SECONDS] [--max-attempts N] [--token-file FILE]
        [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [--recover] [limits]
+       [--public-url URL] [--forge-status URL --forge-token-file FILE] [--on-result CMD]
 
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             TCP port; 0 picks a free one and prints it (default 8888)
@@ -57,6 +61,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --admins FILE        names allowed to act as admin (default STATE/admins)
   --insecure           allow listening beyond loopback without a secret
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
+${OUTPUT_USAGE}
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -84,6 +89,7 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       'max-log-mib': { type: 'string', default: '128' },
       admins: { type: 'string' },
       insecure: { type: 'boolean', default: false },
+      ...OUTPUT_FLAGS,
       ...SECURITY_FLAGS,
     },
   });
@@ -128,5 +134,6 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     maxLogBytes: parseInteger(values['max-log-mib'], '--max-log-mib', 2, 1_000_000) * MIB,
     maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
     git: createGitContext(env),
+    outputs: parseOutputsConfig(values, env, values.insecure),
   });
 }

@@ -1,7 +1,7 @@
 // Wires the parts of a dispatcher together: journal and state, scheduler,
 // intake, the sessions of runners and observers, commands, result files,
 // heartbeats and the server, and what goes out (the outbox: `finished`
-// events). main.ts and the component
+// events, forge statuses, the --on-result hook). main.ts and the component
 // tests both start a dispatcher here.
 
 import type { Connection } from '../common/connection.js';
@@ -17,6 +17,7 @@ import { DISPATCHER_JOURNAL } from './journal-format.js';
 import { JobSource } from './job-source.js';
 import { ObserverRegistry } from './observer-registry.js';
 import { ObserverSessions } from './observer-sessions.js';
+import { startOutputs } from './outputs.js';
 import { OutboxPump } from './outbox-pump.js';
 import { keyOf, type JournalRecord } from './records.js';
 import { reduce } from './reducer.js';
@@ -42,7 +43,8 @@ export interface DispatcherParts {
 }
 
 export async function startDispatcher(config: DispatcherConfig, log: Log, parts: DispatcherParts = {}): Promise<RunningDispatcher> {
-  const rules = { maxAttempts: config.maxAttempts };
+  const { outputs } = config;
+  const rules = { maxAttempts: config.maxAttempts, outputs: { statuses: outputs.forge !== null, hooks: outputs.hook !== null } };
   const results = new ResultStore(config.results, config.maxLogBytes);
   const jobSource = new JobSource(config.state, config.git);
   const opened = await Journal.open<Snapshot, JournalRecord>(config.state, { format: DISPATCHER_JOURNAL, log, recover: config.recover });
@@ -91,6 +93,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   );
   commands.observers = observerSessions;
   observerSessions.outbox = pump;
+  const workers = startOutputs({ config: outputs, state, pump, results, observers: observerSessions, log });
   const runnerSessions = new RunnerSessions(scheduler, runners, log);
 
   const orphans = runnerSessions.orphans;
@@ -98,7 +101,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     log(`replayed journal: ${state.builds.size} active build(s), ${state.queue.length} queued job(s), ${orphans} running job(s) awaiting their runner`);
   }
   for (const key of state.unwritten) writer.write(state.builds.get(key)!);
-  pump.start({ status: null, hook: null, event: (item) => observerSessions.event(item) });
+  pump.start(workers);
   // Jobs that were running when the last dispatcher stopped wait one deadline
   // for their runner to reconnect and reclaim them, then go back to the queue.
   const orphanTimer = orphans > 0
@@ -137,6 +140,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
       scheduler.stop();
       jobSource.close();
       if (orphanTimer) clearTimeout(orphanTimer);
+      workers.close();
       await server.close();
       await writer.close();
       pump.close();
