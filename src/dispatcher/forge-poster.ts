@@ -10,6 +10,7 @@
 
 import { backoffDelay } from '../common/backoff.js';
 import { trace, type Log } from '../common/log.js';
+import { LIMITS } from '../protocol/limits.js';
 import { answeredState, contextOf, forgeMessage, isRetryable, repoFor, statusRequest } from './forge-api.js';
 import { targetOf, type StatusItem } from './outbox.js';
 import type { ForgeConfig } from './outputs-config.js';
@@ -25,8 +26,7 @@ export interface PosterParts {
 
 const CONCURRENT_POSTS = 4;
 const RETRY = { baseMs: 500, capMs: 60_000 };
-/** What is read of an answer: enough for its `message`; a forge has no business sending more. */
-const MAX_ANSWER_BYTES = 64 * 1024;
+const MAX_ANSWER_BYTES = LIMITS.forgeAnswerBytes;
 
 export class ForgePoster {
   private readonly queue: StatusItem[] = [];
@@ -43,6 +43,8 @@ export class ForgePoster {
 
   enqueue(item: StatusItem): void {
     this.queue.push(item);
+    // While the forge is away the queue only grows; what newer states replaced can go.
+    if (this.queue.length > 2 * LIMITS.outboxStatuses) this.queue.splice(0, this.queue.length, ...this.queue.filter((queued) => this.parts.waiting(queued.id)));
     this.next();
   }
 

@@ -29,6 +29,7 @@ export function startOutputs({ config, state, pump, results, observers, log }: O
   const hooks = config.hook === null ? null : new ResultHooks({
     hook: config.hook, publicUrl: config.publicUrl, log, delivered,
     resultJson: (build) => results.jsonPath(build),
+    waiting: (id) => state.outbox.hooks.has(id),
   });
   return {
     status: poster && ((item) => poster.enqueue(item)),

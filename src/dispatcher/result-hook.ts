@@ -23,6 +23,8 @@ export interface HookParts {
   publicUrl: string | null;
   /** Where a build's <sha>.json is. */
   resultJson(build: ResultOf): string;
+  /** Whether hook run `id` is still owed (the outbox may have dropped it past its limit). */
+  waiting(id: number): boolean;
   delivered(id: number): void;
   log: Log;
 }
@@ -70,7 +72,7 @@ export class ResultHooks {
   }
 
   private run(item: HookItem): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed || !this.parts.waiting(item.id)) return Promise.resolve();
     const { hook, log } = this.parts;
     const { build } = item;
     const name = `hook for ${build.commit} (${build.status})`;

@@ -61,6 +61,8 @@ export const LIMITS = {
   branchVerdicts: 10_000,
   /** A commit status's description: GitHub refuses more than 140 characters. */
   forgeDescription: 140,
+  /** What is read of a forge's answer: enough for its `message`. */
+  forgeAnswerBytes: 64 * KIB,
   /** Output of one run of the --on-result hook copied to the dispatcher's log; the rest is counted. */
   hookOutputBytes: 64 * KIB,
   /** Notes an observer keeps until it can push them to origin; past it the oldest go. */

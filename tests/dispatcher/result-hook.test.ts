@@ -34,15 +34,17 @@ function envOf(out: string, name: string): Record<string, string> {
 }
 
 test('the hook gets the build in KEEL_* variables, the branch\'s previous verdict, and its result file already written', async (t) => {
-  const hook = 'cp "$KEEL_RESULT_JSON" "$OUT/$KEEL_COMMIT.json"; env | grep "^KEEL_" | sort > "$OUT/env.tmp"; mv "$OUT/env.tmp" "$OUT/$KEEL_COMMIT.env"; echo "hook says hello"';
+  const hook = 'cp "$KEEL_RESULT_JSON" "$OUT/$KEEL_COMMIT.json"; env | grep "^KEEL_" | sort > "$OUT/$KEEL_COMMIT.tmp"; mv "$OUT/$KEEL_COMMIT.tmp" "$OUT/$KEEL_COMMIT.env"; echo "hook says hello"';
   const { h, out } = setup(t, hook);
   await h.start();
   const runner = await h.runner('r1');
   await h.commit(SHA[0]!);
   await h.finish(runner, outcomeOf('failed'));
+  // The branch's verdicts follow the order results are written.
+  await h.result(SHA[0]!);
   await h.commit(SHA[1]!);
   await h.finish(runner);
-  await waitFor(() => existsSync(join(out, `${SHA[1]}.env`)), 'the second build\'s hook');
+  await waitFor(() => SHA.slice(0, 2).every((sha) => existsSync(join(out, `${sha}.env`))), 'both builds\' hooks');
 
   const broken = envOf(out, `${SHA[0]}.env`);
   assert.deepEqual(broken, {
