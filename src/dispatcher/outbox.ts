@@ -90,9 +90,16 @@ function keep<T extends { id: number }>(outbox: Outbox, map: Map<number, T>, ite
   return oldest;
 }
 
-function addStatus(outbox: Outbox, build: BuildRecord, job: string | null, state: ForgeState, description: string): void {
+/**
+ * Every record that makes an item takes its id whether or not the output is
+ * on, so ids do not depend on the flags: a `delivered` record replayed by a
+ * dispatcher started with other outputs still names the same items.
+ */
+function addStatus(outbox: Outbox, rules: OutputRules, build: BuildRecord, job: string | null, state: ForgeState, description: string): void {
+  const id = take(outbox);
+  if (!rules.statuses) return;
   const item: StatusItem = {
-    id: take(outbox), project: build.project, repo: build.repo, commit: build.commit, job,
+    id, project: build.project, repo: build.repo, commit: build.commit, job,
     state, description: clip(description, LIMITS.forgeDescription),
   };
   const target = targetOf(item);
@@ -118,10 +125,9 @@ export function forgeStateOf(status: BuildStatus): ForgeState | null {
 
 /** An attempt of `job` was leased to a runner. */
 export function jobStarted(outbox: Outbox, rules: OutputRules, build: BuildRecord, job: JobRecord): void {
-  if (!rules.statuses) return;
   const attempt = job.attempts.at(-1);
   const where = attempt ? `running on ${attempt.runner}${attempt.attempt > 1 ? ` (attempt ${attempt.attempt})` : ''}` : 'running';
-  addStatus(outbox, build, job.name, 'pending', where);
+  addStatus(outbox, rules, build, job.name, 'pending', where);
 }
 
 /**
@@ -129,26 +135,24 @@ export function jobStarted(outbox: Outbox, rules: OutputRules, build: BuildRecor
  * to the queue (a retry after a failure), still pending, saying why.
  */
 export function jobEnded(outbox: Outbox, rules: OutputRules, build: BuildRecord, job: JobRecord): void {
-  if (!rules.statuses) return;
-  if (job.status === 'queued') return addStatus(outbox, build, job.name, 'pending', job.message || 'queued again');
+  if (job.status === 'queued') return addStatus(outbox, rules, build, job.name, 'pending', job.message || 'queued again');
   // A job cancelled before it ever started has nothing on the forge to end.
   if (job.status === 'cancelled' && job.attempts.length === 0) return;
   const state = forgeStateOf(job.status);
   if (state === null) return;
-  addStatus(outbox, build, job.name, state, jobDetails(summariseJob(job)));
+  addStatus(outbox, rules, build, job.name, state, jobDetails(summariseJob(job)));
 }
 
 /** `keel retry`: the reopened jobs are pending again. */
 export function buildReopened(outbox: Outbox, rules: OutputRules, build: BuildRecord, jobs: JobRecord[]): void {
-  if (!rules.statuses) return;
-  for (const job of jobs) addStatus(outbox, build, job.name, 'pending', `queued (run ${build.run})`);
+  for (const job of jobs) addStatus(outbox, rules, build, job.name, 'pending', `queued (run ${build.run})`);
 }
 
 /** A build finished: its event for the observer, and for a build with no jobs its one status. */
 export function buildFinished(outbox: Outbox, rules: OutputRules, build: BuildRecord): void {
-  if (rules.statuses && build.jobs.length === 0) {
+  if (build.jobs.length === 0) {
     const state = forgeStateOf(build.status);
-    if (state !== null) addStatus(outbox, build, null, state, build.message || build.status);
+    if (state !== null) addStatus(outbox, rules, build, null, state, build.message || build.status);
   }
   keep(outbox, outbox.events, { id: take(outbox), build: summarise(build, false), jobs: summariseJobs(build) }, LIMITS.outboxEvents);
 }
@@ -162,7 +166,8 @@ export function buildWritten(outbox: Outbox, rules: OutputRules, build: BuildRec
     outbox.verdicts.set(branch, build.status);
     if (outbox.verdicts.size > LIMITS.branchVerdicts) outbox.verdicts.delete(outbox.verdicts.keys().next().value as string);
   }
-  if (rules.hooks) keep(outbox, outbox.hooks, { id: take(outbox), build: summarise(build, false), previous }, LIMITS.outboxHooks);
+  const id = take(outbox);
+  if (rules.hooks) keep(outbox, outbox.hooks, { id, build: summarise(build, false), previous }, LIMITS.outboxHooks);
 }
 
 /** Items done (posted, heard, run) or given up on. */

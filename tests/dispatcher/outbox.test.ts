@@ -133,3 +133,11 @@ test('a `delivered` record is checked at replay like every other', () => {
     assert.throws(() => DISPATCHER_JOURNAL.readRecord({ op: 'delivered', ids }), /ids/, JSON.stringify(ids));
   }
 });
+
+test('ids do not depend on which outputs are on, so a replayed `delivered` names the same items', () => {
+  const records = [commit(A), assign(A, 'tests', 'l1'), result('l1', 'passed'), written(A)];
+  const on = run(records);
+  const off = run(records, { statuses: false, hooks: false });
+  assert.equal(on.outbox.next, off.outbox.next);
+  assert.deepEqual([...on.outbox.events.keys()], [...off.outbox.events.keys()]);
+});
