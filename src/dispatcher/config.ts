@@ -4,6 +4,7 @@ import { parseDays, parseFlags, parseInteger, parseSeconds } from '../common/fla
 import { createGitContext, type GitContext } from '../common/git/run.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 import { LIMITS } from '../protocol/limits.js';
+import { OUTPUT_FLAGS, OUTPUT_USAGE, parseOutputsConfig, type OutputsConfig } from './outputs-config.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -40,6 +41,8 @@ export interface DispatcherConfig {
   readonly maxUnwritten: number;
   /** The environment git runs with (reading keel.json), from the env given at start. */
   readonly git: GitContext;
+  /** Statuses to a forge, the --on-result hook, and the page they link to. */
+  readonly outputs: OutputsConfig;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -48,6 +51,7 @@ const MIB = 1024 * 1024;
 export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N] [--results DIR] [--state DIR]
        [--heartbeat SECONDS] [--deadline SECONDS] [--max-attempts N] [--token-file FILE]
        [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [--recover] [limits]
+       [--public-url URL] [--forge-status URL --forge-token-file FILE] [--on-result CMD]
 
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             TCP port; 0 picks a free one and prints it (default 8888)
@@ -73,6 +77,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --keep-refs DAYS     how long refs/keel/land/* of finished requests stay in origin (default 7)
   --max-patch-mib N    the largest patch series keel patch may send (default 16)
   --max-retests N      patch retests on a newer trunk under way at once (default 8)
+${OUTPUT_USAGE}
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -105,6 +110,7 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       'max-log-mib': { type: 'string', default: '128' },
       admins: { type: 'string' },
       insecure: { type: 'boolean', default: false },
+      ...OUTPUT_FLAGS,
       ...SECURITY_FLAGS,
     },
   });
@@ -154,5 +160,6 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     maxLogBytes: parseInteger(values['max-log-mib'], '--max-log-mib', 2, 1_000_000) * MIB,
     maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
     git: createGitContext(env),
+    outputs: parseOutputsConfig(values, env, values.insecure),
   });
 }

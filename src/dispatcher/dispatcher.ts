@@ -1,7 +1,8 @@
 // Wires the parts of a dispatcher together: journal and state, scheduler,
 // intake, the sessions of runners and observers, commands, result files,
-// heartbeats and the server. main.ts and the component tests both start a
-// dispatcher here.
+// heartbeats and the server, and what goes out (the outbox: `finished`
+// events, forge statuses, the --on-result hook). main.ts and the component
+// tests both start a dispatcher here.
 
 import type { Connection } from '../common/connection.js';
 import { Heartbeats } from '../common/heartbeat.js';
@@ -16,6 +17,8 @@ import { DISPATCHER_JOURNAL } from './journal-format.js';
 import { JobSource } from './job-source.js';
 import { ObserverRegistry } from './observer-registry.js';
 import { ObserverSessions } from './observer-sessions.js';
+import { startOutputs } from './outputs.js';
+import { OutboxPump } from './outbox-pump.js';
 import { keyOf, type JournalRecord } from './records.js';
 import { reduce } from './reducer.js';
 import { ResultStore } from './result-store.js';
@@ -48,7 +51,8 @@ export interface DispatcherParts {
 }
 
 export async function startDispatcher(config: DispatcherConfig, log: Log, parts: DispatcherParts = {}): Promise<RunningDispatcher> {
-  const rules = { maxAttempts: config.maxAttempts };
+  const { outputs } = config;
+  const rules = { maxAttempts: config.maxAttempts, outputs: { statuses: outputs.forge !== null, hooks: outputs.hook !== null } };
   const results = new ResultStore(config.results, config.maxLogBytes);
   const jobSource = new JobSource(config.state, config.git);
   const opened = await Journal.open<Snapshot, JournalRecord>(config.state, { format: DISPATCHER_JOURNAL, log, recover: config.recover });
@@ -68,7 +72,6 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   });
   const finished = (build: BuildRecord) => {
     writer.write(build);
-    observerSessions.finished(build);
     gate.built(build);
     patches.built(build);
   };
@@ -85,7 +88,9 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
       log(`could not keep the JUnit XML of ${build.commit} (${job.name}): ${error.message}`);
     }),
     finished,
+    outboxAdded: (from, to) => pump.added(from, to),
   });
+  const pump = new OutboxPump({ state, record: (record) => scheduler.record(record), log });
   const intake = new Intake({
     builds: state.builds,
     hasResult: (build) => results.hasResult(build),
@@ -116,6 +121,8 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     scheduler, intake, observers: observerSessions, commands, results, store: new PatchStore(config.state), log,
     rules: { maxRetests: config.maxRetests },
   });
+  observerSessions.outbox = pump;
+  const workers = startOutputs({ config: outputs, state, pump, results, observers: observerSessions, log });
   const runnerSessions = new RunnerSessions(scheduler, runners, log);
 
   const orphans = runnerSessions.orphans;
@@ -123,14 +130,15 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     log(`replayed journal: ${state.builds.size} active build(s), ${state.queue.length} queued job(s), ${orphans} running job(s) awaiting their runner`);
   }
   for (const key of state.unwritten) writer.write(state.builds.get(key)!);
-  // Jobs that were running when the last dispatcher stopped wait one deadline
-  // for their runner to reconnect and reclaim them, then go back to the queue.
+  pump.start(workers);
   await gate.resume();
   await patches.resume();
   const prune = () => void gate.prune(config.keepRefsMs).catch((error: Error) => log(`could not prune land refs: ${error.message}`));
   prune();
   const pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
   pruneTimer.unref();
+  // Jobs that were running when the last dispatcher stopped wait one deadline
+  // for their runner to reconnect and reclaim them, then go back to the queue.
   const orphanTimer = orphans > 0
     ? setTimeout(() => runnerSessions.expireOrphans('the dispatcher restarted and the runner did not reclaim the job'), config.deadlineMs)
     : null;
@@ -168,8 +176,10 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
       jobSource.close();
       if (orphanTimer) clearTimeout(orphanTimer);
       clearInterval(pruneTimer);
+      workers.close();
       await server.close();
       await writer.close();
+      pump.close();
       await results.close();
       await journal.close();
     },

@@ -11,10 +11,11 @@ import {
 import { batch, gateCounts, landRequest } from './gate/format.js';
 import { patchCounts, patchEntry } from './patches/format.js';
 import type { JournalFormat } from './journal.js';
+import { itemId, readOutbox } from './outbox-format.js';
 import type { JournalRecord, RecordOp } from './records.js';
 import type { PendingCommand, Snapshot } from './state.js';
 
-const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done', 'gate', 'patch'];
+const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done', 'gate', 'patch', 'delivered'];
 /** Build keys are made of names, request ids and a commit id joined by "/". */
 const key = (o: Fields, f: string) => checked(o, f, (v) => v.length <= 512 && /^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..'), 'a build key');
 const lease = (o: Fields, f: string) => text(o, f, LIMITS.leaseChars);
@@ -56,6 +57,7 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
     counts: gateCounts(o, 'counts'), at: time(o, 'at'),
   }),
   patch: (o) => ({ op: 'patch', patches: list(o, 'patches', Number.MAX_SAFE_INTEGER, patchEntry), counts: patchCounts(o, 'counts'), at: time(o, 'at') }),
+  delivered: (o) => ({ op: 'delivered', ids: list(o, 'ids', Number.MAX_SAFE_INTEGER, itemId) }),
 };
 
 function readRecord(value: unknown): JournalRecord {
@@ -79,6 +81,7 @@ function readSnapshot(value: unknown): Snapshot {
     ...(s.gateCounts === undefined ? {} : { gateCounts: gateCounts(s, 'gateCounts') }),
     ...(s.patches === undefined ? {} : { patches: list(s, 'patches', Number.MAX_SAFE_INTEGER, patchEntry) }),
     ...(s.patchCounts === undefined ? {} : { patchCounts: patchCounts(s, 'patchCounts') }),
+    ...(s.outbox === undefined ? {} : { outbox: readOutbox(s, 'outbox') }),
   };
 }
 

@@ -1,7 +1,7 @@
 // Messages from an observer: `observe` first (its project and repository),
-// then `commit`, `pong`, `command-result` and `patch-read`. It speaks only
-// for its own project: commits are its project's, an answer to another
-// project's command is refused, and so is a read of its patches.
+// then `commit`, `pong`, `command-result`, `heard` and `patch-read`. It
+// speaks only for its own project: commits are its project's, an answer to
+// another project's command is refused, and so is a read of its patches.
 
 import type { Connection } from '../common/connection.js';
 import type { Heartbeats } from '../common/heartbeat.js';
@@ -51,6 +51,9 @@ export function fromObserver(parts: ObserverPeerParts, peer: Peer, message: Mess
       void sessions.result(peer.conn, message).then((refusal) => {
         if (refusal) context.refuseQuietly(peer, refusal.code, refusal.message);
       }, (error: Error) => parts.log(`command ${message.id} not recorded: ${error.message}`));
+      return;
+    case 'heard':
+      sessions.heard(peer.conn, message.id);
       return;
   }
 }

@@ -1,16 +1,19 @@
 // An observer's time with the dispatcher: it registers for one project, its
 // commits go to intake, it is sent the commands (git work) the dispatcher
 // has journaled for its project — again after every reconnect until it
-// answers each — and it hears when a build of its project finishes.
+// answers each — and it hears when a build of its project finishes: the
+// `finished` events wait in the outbox, and are sent again after every
+// reconnect, until it says `heard`.
 
 import type { Log } from '../common/log.js';
 import { ErrorCode, KeelError } from '../protocol/error-codes.js';
-import type { CommandResult, Observe, ObserverCommand } from '../protocol/messages.js';
-import { PUSH, type BuildRecord } from '../protocol/records.js';
+import type { CommandResult, Message, Observe, ObserverCommand } from '../protocol/messages.js';
+import { PUSH } from '../protocol/records.js';
 import type { Intake } from './intake.js';
+import type { EventItem } from './outbox.js';
+import type { OutboxPump } from './outbox-pump.js';
 import type { Reply } from './reply.js';
 import type { ObserverConn, ObserverPeer, ObserverRegistry } from './observer-registry.js';
-import { summarise } from './queries.js';
 import type { Scheduler } from './scheduler.js';
 import type { PendingCommand } from './state.js';
 
@@ -37,6 +40,8 @@ export class ObserverSessions {
   /** Questions asked and not answered yet, by id. */
   private readonly asked = new Map<string, { project: string | null; answer(result: CommandResult): void }>();
   private questions = 0;
+  /** Where `finished` events wait until heard; set once the dispatcher is wired. */
+  outbox: OutboxPump | null = null;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -55,6 +60,10 @@ export class ObserverSessions {
     this.log(`observer ${name} observing ${what} (${repo})`);
     for (const command of this.scheduler.state.commands.values()) {
       if (command.project === project) peer.send({ type: 'command', id: command.id, command: command.command });
+    }
+    // The rest are sent as their records become durable.
+    for (const event of this.scheduler.state.outbox.events.values()) {
+      if (event.build.project === project && this.outbox?.isDurable(event.id)) peer.send(finishedMessage(event));
     }
     return null;
   }
@@ -157,12 +166,23 @@ export class ObserverSessions {
   }
 
   /** A build of the observer's project finished (durably): tell it, if it is connected. */
-  finished(build: BuildRecord): void {
-    this.observers.forProject(build.project)?.peer.send({ type: 'finished', build: summarise(build, false) });
+  event(event: EventItem): void {
+    this.observers.forProject(event.build.project)?.peer.send(finishedMessage(event));
+  }
+
+  /** The observer has taken event `id`; one of another project's is not its to take, and is left alone. */
+  heard(peer: ObserverPeer, id: number): void {
+    const conn = this.observers.of(peer)!;
+    const event = this.scheduler.state.outbox.events.get(id);
+    if (event && event.build.project === conn.project) this.outbox?.delivered(id);
   }
 
   /** Every observer connected now; for `keel notify`. */
   all(): IterableIterator<ObserverConn> {
     return this.observers.all();
   }
+}
+
+function finishedMessage(event: EventItem): Message {
+  return { type: 'finished', id: event.id, build: event.build, jobs: event.jobs };
 }

@@ -46,6 +46,8 @@ export type JournalRecord =
   /** The gate's requests and batches this change touched, as they are now (see gate/plan.ts). */
   | { op: 'gate'; requests: LandRequest[]; batches: Batch[]; counts: GateCounts; at: string }
   /** The patches this change touched, as they are now (see patches/plan.ts). */
-  | { op: 'patch'; patches: PatchEntry[]; counts: PatchCounts; at: string };
+  | { op: 'patch'; patches: PatchEntry[]; counts: PatchCounts; at: string }
+  /** Outbox items (outbox.ts) that are done: a status the forge took (or refused), an event an observer heard, a hook run. */
+  | { op: 'delivered'; ids: number[] };
 
 export type RecordOp = JournalRecord['op'];

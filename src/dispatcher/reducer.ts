@@ -6,6 +6,7 @@
 
 import { PUSH, type BuildRecord, type JobRecord } from '../protocol/records.js';
 import { cancelJob, finishAttempt, isFinished, loseAttempt, newBuild, reopenBuild, settleBuild, startAttempt, summarise } from './build.js';
+import { buildFinished, buildReopened, buildWritten, deliver, jobEnded, jobStarted, NO_OUTPUTS, type OutputRules } from './outbox.js';
 import { buildKey, keyOf, type JournalRecord } from './records.js';
 import { forgetOld } from './gate/retention.js';
 import type { Lease, State } from './state.js';
@@ -13,6 +14,8 @@ import type { Lease, State } from './state.js';
 export interface Rules {
   /** Runner losses and infrastructure failures before a job ends as error. */
   maxAttempts: number;
+  /** The outputs that make outbox items beyond `finished` events: none when absent. */
+  outputs?: OutputRules;
 }
 
 /** How many finished builds `recent` keeps for queries. */
@@ -20,14 +23,18 @@ export const RECENT_BUILDS = 20;
 
 /** Applies `record` to `state`; returns the builds it finished. */
 export function reduce(state: State, record: JournalRecord, rules: Rules): BuildRecord[] {
+  const outputs = rules.outputs ?? NO_OUTPUTS;
   switch (record.op) {
-    case 'commit': return applyCommit(state, record);
-    case 'assign': return applyAssign(state, record);
+    case 'commit': return applyCommit(state, record, outputs);
+    case 'assign': return applyAssign(state, record, outputs);
     case 'lost': {
       const lease = takeLease(state, record.lease);
       if (!lease) return [];
       const at = new Date(record.at);
-      if (loseAttempt(lease.job, lease.attempt, record.reason, rules.maxAttempts, at)) return settle(state, lease.build, at);
+      if (loseAttempt(lease.job, lease.attempt, record.reason, rules.maxAttempts, at)) {
+        jobEnded(state.outbox, outputs, lease.build, lease.job);
+        return settle(state, lease.build, at, outputs);
+      }
       summarise(lease.build);
       state.queue.unshift({ build: lease.build, job: lease.job });
       return [];
@@ -39,7 +46,8 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
       finishAttempt(lease.job, lease.attempt, record.outcome, rules.maxAttempts, at);
       if (record.junitFile !== null) lease.job.junit = record.junitFile;
       if (lease.job.status === 'queued') state.queue.unshift({ build: lease.build, job: lease.job });
-      return settle(state, lease.build, at);
+      jobEnded(state.outbox, outputs, lease.build, lease.job);
+      return settle(state, lease.build, at, outputs);
     }
     case 'cancel': {
       const build = state.builds.get(record.key);
@@ -51,14 +59,16 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
         if (lease) takeLease(state, lease.id);
         unqueue(state, job);
         cancelJob(job, 'cancelled', `cancelled by ${record.by}`, at);
+        jobEnded(state.outbox, outputs, build, job);
       }
-      return settle(state, build, at);
+      return settle(state, build, at, outputs);
     }
-    case 'retry': return applyRetry(state, record);
+    case 'retry': return applyRetry(state, record, outputs);
     case 'written': {
       const build = state.builds.get(record.key);
       // A `written` of an earlier run (retried meanwhile) leaves the new run alone.
       if (!build || !isFinished(build.status) || (record.run !== undefined && record.run !== build.run)) return [];
+      buildWritten(state.outbox, outputs, build);
       state.unwritten.delete(record.key);
       state.builds.delete(record.key);
       return [];
@@ -84,10 +94,13 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
       for (const patch of record.patches) state.patches.set(patch.id, structuredClone(patch));
       state.patchCounts = { patches: Math.max(state.patchCounts.patches, record.counts.patches) };
       return [];
+    case 'delivered':
+      deliver(state.outbox, record.ids);
+      return [];
   }
 }
 
-function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit' }>): BuildRecord[] {
+function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit' }>, outputs: OutputRules): BuildRecord[] {
   const subject = record.subject ?? PUSH;
   const key = buildKey(record.project, subject, record.commit);
   if (state.builds.has(key)) return [];
@@ -95,7 +108,7 @@ function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit'
   const build = newBuild({ ...record, subject, specs: record.jobs }, at);
   state.builds.set(key, build);
   const finished: BuildRecord[] = [];
-  if (record.error !== null) finished.push(...settle(state, build, at));
+  if (record.error !== null) finished.push(...settle(state, build, at, outputs));
   else for (const job of build.jobs) enqueue(state, build, job);
   if (!record.supersede || subject.kind !== 'push') return finished;
   // A newer commit on the branch makes older builds that never started moot.
@@ -107,7 +120,7 @@ function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit'
       unqueue(state, job);
       cancelJob(job, 'skipped', `superseded by ${build.commit}`, at);
     }
-    finished.push(...settle(state, older, at));
+    finished.push(...settle(state, older, at, outputs));
   }
   return finished;
 }
@@ -123,7 +136,7 @@ function enqueue(state: State, build: BuildRecord, job: JobRecord): void {
   queue.splice(queue.findIndex((queued) => queued.build.background), 0, { build, job });
 }
 
-function applyAssign(state: State, record: Extract<JournalRecord, { op: 'assign' }>): BuildRecord[] {
+function applyAssign(state: State, record: Extract<JournalRecord, { op: 'assign' }>, outputs: OutputRules): BuildRecord[] {
   const build = state.builds.get(record.key);
   const job = build?.jobs.find((j) => j.name === record.job);
   if (!build || !job || job.status !== 'queued' || state.leases.has(record.lease)) return [];
@@ -131,10 +144,11 @@ function applyAssign(state: State, record: Extract<JournalRecord, { op: 'assign'
   const attempt = startAttempt(job, record.lease, record.runner, new Date(record.at));
   state.leases.set(record.lease, { id: record.lease, build, job, attempt });
   summarise(build);
+  jobStarted(state.outbox, outputs, build, job);
   return [];
 }
 
-function applyRetry(state: State, record: Extract<JournalRecord, { op: 'retry' }>): BuildRecord[] {
+function applyRetry(state: State, record: Extract<JournalRecord, { op: 'retry' }>, outputs: OutputRules): BuildRecord[] {
   const key = keyOf(record.build);
   const current = state.builds.get(key);
   if (current && !isFinished(current.status)) return [];
@@ -149,6 +163,7 @@ function applyRetry(state: State, record: Extract<JournalRecord, { op: 'retry' }
   state.recent = state.recent.filter((old) => keyOf(old) !== key);
   for (const job of jobs) enqueue(state, build, job);
   summarise(build);
+  buildReopened(state.outbox, outputs, build, jobs);
   return [];
 }
 
@@ -175,11 +190,12 @@ function takeLease(state: State, id: string): Lease | undefined {
 }
 
 /** Settles the build if all its jobs are done (a build made finished, a bad keel.json's, counts too). */
-function settle(state: State, build: BuildRecord, at: Date): BuildRecord[] {
+function settle(state: State, build: BuildRecord, at: Date, outputs: OutputRules): BuildRecord[] {
   summarise(build);
   if (!settleBuild(build, at)) return [];
   const key = keyOf(build);
   state.unwritten.add(key);
   state.recent = [build, ...state.recent.filter((old) => keyOf(old) !== key)].slice(0, RECENT_BUILDS);
+  buildFinished(state.outbox, outputs, build);
   return [build];
 }

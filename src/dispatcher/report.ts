@@ -3,6 +3,7 @@
 // characters escaped, so a newline in an env value cannot add a line (a
 // second `status:`) to the report; only the output tails are shown as they are.
 
+import { escapeControls } from '../common/escape.js';
 import type { BuildRecord, JobRecord, TestCounts } from '../protocol/records.js';
 import type { LostRange } from './file-appender.js';
 
@@ -17,16 +18,7 @@ export interface LogTail {
   lost: LostRange[];
 }
 
-/** One line of text whatever it holds: control characters as \n, \t or \u001b. */
-export function escapeControls(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
-}
+export { escapeControls };
 
 const e = escapeControls;
 

@@ -88,6 +88,11 @@ export class ResultStore {
     return this.path(build);
   }
 
+  /** Where <sha>.json is, for the --on-result hook. */
+  jsonPath(build: ResultOf): string {
+    return this.path(build, '.json');
+  }
+
   /** The report is written last, so its presence means the result is complete. */
   hasResult(build: ResultOf): boolean {
     try {

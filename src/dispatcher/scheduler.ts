@@ -26,8 +26,10 @@ export interface SchedulerParts {
   appendLog(build: BuildRecord, job: JobRecord, text: string): void;
   /** Keeps the JUnit XML a job's tests wrote; returns its file name. */
   keepJunit(build: BuildRecord, job: JobRecord, xml: string): string;
-  /** A finished build is durable: write its files, tell its observer. */
+  /** A finished build is durable: write its files. */
   finished(build: BuildRecord): void;
+  /** The outbox items `from` to `to - 1` a record made are durable (outbox-pump.ts). */
+  outboxAdded(from: number, to: number): void;
 }
 
 export type Verdict = 'accepted' | 'stale' | 'not-yours';
@@ -43,8 +45,11 @@ export class Scheduler {
 
   /** Applies a record now and makes it durable; resolves when it is on disk. */
   record(record: JournalRecord): Promise<void> {
+    const from = this.state.outbox.next;
     const finished = reduce(this.state, record, this.parts.rules);
     const durable = this.parts.persist(record);
+    const to = this.state.outbox.next;
+    if (to > from) void durable.then(() => this.parts.outboxAdded(from, to), () => {});
     for (const build of finished) {
       this.parts.log(`finished ${keyOf(build)}: ${build.status}${build.flaky ? ' (flaky)' : ''}`);
       void durable.then(() => this.parts.finished(build), () => {});

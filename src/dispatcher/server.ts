@@ -53,7 +53,7 @@ export interface ServerParts {
 /** What each role may send once admitted; a read-only client can only ask. */
 const ALLOWED: Record<Role, readonly MessageType[]> = {
   runner: ['register', 'pong', 'drain', 'output', 'result'],
-  observer: ['observe', 'pong', 'commit', 'command-result', 'patch-read'],
+  observer: ['observe', 'pong', 'commit', 'command-result', 'heard', 'patch-read'],
   client: ['query', 'notify', 'queue', 'land-wait', 'patches', 'patch-show'],
   admin: [
     'query', 'notify', 'queue', 'land-wait', 'patches', 'patch-show', 'admins', 'cancel', 'retry', 'build', 'land', 'land-cancel',

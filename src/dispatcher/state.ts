@@ -4,10 +4,11 @@
 // lease is the runner registry's business, since it is not journaled.
 
 import type { ObserverCommand } from '../protocol/messages.js';
-import type { AttemptRecord, BuildRecord, JobRecord } from '../protocol/records.js';
+import type { AttemptRecord, BuildRecord, BuildStatus, JobRecord } from '../protocol/records.js';
 import { isFinished } from './build.js';
 import type { Batch, GateCounts, LandRequest } from './gate/types.js';
 import type { PatchCounts, PatchEntry } from './patches/types.js';
+import { emptyOutbox, targetOf, type EventItem, type HookItem, type Outbox, type StatusItem } from './outbox.js';
 import { keyOf, type BuildKey } from './records.js';
 
 export interface QueuedJob {
@@ -49,6 +50,8 @@ export interface State {
   /** Patch series and their versions, applications and results. */
   patches: Map<string, PatchEntry>;
   patchCounts: PatchCounts;
+  /** Statuses, events and hook runs owed to the world outside (outbox.ts). */
+  outbox: Outbox;
 }
 
 /** What the journal's snapshot holds: enough to rebuild the state. */
@@ -62,13 +65,23 @@ export interface Snapshot {
   gateCounts?: GateCounts;
   patches?: PatchEntry[];
   patchCounts?: PatchCounts;
+  /** Absent in snapshots written before the outbox. */
+  outbox?: OutboxSnapshot;
+}
+
+export interface OutboxSnapshot {
+  next: number;
+  statuses: StatusItem[];
+  events: EventItem[];
+  hooks: HookItem[];
+  verdicts: Array<{ branch: string; status: BuildStatus }>;
 }
 
 export function emptyState(): State {
   return {
     builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0,
     requests: new Map(), batches: new Map(), gateCounts: { requests: 0, batches: 0, order: 0 },
-    patches: new Map(), patchCounts: { patches: 0 },
+    patches: new Map(), patchCounts: { patches: 0 }, outbox: emptyOutbox(),
   };
 }
 
@@ -83,6 +96,13 @@ export function snapshotOf(state: State): Snapshot {
     gateCounts: state.gateCounts,
     patches: [...state.patches.values()],
     patchCounts: state.patchCounts,
+    outbox: {
+      next: state.outbox.next,
+      statuses: [...state.outbox.statuses.values()],
+      events: [...state.outbox.events.values()],
+      hooks: [...state.outbox.hooks.values()],
+      verdicts: [...state.outbox.verdicts].map(([branch, status]) => ({ branch, status })),
+    },
   };
 }
 
@@ -113,5 +133,17 @@ export function stateFrom(snapshot: Snapshot | null): State {
   state.gateCounts = snapshot.gateCounts ?? state.gateCounts;
   for (const patch of snapshot.patches ?? []) state.patches.set(patch.id, patch);
   state.patchCounts = snapshot.patchCounts ?? state.patchCounts;
+  if (snapshot.outbox) restoreOutbox(state.outbox, snapshot.outbox);
   return state;
+}
+
+function restoreOutbox(outbox: Outbox, saved: OutboxSnapshot): void {
+  outbox.next = saved.next;
+  for (const item of saved.statuses) {
+    outbox.statuses.set(item.id, item);
+    outbox.latest.set(targetOf(item), item.id);
+  }
+  for (const item of saved.events) outbox.events.set(item.id, item);
+  for (const item of saved.hooks) outbox.hooks.set(item.id, item);
+  for (const { branch, status } of saved.verdicts) outbox.verdicts.set(branch, status);
 }

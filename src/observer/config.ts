@@ -14,6 +14,8 @@ import { LIMITS } from '../protocol/limits.js';
 import { isName, isRefName, isRepoUrl } from '../protocol/validate.js';
 import { cursorPath } from './cursor.js';
 import { inspectClone } from './clone-info.js';
+import { NOTES_FLAGS, NOTES_USAGE, parseNotesConfig } from './notes-config.js';
+import type { NotesSettings } from './notes.js';
 
 export interface ObserverConfig {
   readonly dispatcher: Address;
@@ -39,11 +41,13 @@ export interface ObserverConfig {
   readonly git: GitContext;
   /** Author and committer of the commits the observer makes. */
   readonly identity: Identity;
+  /** Git notes for finished builds (--notes); null without. */
+  readonly notes: NotesSettings | null;
 }
 
 export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--interval SECONDS]
        [--branch NAME]... [--state DIR] [--repo-url URL]
-       [--git-name NAME] [--git-email EMAIL] <clone>
+       [--git-name NAME] [--git-email EMAIL] [--notes [--notes-format keel|appraise]] [--public-url URL] <clone>
 
   <clone>                 the git clone to watch; fetched from its origin when it has one
   --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
@@ -60,6 +64,7 @@ export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--
   --git-name NAME         author and committer name of the commits the observer
                           makes: merges, applied patches (default Keel)
   --git-email EMAIL       their email (default keel@<this host's name>)
+${NOTES_USAGE}
 ${SECURITY_USAGE}`;
 
 const MIN_INTERVAL_S = 0.05;
@@ -81,6 +86,7 @@ export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv
       'git-name': { type: 'string', default: 'Keel' },
       'git-email': { type: 'string' },
       help: { type: 'boolean' },
+      ...NOTES_FLAGS,
       ...SECURITY_FLAGS,
     },
   });
@@ -110,6 +116,8 @@ export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv
     );
   }
 
+  const scratchDir = scratchPath(stateDir, clone.path);
+  const notes = await parseNotesConfig(values, { clone: clone.path, hasOrigin: clone.hasOrigin, stateDir, scratchDir, git, identity });
   return Object.freeze({
     dispatcher,
     intervalMs,
@@ -122,10 +130,11 @@ export async function parseObserverConfig(argv: string[], env: NodeJS.ProcessEnv
     supersede: values.supersede,
     stateDir,
     cursorFile: cursorPath(stateDir, clone.path),
-    scratchDir: scratchPath(stateDir, clone.path),
+    scratchDir,
     security,
     git,
     identity,
+    notes,
   });
 }
 

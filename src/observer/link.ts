@@ -7,7 +7,8 @@
 // as it takes; the observer never exits for want of a dispatcher, because
 // the commits wait safely in the cursor. A `scan` (someone ran `keel
 // notify`) makes the owner look for new commits at once; a `command` is git
-// work the owner does and answers; `finished` says a build ended.
+// work the owner does and answers; `finished` says a build ended, and is
+// answered `heard` once the owner has kept what it needs of it.
 
 import { formatAddress, type Address } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
@@ -17,8 +18,7 @@ import { Watchdog } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Security } from '../common/security.js';
-import { PROTOCOL_VERSION, type CommandResult, type Message, type ObserverCommand, type Queued } from '../protocol/messages.js';
-import type { BuildSummary } from '../protocol/records.js';
+import { PROTOCOL_VERSION, type CommandResult, type Finished, type Message, type ObserverCommand, type Queued } from '../protocol/messages.js';
 import type { PendingCommit } from './cursor.js';
 
 export interface LinkSource {
@@ -29,8 +29,8 @@ export interface LinkSource {
   scanNow(): void;
   /** Does the git work of a command, reading a patch's bytes with `read`; never throws (a failure is a result with `ok: false`). */
   command(command: ObserverCommand, read: PatchReader): Promise<Omit<CommandResult, 'type' | 'id'>>;
-  /** A build of this project finished. */
-  finished(build: BuildSummary): void;
+  /** A build of this project finished; resolves once it is kept (the dispatcher may then forget it), rejects when it could not be. */
+  finished(event: Omit<Finished, 'type'>): Promise<void>;
 }
 
 /** Reads a chunk of a patch's bytes from the dispatcher, on the connection the command came on. */
@@ -213,9 +213,14 @@ export class DispatcherLink {
         });
         return;
       }
-      case 'finished':
-        this.options.source.finished(message.build);
+      case 'finished': {
+        const { id } = message;
+        // Not heard when it could not be kept: the dispatcher sends it again on the next connection.
+        void this.options.source.finished(message).then(() => {
+          if (conn.isOpen) conn.send({ type: 'heard', id });
+        }, (error: Error) => this.options.log(`could not keep the result of build ${message.build.commit}: ${error.message}`));
         return;
+      }
       case 'patch-bytes': {
         const key = `${message.patch}/${message.version}@${message.offset}`;
         this.reads.get(key)?.resolve({ data: Buffer.from(message.data, 'base64'), end: message.end });

@@ -8,7 +8,11 @@
 // its refs change (fs.watch), and when the dispatcher sends `scan` (after a
 // `keel notify`, e.g. from a post-receive hook); polling is the safety net. Writes one file, <state>/observer-<hash of clone path>.json: the
 // last head seen per branch and the commits not yet acknowledged, so a
-// restart neither misses nor repeats one. It never exits because the
+// restart neither misses nor repeats one. With --notes it writes a git note
+// of every finished build (`finished`, answered `heard`) and pushes the notes
+// ref to origin, keeping the notes not yet pushed in
+// <state>/observer-<hash>-notes.json and its scratch repository in
+// <state>/observer-<hash>-work/notes.git. It never exits because the
 // dispatcher is away; it waits and retries.
 
 import { mkdir } from 'node:fs/promises';
@@ -21,6 +25,7 @@ import { onShutdown } from '../common/shutdown.js';
 import { OBSERVER_USAGE, parseObserverConfig, type ObserverConfig } from './config.js';
 import { CursorError, readCursor, type Cursor } from './cursor.js';
 import { DispatcherLink } from './link.js';
+import { NotesWriter } from './notes.js';
 import { Observer } from './observer.js';
 import { RefWatcher } from './ref-watch.js';
 
@@ -39,7 +44,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   const saved = await loadCursor(config);
   const log = createLog('observer');
-  const observer = new Observer(config, saved, log);
+  const notes = config.notes === null ? null : await NotesWriter.open(config.notes, log).catch((error: Error) => fail(error.message));
+  const observer = new Observer(config, saved, log, notes);
   const link = new DispatcherLink({
     dispatcher: config.dispatcher,
     security: config.security,
@@ -59,6 +65,7 @@ export async function main(argv: string[]): Promise<void> {
     ? null
     : new RefWatcher({ gitDir: config.originGitDir, onChange: () => void observer.scanNow(), log });
   if (watcher?.start()) log(`watching ${config.originGitDir} for pushes`);
+  if (config.notes) log(`writing a note of every finished build on ${config.notes.repo.ref} of ${config.notes.repo.remote}`);
   observer.start(link);
   onShutdown(log, async () => {
     watcher?.stop();

@@ -6,8 +6,7 @@
 
 import { join } from 'node:path';
 import type { Log } from '../common/log.js';
-import type { ObserverCommand, Queued } from '../protocol/messages.js';
-import type { BuildSummary } from '../protocol/records.js';
+import type { Finished, ObserverCommand, Queued } from '../protocol/messages.js';
 import { runCommand, type CommandReply, type Workers } from './commands.js';
 import { GitWork, type GitWorkSettings } from './git-work.js';
 import { LandWork } from './land-work.js';
@@ -19,6 +18,7 @@ import type { ObserverConfig } from './config.js';
 import { writeCursor, type Cursor, type PendingCommit } from './cursor.js';
 import { fetchOrigin, listNewCommits, readBranchHeads, type BranchHeads, type RepoView } from './git-refs.js';
 import type { DispatcherLink, LinkSource } from './link.js';
+import type { NotesWriter } from './notes.js';
 import { findNewCommits } from './scan.js';
 
 type Failure = 'fetch' | 'origin' | 'scan' | 'save';
@@ -47,7 +47,13 @@ export class Observer implements LinkSource {
 
   private readonly workers: Workers;
 
-  constructor(private readonly settings: ObserverSettings, saved: Cursor | null, private readonly log: Log) {
+  constructor(
+    private readonly settings: ObserverSettings,
+    saved: Cursor | null,
+    private readonly log: Log,
+    /** Writes git notes of finished builds (--notes); null without. */
+    private readonly notes: NotesWriter | null = null,
+  ) {
     const scratch = new ScratchRepo(settings);
     this.workers = {
       work: new GitWork(settings),
@@ -63,6 +69,7 @@ export class Observer implements LinkSource {
   start(link: DispatcherLink): void {
     this.link = link;
     link.start();
+    this.notes?.start();
     void this.scanNow();
   }
 
@@ -83,8 +90,9 @@ export class Observer implements LinkSource {
     return runCommand(this.workers, command, read);
   }
 
-  finished(build: BuildSummary): void {
+  async finished({ build, jobs }: Omit<Finished, 'type'>): Promise<void> {
     this.log(`build of ${build.commit} (${build.ref}) ${build.status}${build.note ? `: ${build.note}` : ''}`);
+    await this.notes?.add({ build, jobs });
   }
 
   /**
@@ -106,13 +114,14 @@ export class Observer implements LinkSource {
     return this.running;
   }
 
-  /** Stops polling, lets a running scan finish, writes the cursor, closes the link. */
+  /** Stops polling, lets a running scan (and a round of notes) finish, writes the cursor, closes the link. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
     await this.save();
     await this.link?.stop();
+    await this.notes?.stop();
   }
 
   private async scanWhileAsked(): Promise<void> {

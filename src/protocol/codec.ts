@@ -9,7 +9,7 @@ import { ADMIN_OPS, PATCH_OPS, ROLES, STREAMS, type Message, type MessageType } 
 import { author, baseSpec, chunk, patchPath, patchRecord, patchSummary, sha256, subject } from './patch-fields.js';
 import { PATCH_STATES } from './records.js';
 import {
-  buildRecord, buildSummary, command, commandAnswer, commitId as commit, count, errorCode, landSummary, outcome, plainName as name,
+  buildRecord, buildSummary, command, commandAnswer, commitId as commit, count, errorCode, jobSummary, landSummary, outcome, plainName as name,
   refName as ref, repoUrl as repo, requestId, runnerSummary,
 } from './record-fields.js';
 
@@ -73,7 +73,8 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     id: requestId(o, 'id'), ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode),
     message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commit), answer: nullable(o, 'answer', commandAnswer),
   }),
-  finished: (o) => ({ build: buildSummary(o, 'build') }),
+  finished: (o) => ({ id: count(o, 'id'), build: buildSummary(o, 'build'), jobs: list(o, 'jobs', LIMITS.jobsPerBuild, jobSummary) }),
+  heard: (o) => ({ id: count(o, 'id') }),
   query: (o) => ({ commit: nullable(o, 'commit', commit), project: nullable(o, 'project', name) }),
   notify: () => ({}),
   notified: (o) => ({ observers: count(o, 'observers') }),

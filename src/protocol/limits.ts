@@ -71,6 +71,22 @@ export const LIMITS = {
   overviewBuilds: 100,
   /** Runners one `status` overview lists; the rest are counted. */
   overviewRunners: 2000,
+  /** Commit statuses the dispatcher keeps until the forge takes them (--forge-status); past it the oldest go. */
+  outboxStatuses: 10_000,
+  /** `finished` events kept until an observer says `heard`; past it the oldest go. */
+  outboxEvents: 1000,
+  /** Finished builds waiting for the --on-result hook; past it the oldest go. */
+  outboxHooks: 1000,
+  /** Branches whose last verdict is remembered for KEEL_PREVIOUS_STATUS; past it the least recent is forgotten. */
+  branchVerdicts: 10_000,
+  /** A commit status's description: GitHub refuses more than 140 characters. */
+  forgeDescription: 140,
+  /** What is read of a forge's answer: enough for its `message`. */
+  forgeAnswerBytes: 64 * KIB,
+  /** Output of one run of the --on-result hook copied to the dispatcher's log; the rest is counted. */
+  hookOutputBytes: 64 * KIB,
+  /** Notes an observer keeps until it can push them to origin; past it the oldest go. */
+  pendingNotes: 10_000,
 } as const;
 
 export type Limit = keyof typeof LIMITS;

@@ -3,7 +3,7 @@
 
 import type { ErrorCode } from './error-codes.js';
 import { LIMITS } from './limits.js';
-import type { BuildRecord, BuildSummary, LandSummary, PatchRecord, PatchState, PatchSummary, RunOutcome, RunnerSummary } from './records.js';
+import type { BuildRecord, BuildSummary, JobSummary, LandSummary, PatchRecord, PatchState, PatchSummary, RunOutcome, RunnerSummary } from './records.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -135,12 +135,18 @@ export type CommandAnswer =
 export const ANSWER_OPS = ['inspect', 'merge', 'land', 'base', 'range', 'apply'] as const;
 
 export interface CommandMessage { type: 'command'; id: string; command: ObserverCommand }
-/** `commit`: the commit the work found or made (resolved, merged, landed); null when there is none. */
+/** `commit`: the commit the work found or made (resolved, merged, landed, applied); null when there is none. */
 export interface CommandResult {
   type: 'command-result'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; answer: CommandAnswer | null;
 }
-/** Dispatcher -> observer: a build of its project finished. */
-export interface Finished { type: 'finished'; build: BuildSummary }
+/**
+ * Dispatcher -> observer: a build of its project finished. Kept in the
+ * dispatcher's journal and sent again after every reconnect until the
+ * observer answers `heard` with its `id`.
+ */
+export interface Finished { type: 'finished'; id: number; build: BuildSummary; jobs: JobSummary[] }
+/** Observer -> dispatcher: it has taken `finished` `id` (and kept what it needs of it). */
+export interface Heard { type: 'heard'; id: number }
 
 // Client <-> dispatcher.
 export interface Query { type: 'query'; commit: string | null; project: string | null }
@@ -224,7 +230,7 @@ export interface Status {
 export type Message =
   | Hello | Welcome | Challenge | Auth | ErrorMessage
   | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Recorded | Drain
-  | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished
+  | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished | Heard
   | Query | Status | Notify | Notified
   | Admins | AdminList | Cancel | Retry | Build | Done
   | Land | LandWait | LandCancel | QueueQuery | LandQueue

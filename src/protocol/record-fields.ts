@@ -12,7 +12,7 @@ import { LIMITS } from './limits.js';
 import { ANSWER_OPS, COMMAND_OPS, type BranchHead, type CommandAnswer, type MergeStep, type ObserverCommand } from './messages.js';
 import {
   BUILD_STATUSES, LAND_STATES, OUTCOME_STATUSES, SUBJECT_KINDS,
-  type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec,
+  type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec, type JobSummary,
   type LandSummary, type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
 } from './records.js';
 import { isCommitId, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
@@ -280,6 +280,19 @@ export function buildSummary(o: Fields, f: string): BuildSummary {
     jobs: jobCounts(b, 'jobs'),
     runners: list(b, 'runners', 16, plainName),
     unwritten: bool(b, 'unwritten'),
+  };
+}
+
+export function jobSummary(o: Fields, f: string): JobSummary {
+  const j = object(o, f);
+  return {
+    name: plainName(j, 'name'),
+    title: text(j, 'title', LIMITS.printable),
+    status: oneOf(j, 'status', BUILD_STATUSES),
+    flaky: bool(j, 'flaky'),
+    counts: nullable(j, 'counts', counts),
+    durationMs: nullable(j, 'durationMs', span),
+    note: text(j, 'note', LIMITS.printable),
   };
 }
 

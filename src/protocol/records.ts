@@ -170,6 +170,23 @@ export interface BuildSummary {
   unwritten: boolean;
 }
 
+/**
+ * One job of a finished build in a few bounded fields, for the `finished`
+ * event: what a git note or a chat message says of each job.
+ */
+export interface JobSummary {
+  /** The job's id (JobSpec.id). */
+  name: string;
+  /** For people: "unit (NODE=18, OS=linux)". */
+  title: string;
+  status: BuildStatus;
+  flaky: boolean;
+  counts: TestCounts | null;
+  durationMs: number | null;
+  /** Why it is not `passed`; clipped. */
+  note: string;
+}
+
 export interface RunnerSummary {
   name: string;
   slots: number;

@@ -39,6 +39,7 @@ test('defaults: local dispatcher, 5 s, every branch, ./.keel-state, origin as th
     scratchDir: join(resolve('.keel-state'), `${basename(cursorPath(resolve('.keel-state'), path), '.json')}-work`),
     git: createGitContext({}),
     identity: { name: 'Keel', email: `keel@${hostname()}` },
+    notes: null,
   });
   assert.ok(Object.isFrozen(config));
   assert.ok(Object.isFrozen(config.identity));

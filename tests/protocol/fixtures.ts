@@ -3,7 +3,7 @@
 // escaping: newlines, quotes, U+2028, emoji and lone surrogates.
 
 import type { Message, MessageType } from '../../src/protocol/messages.js';
-import type { AttemptRecord, BuildRecord, BuildSummary, JobRecord, PatchApplication, PatchRecord, RunOutcome, RunnerSummary } from '../../src/protocol/records.js';
+import type { AttemptRecord, BuildRecord, BuildSummary, JobRecord, JobSummary, PatchApplication, PatchRecord, RunOutcome, RunnerSummary } from '../../src/protocol/records.js';
 
 export const SHA1 = '0123456789abcdef0123456789abcdef01234567';
 export const SHA1_B = 'fedcba9876543210fedcba9876543210fedcba98';
@@ -18,7 +18,7 @@ export const NASTY =
 export const ALL_TYPES: Record<MessageType, true> = {
   hello: true, welcome: true, challenge: true, auth: true, error: true,
   register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
-  observe: true, observing: true, commit: true, queued: true, scan: true, command: true, 'command-result': true, finished: true,
+  observe: true, observing: true, commit: true, queued: true, scan: true, command: true, 'command-result': true, finished: true, heard: true,
   query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true,
   abort: true, cancel: true, retry: true, build: true, done: true,
   land: true, 'land-wait': true, 'land-cancel': true, queue: true, 'land-queue': true,
@@ -156,6 +156,11 @@ const queuedSummary: BuildSummary = {
   jobs: { queued: 2 }, runners: [], unwritten: false,
 };
 
+export const jobSummaries: JobSummary[] = [
+  { name: 'unit.NODE-18', title: 'unit (NODE=18)', status: 'failed', flaky: false, counts: { tests: 10, passed: 8, failed: 2, skipped: 0 }, durationMs: 1234, note: `2 tests failed ${NASTY.slice(0, 80)}` },
+  { name: 'lint', title: 'lint', status: 'passed', flaky: true, counts: null, durationMs: null, note: '' },
+];
+
 export interface Fixture { name: string; message: Message }
 
 export const fixtures: Fixture[] = [
@@ -250,7 +255,10 @@ export const fixtures: Fixture[] = [
     name: 'command-result land moved',
     message: { type: 'command-result', id: 'C-14', ok: false, code: 'branch-moved', message: 'feature-x moved', commit: null, answer: { op: 'land', moved: ['L-7'] } },
   },
-  { name: 'finished', message: { type: 'finished', build: buildSummary } },
+
+  { name: 'finished', message: { type: 'finished', id: 17, build: buildSummary, jobs: jobSummaries } },
+  { name: 'finished, a build with no jobs', message: { type: 'finished', id: Number.MAX_SAFE_INTEGER, build: queuedSummary, jobs: [] } },
+  { name: 'heard', message: { type: 'heard', id: 17 } },
   { name: 'build', message: { type: 'build', ref: 'refs/heads/release/1.x', project: 'lib' } },
   { name: 'abort', message: { type: 'abort', lease: 'lease_1-a' } },
   { name: 'cancel', message: { type: 'cancel', commit: SHA1, project: null } },

@@ -48,7 +48,7 @@ const MAX_OUTPUT = 256 * 1024 * 1024;
  * back on whatever user.name the machine has, or fail only on a machine
  * without one, so they are refused here instead, the same everywhere.
  */
-const MAKES_COMMITS: ReadonlySet<string> = new Set(['am', 'cherry-pick', 'commit', 'commit-tree', 'merge', 'rebase', 'revert']);
+const MAKES_COMMITS: ReadonlySet<string> = new Set(['am', 'cherry-pick', 'commit', 'commit-tree', 'merge', 'notes', 'rebase', 'revert']);
 
 /** The environment git runs with, from `base` (main's process.env). */
 export function createGitContext(base: NodeJS.ProcessEnv): GitContext {
