@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { HTTP_FLAGS, HTTP_USAGE, parseHttpConfig, type HttpConfig } from './http/config.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -26,6 +27,8 @@ export interface DispatcherConfig {
   readonly maxLogBytes: number;
   readonly maxErrors: number;
   readonly maxUnwritten: number;
+  /** The status page; null with --http-port off. */
+  readonly http: HttpConfig | null;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -34,6 +37,7 @@ const MIB = 1024 * 1024;
 export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N] [--results DIR] [--state DIR]
        [--heartbeat SECONDS] [--deadline SECONDS] [--max-attempts N] [--token-file FILE]
        [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [--recover] [limits]
+       [--http-port N|off] [--http-host ADDR] [--http-auth FILE] [--http-max-clients N]
 
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             TCP port; 0 picks a free one and prints it (default 8888)
@@ -54,6 +58,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --admins FILE        names allowed to act as admin (default STATE/admins)
   --insecure           allow listening beyond loopback without a secret
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
+${HTTP_USAGE}
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -81,6 +86,7 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       'max-log-mib': { type: 'string', default: '128' },
       admins: { type: 'string' },
       insecure: { type: 'boolean', default: false },
+      ...HTTP_FLAGS,
       ...SECURITY_FLAGS,
     },
   });
@@ -104,9 +110,10 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
   if (Number(values['max-buffered-mib']) < Number(values['max-line-mib'])) {
     throw new ConfigError(`--max-buffered-mib must be at least --max-line-mib (${values['max-line-mib']}), got "${values['max-buffered-mib']}"`);
   }
+  const port = parseInteger(values.port, '--port', 0, 65535);
   return Object.freeze({
     host: values.host,
-    port: parseInteger(values.port, '--port', 0, 65535),
+    port,
     results: resolve(values.results),
     state,
     heartbeatMs,
@@ -124,5 +131,6 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     recover: values.recover,
     maxLogBytes: parseInteger(values['max-log-mib'], '--max-log-mib', 2, 1_000_000) * MIB,
     maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
+    http: parseHttpConfig(values, { host: values.host, port, insecure: values.insecure }),
   });
 }

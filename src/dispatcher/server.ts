@@ -54,8 +54,8 @@ export interface ServerParts {
 const ALLOWED: Record<Role, readonly MessageType[]> = {
   runner: ['register', 'pong', 'drain', 'output', 'result'],
   observer: ['observe', 'pong', 'commit', 'command-result'],
-  client: ['query', 'notify'],
-  admin: ['query', 'notify', 'admins', 'cancel', 'retry', 'build'],
+  client: ['query', 'history', 'logs', 'notify'],
+  admin: ['query', 'history', 'logs', 'notify', 'admins', 'cancel', 'retry', 'build'],
 };
 
 export class DispatcherServer {
