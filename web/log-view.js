@@ -18,9 +18,10 @@ export function plainStyle() {
   return { fg: null, bg: null, bold: false, dim: false, italic: false, underline: false, inverse: false };
 }
 
-// CSI with parameters and a final byte; OSC up to BEL or ST; any other two-byte escape.
+// CSI with parameters and a final byte; OSC up to BEL or ST; ESC, intermediates and a final byte (charsets);
+// any other two-byte escape, or a lone ESC.
 // eslint-disable-next-line no-control-regex
-const ESCAPE = /\u001b\[([0-?]*)([ -/]*)([@-~])|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]?/g;
+const ESCAPE = /\u001b\[([0-?]*)([ -/]*)([@-~])|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -/]+[0-~]|\u001b[@-Z\\-_]?/g;
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f]/g;
 

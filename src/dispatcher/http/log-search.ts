@@ -9,9 +9,9 @@ import { open } from 'node:fs/promises';
 const BLOCK = 256 * 1024;
 /** The most of a log one request reads: the whole of a log at the default cap. */
 export const SCAN_BUDGET = 256 * 1024 * 1024;
-/** Terminal escape sequences (CSI with its parameters, OSC up to its end, two-byte escapes): what the page does not show. */
+/** Terminal escape sequences (CSI with its parameters, OSC up to its end, charsets, two-byte escapes): what the page does not show. */
 // eslint-disable-next-line no-control-regex
-const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]/g;
+const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -/]+[0-~]|\u001b[@-Z\\-_]?/g;
 const SHOWN_CHARS = 500;
 
 export const stripEscapes = (text: string) => text.replace(ESCAPES, '');
