@@ -11,7 +11,8 @@ import { parseFlags } from '../common/flags.js';
 import { FOLLOW_KEEPALIVE_MS } from '../protocol/messages.js';
 import type { BuildSummary } from '../protocol/records.js';
 import { isCommitId, isName } from '../protocol/validate.js';
-import { converse } from './client.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { converse, RefusedError } from './client.js';
 import { formatProgress, JobLines } from './progress.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
@@ -91,6 +92,11 @@ export async function logs(argv: string[], env: NodeJS.ProcessEnv, output: Outpu
           return false;
       }
     }, { security: target.security, timeoutMs: 4 * FOLLOW_KEEPALIVE_MS });
+  } catch (error) {
+    // As `keel status SHA` answers for a build it does not know: exit 1.
+    if (!(error instanceof RefusedError) || error.reason !== ErrorCode.unknownBuild) throw error;
+    console.log(`no build of ${commit} is known to the dispatcher`);
+    return 1;
   } finally {
     if (ticker) clearInterval(ticker);
     if (output.status) process.stderr.write('\n');
