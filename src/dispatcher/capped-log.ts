@@ -16,7 +16,7 @@
 // in the file the output stood, how long after the log started — so a page
 // can say when each line came.
 /** A new time mark at most this often; past MAX_MARKS, every other one goes and the spacing doubles. */
-const MARK_SPACING_MS = 200;
+const MARK_SPACING_MS = 100;
 const MAX_MARKS = 4096;
 
 import { FileAppender, type HeldBytes, type LostRange } from './file-appender.js';

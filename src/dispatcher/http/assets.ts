@@ -16,6 +16,7 @@ const FILES = {
   'page.js': TYPES.js,
   'log-page.js': TYPES.js,
   'log-view.js': TYPES.js,
+  'icon.svg': TYPES.svg,
 } as const;
 
 export interface Asset {

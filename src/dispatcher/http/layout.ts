@@ -24,6 +24,7 @@ export function layout({ title, links, body, script, data = {} }: PageOptions): 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Keel</title>
 <link rel="stylesheet" href="/assets/keel.css">
+<link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 ${script ? html`<script type="module" src="/assets/${script}"></script>` : ''}
 </head>
 <body${attributes}>

@@ -47,7 +47,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 /** An error as the page or the tool asked for it: a small page, or {error, message} in JSON. */
 export function sendError(res: ServerResponse, status: number, message: string, json: boolean, head: boolean, headers: Headers = {}): void {
   if (json) return send(res, status, TYPES.json, `${JSON.stringify({ error: status, message })}\n`, head, headers);
-  const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status} · Keel</title><link rel="stylesheet" href="/assets/keel.css"></head>
+  const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status} · Keel</title><link rel="stylesheet" href="/assets/keel.css"><link rel="icon" href="/assets/icon.svg" type="image/svg+xml"></head>
 <body><header class="top"><a class="brand" href="/">Keel</a></header><main><h1>${status}</h1><p>${message}</p><p><a href="/">Back to the overview</a></p></main></body></html>
 `;
   send(res, status, TYPES.html, page.text, head, headers);

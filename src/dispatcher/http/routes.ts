@@ -65,7 +65,7 @@ export function parseRequest(url: string): Parsed {
 
   if (segments.length === 1 && first === '') return done({ kind: 'overview' });
   if (first === 'badge.svg' && segments.length === 1) return done({ kind: 'badge', ref: refOf(query.get('branch') ?? 'main') });
-  if (first === 'assets' && segments.length === 2 && /^[a-z-]+\.(css|js)$/.test(second!)) return done({ kind: 'asset', name: second! });
+  if (first === 'assets' && segments.length === 2 && /^[a-z-]+\.(css|js|svg)$/.test(second!)) return done({ kind: 'asset', name: second! });
   if (first === 'branches' && segments.length >= 2) return branchRoute(segments.slice(1), false, query, done);
   if (first === 'builds' && second !== undefined) {
     if (!isCommitId(second)) return notFound('a build is named by its full commit id');

@@ -118,7 +118,9 @@ function branchRows(state: State, indexed: Branch[], project: string | null | un
   for (const build of active) rowOf(build.project, build.ref).builds.push(summarise(build, state.unwritten.has(keyOf(build))));
   for (const branch of indexed) {
     const row = rowOf(branch.project, branch.ref);
-    for (const build of branch.builds) {
+    // The index holds them in the order their files were written; people read them by when they ended.
+    const finished = [...branch.builds].sort((a, b) => (b.endedAt ?? '').localeCompare(a.endedAt ?? ''));
+    for (const build of finished) {
       if (!row.builds.some((b) => b.commit === build.commit && b.run === build.run)) row.builds.push(build);
     }
   }
