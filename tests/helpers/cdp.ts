@@ -46,7 +46,7 @@ export class Browser {
   /** The browser's own last words, for failure messages. */
   readonly stderr: string[] = [];
 
-  private constructor(private readonly child: ChildProcess, private readonly input: Writable, output: Readable) {
+  private constructor(child: ChildProcess, private readonly input: Writable, output: Readable) {
     output.on('data', (chunk: Buffer) => this.receive(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr.push(chunk.toString('utf8'));
