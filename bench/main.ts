@@ -16,6 +16,7 @@ import { measureInstantLatency, measurePollingLatency } from './latency.js';
 import { measureLogThroughput } from './log-throughput.js';
 import { measureMemory } from './memory.js';
 import { measureRunnerOverhead } from './runner-overhead.js';
+import { measureFollowers, measureLiveLogLatency, measurePages } from './status-page.js';
 import { cleanUp, stopProcesses, type Figure } from './support.js';
 
 const BENCHES: Record<string, () => Promise<Figure[]>> = {
@@ -26,6 +27,9 @@ const BENCHES: Record<string, () => Promise<Figure[]>> = {
   idle: measureIdleRunners,
   log: measureLogThroughput,
   memory: measureMemory,
+  sse: measureLiveLogLatency,
+  pages: measurePages,
+  followers: measureFollowers,
 };
 
 function formatFigure(figure: Figure): string {

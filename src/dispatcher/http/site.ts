@@ -39,7 +39,7 @@ export interface SiteParts {
 }
 
 /** How long an overview may be reused when nothing has changed (the times on it move on). */
-const OVERVIEW_REUSE_MS = 1000;
+const OVERVIEW_REUSE_MS = 250;
 
 export class Site {
   readonly commits: CommitInfos;

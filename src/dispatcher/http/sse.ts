@@ -45,6 +45,11 @@ export class EventStream {
       this.drop();
       return false;
     }
+    // The events of one turn (a burst of output) leave in one write, not a system call each.
+    if (this.res.writableCorked === 0) {
+      this.res.cork();
+      process.nextTick(() => this.res.uncork());
+    }
     return this.res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
