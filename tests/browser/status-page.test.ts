@@ -9,6 +9,8 @@
 //   - nothing from a hostile branch name, commit or test output runs or
 //     loads: no script marker is set, no injected element exists, no request
 //     goes to an address only an injected tag would ask for.
+//   - a big log shows its head and tail with an honest gap between, which
+//     loads by Range, and a search that jumps into it.
 // Screenshots go to the test's temp folder, and to KEEL_SCREENSHOTS (a
 // folder) when it is set: `KEEL_SCREENSHOTS=docs` makes the README's.
 // Without a browser the test says so in one line and is skipped, unless
@@ -27,7 +29,7 @@ import { Browser, findBrowser, type Page } from '../helpers/cdp.js';
 import { connectObserver, connectRunner, outputMessage, passedOutcome, resultMessage } from '../helpers/e2e-wire.js';
 import { GIT_ENV, git, makeRepo } from '../helpers/git-repo.js';
 import type { TestPeer } from '../helpers/peer.js';
-import { stopAtEnd, tempDir } from '../helpers/temp.js';
+import { stopAtEnd, tempDir, waitFor } from '../helpers/temp.js';
 
 const browserPath = findBrowser();
 const required = process.env.KEEL_REQUIRE_BROWSER === '1';
@@ -89,7 +91,9 @@ async function scene(t: TestContext) {
     plans.set(sha, plan);
     await observer.report(sha, ref);
   };
-  return { repo, http: running.http!.port, report, held };
+  /** The job a runner holds for the test (`<sha>/<job>`), once it has it. */
+  const holding = (key: string) => waitFor(() => held.get(key), `a runner to hold ${key}`);
+  return { repo, http: running.http!.port, report, holding };
 }
 
 async function shot(t: TestContext, page: Page, name: string): Promise<void> {
@@ -109,7 +113,7 @@ async function assertInert(page: Page): Promise<void> {
 
 test('the status page in Chromium: overview, a live log, nothing hostile runs', { skip: !browserPath && !required }, async (t) => {
   assert.ok(browserPath, 'KEEL_REQUIRE_BROWSER=1, but no Chromium is installed (apt-get install chromium)');
-  const { repo, http, report, held } = await scene(t);
+  const { repo, http, report, holding } = await scene(t);
   const base = `http://127.0.0.1:${http}`;
   const c1 = commit(repo, 'Add the multiplication table');
   await report(c1, 'refs/heads/main', [unit, lint], 'pass');
@@ -150,9 +154,7 @@ test('the status page in Chromium: overview, a live log, nothing hostile runs', 
   assert.equal(await page.evaluate('window.__sameDocument'), true, 'updated in place, not reloaded');
 
   // A running job's log page: lines written after it loaded appear, coloured, numbered, timed, folded.
-  const job = held.get(`${c4}/unit`)!;
-  assert.ok(job, 'the unit job of c4 is running');
-  const { peer, job: leased } = job;
+  const { peer, job: leased } = await holding(`${c4}/unit`);
   const now = Math.floor(Date.now() / 1000);
   peer.send(outputMessage(leased.lease, `${ESC}[0Ksection_start:${now}:install[collapsed=true]\r${ESC}[0K${ESC}[1mInstalling dependencies${ESC}[0m\nadded 212 packages in 3s\n${ESC}[0Ksection_end:${now + 3}:install\r${ESC}[0K\n`));
   peer.send(outputMessage(leased.lease, `TAP version 13\n# Subtest: math\n${ESC}[32mok 1 - adds${ESC}[0m\n`));
@@ -179,7 +181,7 @@ test('the status page in Chromium: overview, a live log, nothing hostile runs', 
   await page.waitFor(`document.querySelectorAll('#search-hits li').length === 1`, 'one match');
 
   // Hostile values: the branch, the commit and the output are text, on every page.
-  const evil = held.get(`${c5}/tests`)!;
+  const evil = await holding(`${c5}/tests`);
   evil.peer.send(outputMessage(evil.job.lease, `${EVIL_OUTPUT}\n`));
   await page.goto(`${base}/builds/${c5}/jobs/tests`);
   await page.waitFor(`document.getElementById('log').innerText.includes('window.__pwned=5')`, 'the hostile output, as text');
@@ -190,4 +192,41 @@ test('the status page in Chromium: overview, a live log, nothing hostile runs', 
   await page.goto(`${base}/`);
   await assertInert(page);
   assert.deepEqual(page.errors.filter((error) => !/favicon/.test(error)), [], 'no script error, no refused resource');
+});
+
+test('a big log in Chromium: its head and tail, a gap that says what it holds and loads, a search that jumps into it', { skip: !browserPath && !required }, async (t) => {
+  assert.ok(browserPath, 'KEEL_REQUIRE_BROWSER=1, but no Chromium is installed (apt-get install chromium)');
+  const { repo, http, report, holding } = await scene(t);
+  const sha = commit(repo, 'A chatty test');
+  await report(sha, 'refs/heads/main', [DEFAULT_JOB], 'hold');
+  const { peer, job } = await holding(`${sha}/tests`);
+  const line = (n: number) => `output line ${String(n).padStart(6, '0')} ${'-'.repeat(40)}\n`;
+  for (let n = 1; n <= 40_000; n += 1000) peer.send(outputMessage(job.lease, Array.from({ length: 1000 }, (_, i) => line(n + i)).join('')));
+  peer.send(resultMessage(job.lease, passedOutcome()));
+  const browser = await Browser.launch(t, browserPath!);
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${http}/builds/${sha}/jobs/tests`);
+  await page.waitFor(`document.getElementById('follow-state').textContent.includes('ended')`, 'the whole tail, to the end');
+  const gap = await page.evaluate<string>(`document.querySelector('.gap')?.textContent ?? ''`);
+  const [, first, last] = /lines (\d+)–(\d+) not shown/.exec(gap) ?? [];
+  assert.ok(first && last && Number(last) > Number(first), gap);
+  assert.ok(await page.evaluate(`document.querySelectorAll('#log .line').length < 20000`), 'the page did not get the whole log');
+  assert.equal(await page.evaluate(`document.getElementById('L${Number(first) - 1}')?.querySelector('.c').textContent`), line(Number(first) - 2).trimEnd(), 'the head ends just before the gap');
+  assert.equal(await page.evaluate(`document.getElementById('L${Number(last) + 1}')?.querySelector('.c').textContent`), line(Number(last)).trimEnd(), 'the tail starts just after it');
+
+  // A search finds a line in the middle on the server; following it loads that part, numbered right.
+  const target = Math.floor((Number(first) + Number(last)) / 2);
+  await page.evaluate(`document.getElementById('search-text').value = 'line ${String(target - 1).padStart(6, '0')}'; document.getElementById('search').requestSubmit()`);
+  await page.waitFor(`document.querySelectorAll('#search-hits a').length === 1`, 'the match');
+  await page.evaluate(`document.querySelector('#search-hits a').click()`);
+  await page.waitFor(`document.getElementById('L${target}')?.classList.contains('target')`, 'the matched line, loaded and marked');
+  assert.equal(await page.evaluate(`document.getElementById('L${target}').querySelector('.c').textContent`), line(target - 1).trimEnd());
+  assert.equal(await page.evaluate(`document.querySelectorAll('.gap').length`), 2, 'the gap is split around what was loaded');
+
+  // "load" fills a gap from its start.
+  const before = await page.evaluate<number>(`document.querySelectorAll('#log .line').length`);
+  await page.evaluate(`document.querySelector('.gap button').click()`);
+  await page.waitFor(`document.querySelectorAll('#log .line').length > ${before}`, 'more lines');
+  assert.equal(await page.evaluate(`document.getElementById('L${first}').querySelector('.c').textContent`), line(Number(first) - 1).trimEnd());
+  assert.deepEqual(page.errors.filter((error) => !/favicon/.test(error)), []);
 });

@@ -223,3 +223,32 @@ test('a build of several jobs: a log is asked for by job, and the page links eac
   assert.equal(overview.landQueue, null);
   assert.equal(overview.patches, null);
 });
+
+test('a big log is outlined as head, gap and tail at line starts, with honest line numbers', async (t) => {
+  const { port, observer, runner } = await site(t);
+  const commit = sha(7);
+  await observer.report(commit);
+  const job = await runner.next('job');
+  const lines = Array.from({ length: 60_000 }, (_, i) => `line ${String(i + 2).padStart(7, '0')} ${'·'.repeat(i % 17)}\n`);
+  for (let i = 0; i < lines.length; i += 2000) runner.send(outputMessage(job.lease, lines.slice(i, i + 2000).join('')));
+  runner.send(resultMessage(job.lease));
+  const outline = await waitFor(async () => {
+    const answer = JSON.parse((await get(port, `/api/builds/${commit}/jobs/tests/outline`)).body);
+    return answer.status === 'passed' && answer.gap ? answer : null;
+  }, 'the outline of the finished log');
+  const raw = (await get(port, `/builds/${commit}/log`)).body;
+  const bytes = Buffer.from(raw);
+  const total = raw.split('\n').length - 1;
+  assert.equal(outline.size, bytes.length);
+  assert.equal(bytes[outline.head.end - 1], 0x0a, 'the head ends at a line end');
+  assert.equal(bytes[outline.tail.from - 1], 0x0a, 'the tail starts at a line start');
+  assert.equal(outline.gap.from, outline.head.end);
+  assert.equal(outline.gap.to, outline.tail.from);
+  assert.equal(outline.gap.firstLine, outline.head.lines + 1);
+  const middle = await get(port, `/builds/${commit}/log`, { headers: { Range: `bytes=${outline.gap.from}-${outline.gap.to - 1}` } });
+  assert.equal(middle.body.split('\n').length - 1, outline.gap.lastLine - outline.gap.firstLine + 1, 'the gap says how many lines it holds');
+  assert.equal(middle.body.split('\n')[0], lines[outline.gap.firstLine - 2]!.trimEnd(), 'line numbers count from the attempt line');
+  assert.equal(outline.tail.firstLine, outline.gap.lastLine + 1);
+  assert.equal(total - outline.tail.firstLine + 1, raw.slice(Buffer.from(raw).subarray(0, outline.tail.from).toString().length).split('\n').length - 1);
+  assert.ok(outline.marks.length >= 2, 'time marks come with it');
+});
