@@ -34,7 +34,7 @@ import { stopAtEnd, tempDir, waitFor } from '../helpers/temp.js';
 const browserPath = findBrowser();
 const required = process.env.KEEL_REQUIRE_BROWSER === '1';
 if (!browserPath && !required) {
-  process.stderr.write('browser tests not run: no Chromium found (apt-get install chromium); KEEL_REQUIRE_BROWSER=1 makes this a failure\n');
+  process.stderr.write('browser tests not run: no Chromium found (apt-get install chromium, or KEEL_BROWSER=PATH); KEEL_REQUIRE_BROWSER=1 makes this a failure\n');
 }
 
 const EVIL_REF = 'refs/heads/evil<script>window.__pwned=1</script><img/src=/pwned-ref/onerror=window.__pwned=2>';

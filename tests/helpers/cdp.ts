@@ -14,7 +14,10 @@ import { stopAtEnd, tempDir } from './temp.js';
 /** Where Debian's `chromium` package puts the browser, and the other usual names. */
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
 
+/** The browser to drive: KEEL_BROWSER when set (even to a path that is not there), else the first of the usual ones. */
 export function findBrowser(): string | null {
+  const given = process.env.KEEL_BROWSER;
+  if (given !== undefined) return existsSync(given) ? given : null;
   return CANDIDATES.find((path) => existsSync(path)) ?? null;
 }
 
