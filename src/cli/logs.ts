@@ -26,6 +26,8 @@ ${TARGET_USAGE}`;
 
 interface Output {
   out: (text: string) => void;
+  /** A line for people on stderr: how the build ended when it did not pass. */
+  err: (line: string) => void;
   /** The progress line, rewritten in place; null when stderr is not a terminal. */
   status: ((line: string) => void) | null;
 }
@@ -46,6 +48,7 @@ function terminalOutput(): Output {
   const tty = process.stderr.isTTY === true;
   let shown = '';
   return {
+    err: (line) => process.stderr.write(`${line}\n`),
     out: (text) => {
       if (tty && shown) process.stderr.write('\r\x1b[K');
       process.stdout.write(text);
@@ -101,6 +104,8 @@ export async function logs(argv: string[], env: NodeJS.ProcessEnv, output: Outpu
     if (ticker) clearInterval(ticker);
     if (output.status) process.stderr.write('\n');
   }
-  const status = (build as BuildSummary | null)?.status;
-  return status === 'passed' || status === 'queued' || status === 'running' ? 0 : 1;
+  const ended = build as BuildSummary | null;
+  const going = ended?.status === 'passed' || ended?.status === 'queued' || ended?.status === 'running';
+  if (ended && !going) output.err(`keel: ${ended.commit} ${ended.status}${ended.note ? `: ${ended.note}` : ''}`);
+  return going ? 0 : 1;
 }
