@@ -11,6 +11,7 @@ import type { BuildRecord } from '../../protocol/records.js';
 import { isFinished } from '../build.js';
 import { branchHistory } from '../history.js';
 import { withoutLeases } from '../queries.js';
+import { keyOf } from '../records.js';
 import { renderBadge } from './badge.js';
 import { buildPage, type BuildPageView, type FailureShown } from './build-page.js';
 import { branchPage } from './branch-page.js';
@@ -57,7 +58,9 @@ export async function handlePage(site: Site, request: Request & { route: PageRou
       const info = (await site.infosOf([found.build])).get(found.build.commit) ?? null;
       const estimate = estimateEnd(found.build, site.parts.index.recent);
       if (route.json) return sendJson(res, 200, { ...withoutLeases(found.build), page: { unwritten: found.unwritten, commit: info, estimate } }, head);
-      const view: BuildPageView = { build: withoutLeases(found.build), unwritten: found.unwritten, info, estimate, failures: await failuresOf(site, found.build) };
+      // Until its files are written a build's logs and JUnit may still be on their way to disk: not kept until then.
+      const settled = isFinished(found.build.status) && !found.unwritten && !site.parts.state.builds.has(keyOf(found.build));
+      const view: BuildPageView = { build: withoutLeases(found.build), unwritten: found.unwritten, info, estimate, failures: await failuresOf(site, found.build, settled) };
       return sendHtml(res, 200, buildPage(view, links, now), head);
     }
     case 'job-page': {
@@ -74,14 +77,20 @@ export async function handlePage(site: Site, request: Request & { route: PageRou
 }
 
 /** Each finished job's failed tests from its JUnit XML, with the lines of its log that name them; kept per run. */
-async function failuresOf(site: Site, build: BuildRecord): Promise<Map<string, FailureShown[]>> {
+async function failuresOf(site: Site, build: BuildRecord, keep: boolean): Promise<Map<string, FailureShown[]>> {
   const failures = new Map<string, FailureShown[]>();
   for (const job of build.jobs) {
     if (!isFinished(job.status) || job.status === 'passed' || job.junit === null) continue;
     const key = `${build.project ?? ''}/${build.commit}/${build.run}/${job.name}`;
-    let shown = failureCache.get(key);
+    let shown = failureCache.get(key) ?? null;
     if (!shown) {
       shown = await readFailures(site, build, job.junit, job.log);
+      // The XML may not be on disk yet (it is written as the job ends): that is asked again next time.
+      if (shown === null) continue;
+      if (!keep) {
+        failures.set(job.name, shown);
+        continue;
+      }
       failureCache.set(key, shown);
       if (failureCache.size > FAILURES_KEPT) failureCache.delete(failureCache.keys().next().value!);
     }
@@ -90,12 +99,12 @@ async function failuresOf(site: Site, build: BuildRecord): Promise<Map<string, F
   return failures;
 }
 
-async function readFailures(site: Site, build: BuildRecord, junit: string, log: string): Promise<FailureShown[]> {
+async function readFailures(site: Site, build: BuildRecord, junit: string, log: string): Promise<FailureShown[] | null> {
   let xml: string;
   try {
     xml = (await readFile(site.parts.results.logPath(build, junit), 'utf8')).slice(0, LIMITS.junitChars);
   } catch {
-    return [];
+    return null;
   }
   const parsed = parseFailures(xml);
   const contexts = await contextOf(site.parts.results.logPath(build, log), parsed.map((failure) => failure.test));

@@ -252,3 +252,22 @@ test('a big log is outlined as head, gap and tail at line starts, with honest li
   assert.equal(total - outline.tail.firstLine + 1, raw.slice(Buffer.from(raw).subarray(0, outline.tail.from).toString().length).split('\n').length - 1);
   assert.ok(outline.marks.length >= 2, 'time marks come with it');
 });
+
+test('a build page shows each failed test from JUnit: its name, message, and the lines of the log around it', async (t) => {
+  const { port, observer, runner } = await site(t);
+  const commit = sha(8);
+  await observer.report(commit);
+  const job = await runner.next('job');
+  runner.send(outputMessage(job.lease, 'TAP version 13\nok 1 - adds\nnot ok 2 - multiplies\n  ---\n  error: 4 !== 5\n  ...\n1..2\n'));
+  const junit = '<testsuites><testsuite name="math"><testcase classname="math" name="multiplies"><failure message="4 !== 5">AssertionError: 4 !== 5\n    at math.test.js:5</failure></testcase><testcase name="adds"/></testsuite></testsuites>';
+  runner.send(resultMessage(job.lease, { ...failed(), failedTests: ['math.multiplies'], junit }));
+  const page = await waitFor(async () => {
+    const answer = (await get(port, `/builds/${commit}`)).body;
+    return answer.includes('Failed tests') && answer.includes('class="context"') ? answer : null;
+  }, 'the failures on the build page');
+  assert.match(page, /<div class="test-name">math\.multiplies<\/div>/);
+  assert.match(page, /<div class="message">4 !== 5<\/div>/);
+  assert.match(page, /AssertionError: 4 !== 5/);
+  assert.match(page, new RegExp(`href="/builds/${commit}/jobs/tests#L4" class="hit"><span class="n">4</span>not ok 2 - multiplies`), 'the line naming the test, linked');
+  assert.match(page, /<span class="n">6<\/span>  error: 4 !== 5/, 'and the lines after it');
+});
