@@ -37,6 +37,8 @@ const MIB = 1024 * 1024;
 /** Log bytes a refusing disk may hold in memory, per log and for all logs together. */
 const HELD_PER_LOG = 8 * MIB;
 const HELD_IN_ALL = 64 * MIB;
+/** Closed logs whose marks wait for their <sha>.json: as many as result files may wait to be written, and some. */
+const MAX_CLOSED_MARKS = 4096;
 
 /** The last `max` bytes of a file (the report shows only the tail of a long log). */
 async function readTail(path: string, max: number): Promise<Omit<LogTail, 'job' | 'lost'>> {
@@ -62,6 +64,8 @@ export class ResultStore {
   /** JUnit files being written, by build, so the report waits for them. */
   private readonly junitWrites = new Map<string, Promise<unknown>[]>();
   private readonly held = new HeldBytes(HELD_IN_ALL, HELD_PER_LOG);
+  /** Time marks of logs closed whose <sha>.json is not written yet (file offsets), by path. */
+  private readonly closedMarks = new Map<string, TimeMarks>();
 
   constructor(readonly dir: string, private readonly maxLogBytes: number, private readonly watch: LogWatch | null = null) {
     mkdirSync(dir, { recursive: true });
@@ -153,9 +157,18 @@ export class ResultStore {
    */
   private async closeLog(path: string, max: number, times: Map<string, string>, job: string): Promise<Omit<LogTail, 'job'>> {
     const log = this.logs.get(path);
-    if (!log) return { ...(await readTail(path, max)), lost: [] };
+    if (!log) {
+      // Closed by an earlier try whose files could not be written: its marks were kept for this one.
+      const kept = this.closedMarks.get(path);
+      if (kept) times.set(job, formatMarks(kept, 0));
+      return { ...(await readTail(path, max)), lost: [] };
+    }
     const end = await log.close();
-    times.set(job, formatMarks(log.marks, await log.whenOpen()));
+    const base = await log.whenOpen();
+    times.set(job, formatMarks(log.marks, base));
+    this.closedMarks.set(path, log.marks.map((value, i) => (i % 2 === 0 ? value + base : value)));
+    // A run retried before its files were written is never written: its marks are let go in time.
+    if (this.closedMarks.size > MAX_CLOSED_MARKS) this.closedMarks.delete(this.closedMarks.keys().next().value!);
     this.logs.delete(path);
     this.watch?.closed(path);
     if (!end.tail) return { ...(await readTail(path, max)), lost: end.lost };
@@ -176,6 +189,8 @@ export class ResultStore {
     }
     const logTimes = times.size > 0 ? { logTimes: Object.fromEntries(times) } : {};
     await writeFileAtomic(this.path(build, '.json', true), `${JSON.stringify({ ...build, ...logTimes }, null, 2)}\n`);
+    // From now on <sha>.json has them.
+    for (const job of build.jobs) this.closedMarks.delete(this.logPath(build, job.log));
     await writeFileAtomic(this.path(build, '', true), renderReport(build, tails));
   }
 
@@ -186,6 +201,18 @@ export class ResultStore {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * A job log's time marks as file offsets: from the log while it is written,
+   * else from its close until <sha>.json holds them; null when only the
+   * file can say (readLogTimes).
+   */
+  marksOf(build: ResultOf, file: string): TimeMarks | null {
+    const path = this.logPath(build, file);
+    const open = this.logs.get(path);
+    if (open) return null;
+    return this.closedMarks.get(path) ?? null;
   }
 
   /** The time marks of each job's log kept in <sha>.json (file offsets), or null when there are none. */

@@ -51,7 +51,7 @@ export async function handleLog(site: Site, request: Request & { route: LogRoute
       const open = site.parts.logs.live(path);
       const marks = open && open.base !== null
         ? open.log.marks.map((value, i) => (i % 2 === 0 ? value + open.base! : value))
-        : (await site.parts.results.readLogTimes(found.build))?.[job.name] ?? [];
+        : site.parts.results.marksOf(found.build, job.log) ?? (await site.parts.results.readLogTimes(found.build))?.[job.name] ?? [];
       return sendJson(res, 200, { job: job.name, status: job.status, ...(await outlineLog(path, await sizeOf(path), marks)) }, head);
     }
     case 'log-search': return sendJson(res, 200, { query: route.query, ...(await searchLog(path, route.query, SEARCH_MATCHES)) }, head);
