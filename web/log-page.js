@@ -13,6 +13,8 @@ const followState = document.getElementById('follow-state');
 const toBottom = document.getElementById('to-bottom');
 const LOAD_BYTES = 256 * 1024;
 const JUMP_BYTES = 64 * 1024;
+/** A log followed for long is not kept whole in the page: past this many lines its oldest become a gap again. */
+const MAX_LIVE_LINES = 20_000;
 
 let marks = [];
 let stick = true;
@@ -40,6 +42,7 @@ class Block {
     this.element = document.createElement('div');
     this.element.className = 'block';
     this.sections = [];
+    this.shown = 0;
     logBox.insertBefore(this.element, before);
   }
 
@@ -57,6 +60,7 @@ class Block {
 
   draw({ text, offset }) {
     const number = this.number++;
+    this.shown += 1;
     const marker = sectionMarker(text);
     if (marker && marker.kind === 'end') return this.closeSection(marker, number, offset);
     const row = lineRow(number, offset, marker ? marker.rest : text, this.style);
@@ -78,6 +82,32 @@ class Block {
     this.sections.push({ name: marker.name, time: marker.time, body: sectionBody, duration });
   }
 
+  /** Turns the oldest lines into a gap (which loads them again) once more than `limit` are shown. */
+  trim(limit) {
+    if (this.shown <= limit) return;
+    let first = null;
+    for (let child = this.element.firstElementChild; child && this.shown > limit * 0.9; child = this.element.firstElementChild) {
+      if (this.sections.some((section) => section.body.parentElement === child) || child === this.element.lastElementChild) break;
+      const rows = child.classList.contains('line') ? [child] : [...child.querySelectorAll('.line')];
+      first ??= rows[0];
+      this.shown -= rows.length;
+      child.remove();
+    }
+    const next = this.element.querySelector('.line');
+    if (!first || !next) return;
+    const from = Number(first.dataset.o);
+    const to = Number(next.dataset.o);
+    const lastLine = Number(next.id.slice(1)) - 1;
+    const before = gaps.find((gap) => gap.element === this.element.previousElementSibling && gap.to === from);
+    if (before) {
+      before.to = to;
+      before.lastLine = lastLine;
+      before.render();
+    } else {
+      gaps.push(new Gap({ from, to, firstLine: Number(first.id.slice(1)), lastLine }, this.element));
+    }
+  }
+
   closeSection(marker, number, offset) {
     const index = this.sections.map((s) => s.name).lastIndexOf(marker.name);
     const row = lineRow(number, offset, '', this.style);
@@ -93,6 +123,7 @@ function lineRow(number, offset, text, style) {
   const row = document.createElement('div');
   row.className = 'line';
   row.id = `L${number}`;
+  row.dataset.o = String(offset);
   const link = document.createElement('a');
   link.className = 'n';
   link.href = `#L${number}`;
@@ -201,6 +232,7 @@ function follow(tail, status) {
     scheduled = false;
     for (const text of pending) block.add(text);
     pending = [];
+    block.trim(MAX_LIVE_LINES);
     if (stick) window.scrollTo(0, document.documentElement.scrollHeight);
   };
   followState.textContent = status === 'running' || status === 'queued' ? 'following…' : '';

@@ -228,5 +228,18 @@ test('a big log in Chromium: its head and tail, a gap that says what it holds an
   await page.evaluate(`document.querySelector('.gap button').click()`);
   await page.waitFor(`document.querySelectorAll('#log .line').length > ${before}`, 'more lines');
   assert.equal(await page.evaluate(`document.getElementById('L${first}').querySelector('.c').textContent`), line(Number(first) - 1).trimEnd());
+
+  // A log followed while it grows big is not kept whole either: its oldest lines become a gap again.
+  const growing = commit(repo, 'A test that never stops talking');
+  await report(growing, 'refs/heads/main', [DEFAULT_JOB], 'hold');
+  const live = await holding(`${growing}/tests`);
+  await page.goto(`http://127.0.0.1:${http}/builds/${growing}/jobs/tests`);
+  await page.waitFor(`document.querySelectorAll('#log .line').length === 1`, 'the attempt line');
+  for (let n = 1; n <= 25_000; n += 1000) live.peer.send(outputMessage(live.job.lease, Array.from({ length: 1000 }, (_, i) => `live ${n + i}\n`).join('')));
+  await page.waitFor(`document.getElementById('L25001')?.textContent.includes('live 25000')`, 'the last line, followed');
+  assert.ok(await page.evaluate(`document.querySelectorAll('#log .line').length <= 20000`), 'no more than 20,000 lines kept');
+  assert.match(await page.evaluate<string>(`document.querySelector('.gap').textContent`), /^lines 1–\d+ not shown/);
+  await page.evaluate(`document.querySelector('.gap button').click()`);
+  await page.waitFor(`document.getElementById('L2')?.textContent.includes('live 1')`, 'the first lines, loaded again');
   assert.deepEqual(page.errors.filter((error) => !/favicon/.test(error)), []);
 });
