@@ -271,3 +271,25 @@ test('a build page shows each failed test from JUnit: its name, message, and the
   assert.match(page, new RegExp(`href="/builds/${commit}/jobs/tests#L4" class="hit"><span class="n">4</span>not ok 2 - multiplies`), 'the line naming the test, linked');
   assert.match(page, /<span class="n">6<\/span>  error: 4 !== 5/, 'and the lines after it');
 });
+
+test('keel logs over the protocol: a follower is not closed as idle while it waits, and ends with the build', async (t) => {
+  const { observer, runner, tcp } = await site(t, { flags: ['--client-idle', '0.2'] });
+  const commit = sha(9);
+  await observer.report(commit);
+  const job = await runner.next('job');
+  const client = await connectAs(t, tcp, 'client', 'follower');
+  client.send({ type: 'logs', commit, project: null, job: null, follow: true });
+  assert.equal((await client.next('log-progress')).build.status, 'running');
+  const first = await client.next('log');
+  assert.match(first.data, /=== attempt 1/);
+  client.send({ type: 'logs', commit, project: null, job: null, follow: true });
+  assert.equal((await client.next('error')).code, 'busy', 'one follow at a time on a connection');
+  // Three idle periods pass with nothing asked: a client that waits on its follow stays.
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  runner.send(outputMessage(job.lease, 'still here\n'));
+  assert.deepEqual(await client.next('log'), { type: 'log', job: 'tests', offset: Buffer.byteLength(first.data), data: 'still here\n' });
+  runner.send(resultMessage(job.lease));
+  const end = await client.next('log-end');
+  assert.equal(end.build.status, 'passed');
+  assert.ok(!client.isClosed, 'the connection stays open after the follow');
+});
