@@ -18,6 +18,7 @@ import { measureLogThroughput } from './log-throughput.js';
 import { measureMemory } from './memory.js';
 import { measurePatches } from './patches.js';
 import { measureRunnerOverhead } from './runner-overhead.js';
+import { measureFollowers, measureLiveLogLatency, measurePages } from './status-page.js';
 import { cleanUp, stopProcesses, type Figure } from './support.js';
 
 const BENCHES: Record<string, () => Promise<Figure[]>> = {
@@ -30,6 +31,9 @@ const BENCHES: Record<string, () => Promise<Figure[]>> = {
   memory: measureMemory,
   gate: measureGate,
   patches: measurePatches,
+  sse: measureLiveLogLatency,
+  pages: measurePages,
+  followers: measureFollowers,
 };
 
 function formatFigure(figure: Figure): string {

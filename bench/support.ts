@@ -102,11 +102,13 @@ export function startKeel(entry: string, args: string[], nodeFlags: string[] = [
   return { child, pid: child.pid!, lines, waitForLine };
 }
 
-export async function startDispatcher(dir: string, extra: string[] = [], nodeFlags: string[] = []): Promise<KeelProcess & { port: number; results: string }> {
+/** A dispatcher on free ports; `httpPort` is its status page's (null with --http-port off). */
+export async function startDispatcher(dir: string, extra: string[] = [], nodeFlags: string[] = []): Promise<KeelProcess & { port: number; httpPort: number | null; results: string }> {
   const results = join(dir, 'results');
   const proc = startKeel('dispatcher/main.js', ['--port', '0', '--results', results, '--state', join(dir, 'state'), ...extra], nodeFlags);
   const match = await proc.waitForLine(/listening on [^ ]*:(\d+);/);
-  return { ...proc, port: Number(match[1]), results };
+  const page = extra.includes('off') ? null : await proc.waitForLine(/status page at http:\/\/[^ ]*:(\d+)\//);
+  return { ...proc, port: Number(match[1]), httpPort: page ? Number(page[1]) : null, results };
 }
 
 /** Polls `check` every `everyMs` until it is truthy; the figures never depend on this resolution. */

@@ -1,5 +1,6 @@
-// A one-shot client connection: admission (hello, and the challenge when the
-// dispatcher has a secret), one request, one reply.
+// A client connection: admission (hello, and the challenge when the
+// dispatcher has a secret), one request, and its reply (`request`) or the
+// stream of replies that answers it (`converse`, for `keel logs`).
 
 import type { AuthRole } from '../common/auth.js';
 import { formatAddress, type Address } from '../common/address.js';
@@ -38,6 +39,21 @@ export interface RequestOptions {
 
 /** Sends `message` (or several, in order) once admitted and resolves with the first reply of type `expect`. */
 export async function request<T extends MessageType>(address: Address, message: Message | Message[], expect: T, options: RequestOptions = {}): Promise<MessageOf<T>> {
+  let answer!: MessageOf<T>;
+  await converse(address, message, (reply) => {
+    if (reply.type !== expect) return false;
+    answer = reply as MessageOf<T>;
+    return true;
+  }, options);
+  return answer;
+}
+
+/**
+ * Sends `message` (or several) once admitted and hands every reply to `onReply` until it
+ * returns true (the conversation is over). `timeoutMs` is the longest
+ * silence allowed between replies. An `error` from the dispatcher rejects.
+ */
+export async function converse(address: Address, message: Message | Message[], onReply: (reply: Message) => boolean, options: RequestOptions = {}): Promise<void> {
   const { security = { secret: null, tls: null }, role = 'client', name = 'keel-cli', timeoutMs = 10_000 } = options;
   const where = formatAddress(address);
   let socket;
@@ -58,6 +74,7 @@ export async function request<T extends MessageType>(address: Address, message: 
     }, timeoutMs);
     const conn: Connection = new Connection(socket, {
       onMessage: (reply) => {
+        timer.refresh();
         if (reply.type === 'challenge') {
           try {
             conn.send(answerChallenge(reply.nonce, security.secret, role, name));
@@ -66,10 +83,10 @@ export async function request<T extends MessageType>(address: Address, message: 
           }
         } else if (reply.type === 'welcome') {
           for (const each of Array.isArray(message) ? message : [message]) conn.send(each);
-        } else if (reply.type === expect) {
-          settle(() => resolve(reply as MessageOf<T>));
         } else if (reply.type === 'error') {
           settle(() => reject(new RefusedError(reply.code, reply.message)));
+        } else if (onReply(reply)) {
+          settle(() => resolve());
         }
       },
     });

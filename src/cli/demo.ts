@@ -1,6 +1,8 @@
 // keel demo (npm start): a sample repository, the three processes wired
-// together, one passing and one failing commit, and their reports printed.
-// With --repo PATH it instead watches that clone until Ctrl-C.
+// together, one passing and one failing commit, and their reports printed,
+// with the status page's address (--stay keeps it all running, page and
+// all, until Ctrl-C). With --repo PATH it instead watches that clone until
+// Ctrl-C.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,14 +41,20 @@ function start(name: string, args: string[], children: ChildProcess[]): ChildPro
   return child;
 }
 
-/** Starts a dispatcher on a free port and resolves with that port. */
+/** Starts a dispatcher (and its status page) on free ports; resolves with its port once both listen, printing the page's address. */
 function startDispatcher(children: ChildProcess[]): Promise<number> {
-  const child = start('dispatcher', ['--port', '0', '--results', RESULTS], children);
+  const child = start('dispatcher', ['--port', '0', '--http-port', '0', '--results', RESULTS], children);
   return new Promise((resolvePort, reject) => {
+    let port = 0;
     child.once('exit', (code) => reject(new Error(`dispatcher exited with ${code}`)));
     createInterface({ input: child.stderr! }).on('line', (line) => {
       const match = / listening on [^ ]*:(\d+);/.exec(line);
-      if (match) resolvePort(Number(match[1]));
+      if (match) port = Number(match[1]);
+      const page = / status page at (\S+)/.exec(line);
+      if (page) {
+        console.log(`\nstatus page: ${page[1]}\n`);
+        resolvePort(port);
+      }
     });
   });
 }
@@ -86,7 +94,7 @@ async function watchRepo(repo: string, children: ChildProcess[]): Promise<number
   return 0;
 }
 
-async function sample(context: GitContext, children: ChildProcess[]): Promise<number> {
+async function sample(context: GitContext, children: ChildProcess[], stay: boolean): Promise<number> {
   rmSync(DEMO_DIR, { recursive: true, force: true });
   mkdirSync(join(DEMO_DIR, 'work', 'tests'), { recursive: true });
   const central = join(DEMO_DIR, 'central.git');
@@ -105,6 +113,10 @@ async function sample(context: GitContext, children: ChildProcess[]): Promise<nu
   await waitForFile(join(RESULTS, passing));
   const failing = await commitTest(context, work, FAILING_TEST, 'Add a failing test');
   await waitForFile(join(RESULTS, failing));
+  if (stay) {
+    console.log('\nboth results are in; the page stays up until Ctrl-C.');
+    await new Promise<void>((done) => process.once('SIGINT', done));
+  }
   await stopAll(children);
 
   for (const sha of [passing, failing]) {
@@ -117,10 +129,10 @@ async function sample(context: GitContext, children: ChildProcess[]): Promise<nu
 }
 
 export async function demo(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseFlags({ args: argv, strict: true, options: { repo: { type: 'string' } } });
+  const { values } = parseFlags({ args: argv, strict: true, options: { repo: { type: 'string' }, stay: { type: 'boolean', default: false } } });
   const children: ChildProcess[] = [];
   try {
-    return values.repo ? await watchRepo(resolve(values.repo), children) : await sample(createGitContext(env), children);
+    return values.repo ? await watchRepo(resolve(values.repo), children) : await sample(createGitContext(env), children, values.stay);
   } finally {
     await stopAll(children);
   }

@@ -2,6 +2,7 @@
 // keel: one executable for every role and query.
 //   keel dispatcher|runner|observer [flags]   start a long-running process
 //   keel status [sha] [--json]                 ask the dispatcher
+//   keel logs SHA [--job ID] [--follow]        a build's log, live
 //   keel token ROLE, keel admin ...            secrets and admins
 //   keel land|try BRANCH, keel queue           the gate: land only what passes
 //   keel notify                                observers scan now (post-receive hook)
@@ -16,6 +17,7 @@ import { build } from './build.js';
 import { buildControl } from './build-control.js';
 import { demo } from './demo.js';
 import { land } from './land.js';
+import { logs } from './logs.js';
 import { notify } from './notify.js';
 import { patch } from './patch.js';
 import { patches } from './patches.js';
@@ -29,7 +31,8 @@ commands:
   dispatcher   start the dispatcher (keel dispatcher --help)
   runner       start a runner (keel runner --help)
   observer     watch a clone and report new commits (keel observer --help)
-  status       show builds: keel status [SHA] [--json]
+  status       show builds: keel status [SHA] [--json], keel status --branch NAME [--limit N]
+  logs         a build's log: keel logs SHA [--job ID] [--follow]
   token        print the secret for a role: keel token runner|observer|client|admin|submitter [NAME]
   admin        who may act as admin: keel admin list | add NAME | remove NAME
   cancel       stop a queued or running build, or a land request: keel cancel SHA|L-17
@@ -50,6 +53,7 @@ async function run(argv: string[]): Promise<number | null> {
     case 'runner': await runner(rest); return null;
     case 'observer': await observer(rest); return null;
     case 'status': return status(rest, process.env);
+    case 'logs': return logs(rest, process.env);
     case 'token': return token(rest, process.env);
     case 'admin': return admin(rest, process.env);
     case 'cancel': case 'retry': return buildControl(command, rest, process.env);

@@ -1,4 +1,5 @@
-// keel status [sha] [--json]: what the dispatcher knows. Exit 0 when asked
+// keel status [sha] [--json]: what the dispatcher knows; `--branch NAME`
+// lists every build of a branch instead (status-branch.ts). Exit 0 when asked
 // about a build that passed (or is still going) and for the overview, 1 for a
 // build that failed, errored, was cancelled or is unknown, 2 for bad usage or
 // an unreachable dispatcher.
@@ -6,16 +7,19 @@
 import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
 import type { Status } from '../protocol/messages.js';
-import type { BuildRecord, BuildSummary } from '../protocol/records.js';
+import type { BuildRecord } from '../protocol/records.js';
 import { isCommitId } from '../protocol/validate.js';
 import { formatCounts } from '../dispatcher/report.js';
 import { request } from './client.js';
-import { table } from './table.js';
+import { branchStatus } from './status-branch.js';
+import { buildTable, duration } from './build-table.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
-export const STATUS_USAGE = `usage: keel status [SHA] [--dispatcher HOST:PORT] [--json]
+export const STATUS_USAGE = `usage: keel status [SHA | --branch NAME [--limit N]] [--dispatcher HOST:PORT] [--json]
 
   SHA                     a full commit id; without it, the queue, runners and recent builds
+  --branch NAME           every build of a branch (main, or a whole ref), newest first
+  --limit N               with --branch: how many (default 20, at most 1000)
   --project NAME          the observer's --project the commit belongs to
   --json                  print the dispatcher's answer as JSON
 ${TARGET_USAGE}`;
@@ -25,35 +29,23 @@ function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
     args: argv,
     strict: true,
     allowPositionals: true,
-    options: { ...TARGET_FLAGS, json: { type: 'boolean', default: false }, project: { type: 'string' } },
+    options: {
+      ...TARGET_FLAGS, json: { type: 'boolean', default: false }, project: { type: 'string' },
+      branch: { type: 'string' }, limit: { type: 'string' },
+    },
   });
   const { values, positionals } = parsed;
   if (positionals.length > 1) throw new ConfigError(`keel status takes at most one commit id, got ${positionals.length}`);
+  if (values.branch !== undefined && positionals.length > 0) throw new ConfigError('keel status takes a commit id or --branch, not both');
+  if (values.limit !== undefined && values.branch === undefined) throw new ConfigError('--limit goes with --branch');
   const commit = positionals[0] ?? null;
   if (commit !== null && !isCommitId(commit)) {
     throw new ConfigError(`SHA must be a full commit id (40 or 64 lower-case hex digits), got "${commit}"`);
   }
-  return { target: parseTarget(values, env), json: values.json, commit, project: parseProject(values.project) };
-}
-
-function duration(ms: number | null): string {
-  return ms === null ? '-' : `${(ms / 1000).toFixed(1)}s`;
-}
-
-/** "3/4 passed" and the like: how far its jobs are. */
-function jobsOf(build: BuildSummary): string {
-  const total = Object.values(build.jobs).reduce((sum, n) => sum + (n ?? 0), 0);
-  const passed = build.jobs.passed ?? 0;
-  return `${passed}/${total}`;
-}
-
-function buildTable(builds: BuildSummary[]): string[] {
-  const rows = builds.map((b) => [
-    b.commit.slice(0, 12), `${b.status}${b.flaky ? ' (flaky)' : ''}${b.unwritten ? ' (files not written)' : ''}`, jobsOf(b),
-    b.runners.join(',') || '-', duration(b.durationMs),
-    `${b.project ? `${b.project}:` : ''}${b.subject.kind === 'push' ? '' : `${b.subject.kind} ${b.subject.request} `}${b.ref}`, b.note,
-  ]);
-  return table(['COMMIT', 'STATUS', 'PASSED', 'RUNNERS', 'DURATION', 'REF', 'NOTE'], rows);
+  return {
+    target: parseTarget(values, env), json: values.json, commit, project: parseProject(values.project),
+    branch: values.branch ?? null, limit: values.limit ?? '20',
+  };
 }
 
 function printOverview(status: Status): void {
@@ -93,7 +85,8 @@ export async function status(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
     console.log(STATUS_USAGE);
     return 0;
   }
-  const { target, json, commit, project } = parseStatusArgs(argv, env);
+  const { target, json, commit, project, branch, limit } = parseStatusArgs(argv, env);
+  if (branch !== null) return branchStatus({ target, json, project, branch, limit });
   const reply = await request(target.address, { type: 'query', commit, project }, 'status', { security: target.security });
   if (json) {
     console.log(JSON.stringify(commit === null ? reply : reply.record, null, 2));

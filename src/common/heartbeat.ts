@@ -31,6 +31,11 @@ export class Heartbeats<P> {
     if (this.lastSeen.size === 0) this.stop();
   }
 
+  /** When `peer` was last heard from (ms since the epoch), if it is tracked. */
+  lastSeenOf(peer: P): number | undefined {
+    return this.lastSeen.get(peer);
+  }
+
   /** Any message from `peer` shows it is alive. */
   seen(peer: P): void {
     if (this.lastSeen.has(peer)) this.lastSeen.set(peer, Date.now());

@@ -9,6 +9,15 @@
 // already there when it was opened (a job running across a dispatcher
 // restart) does not know the start of its file: `close` returns null, and
 // the caller reads the file instead.
+//
+// Live followers see what goes to the file, as it goes: `onWrite` hears every
+// chunk written (so past the cap they see nothing until the kept tail is
+// written at close, as the file does), and the log keeps time marks — where
+// in the file the output stood, how long after the log started — so a page
+// can say when each line came.
+/** A new time mark at most this often; past MAX_MARKS, every other one goes and the spacing doubles. */
+const MARK_SPACING_MS = 100;
+const MAX_MARKS = 4096;
 
 import { FileAppender, type HeldBytes, type LostRange } from './file-appender.js';
 
@@ -55,6 +64,12 @@ export interface LogEnd {
   lost: LostRange[];
 }
 
+/** Time marks: [position, ms since the log started, position, ms, ...], positions counted from this log's first byte. */
+export type TimeMarks = number[];
+
+/** Hears each chunk on its way to the file, with its position among this log's bytes. */
+export type WriteListener = (data: Buffer, position: number) => void;
+
 export class CappedLog {
   private readonly file: FileAppender;
   private readonly headBytes: number;
@@ -62,6 +77,11 @@ export class CappedLog {
   private readonly tail = new ByteWindow(TAIL_BYTES);
   private readonly end: ByteWindow;
   private ending = false;
+  private startedAt = 0;
+  private markSpacing = MARK_SPACING_MS;
+  private readonly timeMarks: TimeMarks = [];
+  /** Set while someone follows this log. */
+  onWrite: WriteListener | null = null;
 
   /** `endBytes`: how much of the end of the file `close` returns. */
   constructor(path: string, maxBytes: number, endBytes: number, held: HeldBytes) {
@@ -83,8 +103,50 @@ export class CappedLog {
   }
 
   private write(data: Buffer): void {
+    if (data.length === 0) return;
+    const position = this.file.size;
+    this.mark(position);
     this.file.append(data);
     this.end.push(data);
+    this.onWrite?.(data, position);
+  }
+
+  private mark(position: number): void {
+    const now = Date.now();
+    if (this.timeMarks.length === 0) this.startedAt = now;
+    const last = this.timeMarks.at(-1);
+    if (last !== undefined && now - this.startedAt - last < this.markSpacing) return;
+    if (this.timeMarks.length >= 2 * MAX_MARKS) {
+      // Keep every other mark: the times stay right, only coarser.
+      const kept = this.timeMarks.filter((_, i) => i % 4 < 2);
+      this.timeMarks.splice(0, this.timeMarks.length, ...kept);
+      this.markSpacing *= 2;
+    }
+    this.timeMarks.push(position, now - this.startedAt);
+  }
+
+  /** Bytes sent to the file so far (from this log's first byte). */
+  get size(): number {
+    return this.file.size;
+  }
+
+  /** Output past the cap waits in memory for the close; a follower waits for it too. */
+  get capped(): boolean {
+    return this.tail.bytes > 0 || this.tail.dropped > 0;
+  }
+
+  get marks(): TimeMarks {
+    return this.timeMarks;
+  }
+
+  /** The file offset of this log's first byte: 0, or the size of the file it continues. */
+  whenOpen(): Promise<number> {
+    return this.file.whenOpen();
+  }
+
+  /** Resolves once this log's bytes before `position` are in the file. */
+  whenFlushed(position: number): Promise<void> {
+    return this.file.whenFlushed(position);
   }
 
   /**

@@ -1,4 +1,4 @@
-// Messages from clients and admins: `query` and `notify` for anyone,
+// Messages from clients and admins: `query`, `history`, `logs` and `notify` for anyone,
 // `admins`, `cancel`, `retry` and `build` for admins (the role gate is the
 // server's). Nothing is shown that is not durable: a query is answered once
 // the journal holds everything it shows, and while the journal cannot be
@@ -14,14 +14,17 @@ import type { Message, Status } from '../protocol/messages.js';
 import { PUSH, type BuildRecord } from '../protocol/records.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { AdminList } from './admins.js';
+import type { BuildIndex } from './build-index.js';
+import type { BuildCommands } from './commands.js';
 import type { Gate } from './gate/gate.js';
+import { queueOf, summariseRequest } from './gate/summary.js';
+import { branchHistory } from './history.js';
 import type { Patches } from './patches/patches.js';
 import { listPatches, recordOf } from './patches/query.js';
 import type { PatchUploads } from './patches/upload.js';
-import { queueOf, summariseRequest } from './gate/summary.js';
-import type { BuildCommands } from './commands.js';
 import type { Reply } from './reply.js';
 import type { Journal } from './journal.js';
+import { followLogs, type LogPeerParts } from './log-peer.js';
 import type { ObserverSessions } from './observer-sessions.js';
 import type { Peer, PeerContext } from './peer.js';
 import { overview, recordReply, summarise } from './queries.js';
@@ -44,6 +47,9 @@ export interface ClientPeerParts {
   journal: Pick<Journal<unknown, object>, 'synced' | 'stalled'>;
   context: PeerContext;
   log: Log;
+  index: BuildIndex;
+  /** For `logs`: finding builds, their live logs and the changes that end them. */
+  logs: Omit<LogPeerParts, 'context' | 'journal' | 'results'>;
 }
 
 export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message): void {
@@ -95,28 +101,38 @@ export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message)
       peer.conn.send({ type: 'land-queue', requests: shown, omitted: ordered.length - shown.length });
       return;
     }
-    case 'query':
-      peer.busy += 1;
-      void query(parts, message.commit, message.project).then(
-        (status) => peer.conn.send(status),
-        (error: Error) => {
-          parts.log(`query failed: ${error.message}`);
-          trace('%s', error.stack);
-          parts.context.refuse(peer, error instanceof StalledError ? ErrorCode.journalStalled : ErrorCode.internal, error.message);
-        },
-      ).finally(() => (peer.busy -= 1));
-      return;
+    case 'logs': return followLogs({ ...parts.logs, results: parts.results, journal: parts.journal, context: parts.context }, peer, message);
+    case 'history':
+      return answerQuery(parts, peer, async () => ({ type: 'history-page', ...(await branchHistory(parts.scheduler.state, parts.index, message)) }));
+    case 'query': return answerQuery(parts, peer, () => query(parts, message.commit, message.project));
   }
+}
+
+/** A read-only answer, once the journal holds everything it shows; refused while it cannot be written. */
+function answerQuery(parts: ClientPeerParts, peer: Peer, ask: () => Promise<Message>): void {
+  peer.busy += 1;
+  void ready(parts).then(ask).then(
+    (reply) => peer.conn.send(reply),
+    (error: Error) => {
+      parts.log(`query failed: ${error.message}`);
+      trace('%s', error.stack);
+      parts.context.refuse(peer, error instanceof StalledError ? ErrorCode.journalStalled : ErrorCode.internal, error.message);
+    },
+  ).finally(() => (peer.busy -= 1));
 }
 
 class StalledError extends Error {}
 
-async function query(parts: ClientPeerParts, commit: string | null, project: string | null): Promise<Status> {
-  const { scheduler, runners, journal } = parts;
+async function ready(parts: ClientPeerParts): Promise<void> {
+  const { journal } = parts;
   if (journal.stalled) {
     throw new StalledError(`the dispatcher cannot write its journal (${journal.stalled.message}); what it would show is not recorded yet. It keeps trying; work resumes by itself once it can write`);
   }
   await journal.synced();
+}
+
+async function query(parts: ClientPeerParts, commit: string | null, project: string | null): Promise<Status> {
+  const { scheduler, runners } = parts;
   const { state } = scheduler;
   const all = overview(state, runners);
   if (commit === null) return all;

@@ -5,6 +5,7 @@ import { createGitContext, type GitContext } from '../common/git/run.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 import { LIMITS } from '../protocol/limits.js';
 import { OUTPUT_FLAGS, OUTPUT_USAGE, parseOutputsConfig, type OutputsConfig } from './outputs-config.js';
+import { HTTP_FLAGS, HTTP_USAGE, parseHttpConfig, type HttpConfig } from './http/config.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -43,6 +44,8 @@ export interface DispatcherConfig {
   readonly git: GitContext;
   /** Statuses to a forge, the --on-result hook, and the page they link to. */
   readonly outputs: OutputsConfig;
+  /** The status page; null with --http-port off. */
+  readonly http: HttpConfig | null;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -52,6 +55,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
        [--heartbeat SECONDS] [--deadline SECONDS] [--max-attempts N] [--token-file FILE]
        [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [--recover] [limits]
        [--public-url URL] [--forge-status URL --forge-token-file FILE] [--on-result CMD]
+       [--http-port N|off] [--http-host ADDR] [--http-auth FILE] [--http-max-clients N]
 
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             TCP port; 0 picks a free one and prints it (default 8888)
@@ -78,6 +82,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-patch-mib N    the largest patch series keel patch may send (default 16)
   --max-retests N      patch retests on a newer trunk under way at once (default 8)
 ${OUTPUT_USAGE}
+${HTTP_USAGE}
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -111,6 +116,7 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       admins: { type: 'string' },
       insecure: { type: 'boolean', default: false },
       ...OUTPUT_FLAGS,
+      ...HTTP_FLAGS,
       ...SECURITY_FLAGS,
     },
   });
@@ -134,9 +140,10 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
   if (Number(values['max-buffered-mib']) < Number(values['max-line-mib'])) {
     throw new ConfigError(`--max-buffered-mib must be at least --max-line-mib (${values['max-line-mib']}), got "${values['max-buffered-mib']}"`);
   }
+  const port = parseInteger(values.port, '--port', 0, 65535);
   return Object.freeze({
     host: values.host,
-    port: parseInteger(values.port, '--port', 0, 65535),
+    port,
     results: resolve(values.results),
     state,
     heartbeatMs,
@@ -161,5 +168,6 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
     git: createGitContext(env),
     outputs: parseOutputsConfig(values, env, values.insecure),
+    http: parseHttpConfig(values, { host: values.host, port, insecure: values.insecure }),
   });
 }

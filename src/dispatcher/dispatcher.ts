@@ -1,20 +1,28 @@
 // Wires the parts of a dispatcher together: journal and state, scheduler,
 // intake, the sessions of runners and observers, commands, result files,
-// heartbeats and the server, and what goes out (the outbox: `finished`
-// events, forge statuses, the --on-result hook). main.ts and the component
-// tests both start a dispatcher here.
+// heartbeats and the server; what goes out (the outbox: `finished` events,
+// forge statuses, the --on-result hook); the gate and patches; and beside
+// them what the status page and `keel logs` read: the index of finished
+// builds, the live logs, the changes they wait on, and the page's own HTTP
+// server (http/). main.ts and the component tests both start a dispatcher
+// here.
 
 import type { Connection } from '../common/connection.js';
 import { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
 import type { BuildRecord } from '../protocol/records.js';
 import { AdminList } from './admins.js';
+import { BuildIndex } from './build-index.js';
+import { BuildLookup } from './build-lookup.js';
+import { Changes } from './changes.js';
 import { BuildCommands } from './commands.js';
 import type { DispatcherConfig } from './config.js';
+import { StatusPage } from './http/server.js';
 import { Intake, type IntakeParts } from './intake.js';
 import { Journal } from './journal.js';
 import { DISPATCHER_JOURNAL } from './journal-format.js';
 import { JobSource } from './job-source.js';
+import { LiveLogs } from './live-logs.js';
 import { ObserverRegistry } from './observer-registry.js';
 import { ObserverSessions } from './observer-sessions.js';
 import { startOutputs } from './outputs.js';
@@ -40,6 +48,8 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 export interface RunningDispatcher {
   host: string;
   port: number;
+  /** Where the status page listens; null with --http-port off. */
+  http: { host: string; port: number } | null;
   /** Stops accepting, closes every connection, flushes results and the journal. */
   close(): Promise<void>;
 }
@@ -53,18 +63,24 @@ export interface DispatcherParts {
 export async function startDispatcher(config: DispatcherConfig, log: Log, parts: DispatcherParts = {}): Promise<RunningDispatcher> {
   const { outputs } = config;
   const rules = { maxAttempts: config.maxAttempts, outputs: { statuses: outputs.forge !== null, hooks: outputs.hook !== null } };
-  const results = new ResultStore(config.results, config.maxLogBytes);
+  const liveLogs = new LiveLogs();
+  const changes = new Changes();
+  const results = new ResultStore(config.results, config.maxLogBytes, liveLogs);
   const jobSource = new JobSource(config.state, config.git);
   const opened = await Journal.open<Snapshot, JournalRecord>(config.state, { format: DISPATCHER_JOURNAL, log, recover: config.recover });
   const { journal } = opened;
   const state = stateFrom(opened.snapshot);
   for (const record of opened.records) reduce(state, record, rules);
+  const index = await BuildIndex.open(config.state, log);
 
   const runners = new RunnerRegistry();
+  runners.onChange = () => changes.changed();
   const writer: ResultWriter = new ResultWriter({
     results, log,
     currentRun: (build) => state.builds.get(keyOf(build))?.run ?? null,
     written: (build, run) => {
+      // In the index before it leaves the state, so a branch's history never misses it.
+      index.append(build);
       const durable = scheduler.record({ op: 'written', key: keyOf(build), run });
       if (scheduler.isHeldBack) scheduler.schedule();
       return durable;
@@ -80,6 +96,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     maxUnwritten: config.maxUnwritten,
     persist: (record) => {
       const durable = journal.append(record);
+      changes.changed();
       if (journal.wantsCompaction) void journal.compact(snapshotOf(state));
       return durable;
     },
@@ -151,6 +168,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     silent: (conn, silentMs) => conn.close(new Error(`silent for ${silentMs} ms, past the deadline of ${config.deadlineMs} ms`)),
   });
   const admins = new AdminList(config.admins);
+  const lookup = new BuildLookup({ state, results, journal });
   const server = new DispatcherServer({
     admins,
     security: config.security,
@@ -161,7 +179,8 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     observer: { sessions: observerSessions, patches, heartbeats, log },
     client: {
       scheduler, runners, results, commands, gate, patches, uploads: new PatchUploads(config.maxPatchBytes), observers: observerSessions,
-      admins, security: config.security, journal, log,
+      admins, security: config.security, journal, log, index,
+      logs: { lookup, logs: liveLogs, changes },
     },
     left: (peer, reason) => {
       if (peer.role === 'runner') runnerSessions.left(peer.conn, reason);
@@ -169,19 +188,35 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     },
   });
   const address = await server.listen(config.host, config.port);
-  return {
-    ...address,
-    close: async () => {
-      scheduler.stop();
-      jobSource.close();
-      if (orphanTimer) clearTimeout(orphanTimer);
-      clearInterval(pruneTimer);
-      workers.close();
-      await server.close();
-      await writer.close();
-      pump.close();
-      await results.close();
-      await journal.close();
-    },
+  let page: StatusPage | null = null;
+  const close = async () => {
+    scheduler.stop();
+    jobSource.close();
+    if (orphanTimer) clearTimeout(orphanTimer);
+    clearInterval(pruneTimer);
+    workers.close();
+    await page?.close();
+    await server.close();
+    await writer.close();
+    pump.close();
+    await results.close();
+    await index.close();
+    await journal.close();
   };
+  let http: RunningDispatcher['http'] = null;
+  if (config.http) {
+    try {
+      const started = await StatusPage.start({
+        config: config.http, state, runners, heartbeats, index, lookup, logs: liveLogs, results, changes, journal, log,
+        readCommit: (repo, commit) => jobSource.readCommit(repo, commit),
+        observedRepo: (project) => [...observerSessions.all()].find((observer) => observer.project === project)?.repo,
+      });
+      page = started.page;
+      http = { host: started.host, port: started.port };
+    } catch (error) {
+      await close();
+      throw new Error(`the status page cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`);
+    }
+  }
+  return { ...address, http, close };
 }

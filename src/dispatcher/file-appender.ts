@@ -7,11 +7,17 @@
 // given and tries again with backoff, so the bytes land once space returns.
 // What it keeps while the disk refuses is bounded (per file, and for all
 // files together through a shared budget); past that the oldest bytes are
-// dropped and the ranges lost are counted. A disk that is only slow loses
-// nothing: bytes wait for it, as they always did.
+// dropped, the ranges lost are counted, and a note is written into the file
+// where they were. A disk that is only slow loses nothing: bytes wait for
+// it, as they always did.
+//
+// Followers of a live log (the status page, `keel logs --follow`) read what
+// is already in the file and take the rest as it is appended; `whenFlushed`
+// tells them when bytes up to a position have reached the file, and
+// `whenOpen` where in the file this appender's first byte lands.
 
 import { backoffDelay } from '../common/backoff.js';
-import { closeFile, openFile, writeSome } from '../common/fs-calls.js';
+import { closeFile, openFile, statFd, writeSome } from '../common/fs-calls.js';
 
 const RETRY = { baseMs: 100, capMs: 2_000 };
 
@@ -51,9 +57,35 @@ export class FileAppender {
   readonly lost: LostRange[] = [];
   /** Whether the file was there before (known once it is open). */
   existed = false;
+  /** The file's size when this appender opened it (0 for a new file); null until it is open. */
+  private startSize: number | null = null;
+  private readonly openWaiters: Array<(size: number) => void> = [];
+  private readonly flushWaiters: Array<{ position: number; resolve: () => void }> = [];
 
   constructor(private readonly path: string, private readonly budget: HeldBytes) {
     this.open();
+  }
+
+  /** Bytes appended so far. */
+  get size(): number {
+    return this.appended;
+  }
+
+  /** Everything before this position has reached the file (or was dropped, see `lost`). */
+  get flushedTo(): number {
+    return this.waiting.length > 0 ? this.waiting[0]!.at : this.appended;
+  }
+
+  /** Resolves once the bytes before `position` are in the file (or were dropped past the budget). */
+  whenFlushed(position: number): Promise<void> {
+    if (this.flushedTo >= position) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push({ position, resolve }));
+  }
+
+  /** Resolves with the file's size when this appender opened it: its first byte's offset in the file. */
+  whenOpen(): Promise<number> {
+    if (this.startSize !== null) return Promise.resolve(this.startSize);
+    return new Promise((resolve) => this.openWaiters.push(resolve));
   }
 
   append(data: Buffer): void {
@@ -86,9 +118,12 @@ export class FileAppender {
         this.existed = true;
         return openFile(this.path, 'a');
       })
-      .then((fd) => {
+      .then(async (fd) => {
+        // Only a continued file (a restart, a retry) costs a stat: a new one starts at 0.
+        const size = this.existed ? (await statFd(fd)).size : 0;
         this.fd = fd;
         this.recovered();
+        this.learnStart(size);
       }, (error: Error) => this.failed(error))
       .finally(() => {
         this.opened = null;
@@ -133,6 +168,24 @@ export class FileAppender {
         left = 0;
       }
     }
+    this.wakeFlushed();
+  }
+
+  private learnStart(size: number): void {
+    if (this.startSize !== null) return;
+    this.startSize = size;
+    for (const resolve of this.openWaiters.splice(0)) resolve(size);
+  }
+
+  private wakeFlushed(): void {
+    if (this.flushWaiters.length === 0) return;
+    const flushed = this.flushedTo;
+    for (let i = this.flushWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.flushWaiters[i]!;
+      if (waiter.position > flushed) continue;
+      this.flushWaiters.splice(i, 1);
+      waiter.resolve();
+    }
   }
 
   private failed(error: Error): void {
@@ -169,6 +222,7 @@ export class FileAppender {
       if (last && last.to === oldest!.at) last.to += oldest!.data.length;
       else this.lost.push({ from: oldest!.at, to: oldest!.at + oldest!.data.length, why });
     }
+    this.wakeFlushed();
   }
 
   private wakeIdle(): void {

@@ -71,6 +71,20 @@ export class JobSource {
     }
   }
 
+  /**
+   * The commit object as git stores it (headers, a blank line, the message),
+   * read where keel.json was read (the repository in place, or its mirror),
+   * never fetched; null when neither has it. For the status page.
+   */
+  async readCommit(repo: string, commit: string): Promise<Buffer | null> {
+    const places = [...(repo.startsWith('/') ? [repo] : []), this.mirrors.mirrorPath(repo)].filter((dir) => existsSync(dir));
+    for (const dir of places) {
+      const found = await this.readersOf(dir).content.read(commit).catch(() => null);
+      if (found?.type === 'commit' && found.content) return found.content;
+    }
+    return null;
+  }
+
   close(): void {
     for (const { content, check } of this.readers.values()) {
       content.close();

@@ -5,7 +5,8 @@
 // clients (`query` -> `status`). Pings runners every --heartbeat seconds and
 // requeues the jobs of one silent past --deadline. Writes, per commit, under
 // --results: <sha>.log (live output), then <sha>.json and <sha> (report),
-// each atomically.
+// each atomically. Serves the status page over HTTP (--http-port) and keeps
+// an index of finished builds under --state.
 
 import { formatAddress } from '../common/address.js';
 import { runAsEntry } from '../common/entry.js';
@@ -36,6 +37,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   const guard = config.security.secret ? 'secret required' : 'no secret: anyone who can connect is trusted';
   log(`listening on ${formatAddress(dispatcher)}${config.security.tls ? ' (TLS)' : ''}; results in ${config.results}; ${guard}`);
+  if (dispatcher.http) {
+    const { host, port } = dispatcher.http;
+    const access = config.http?.token ? 'the client token required' : 'no --http-auth: no credential asked';
+    log(`status page at http://${host.includes(':') ? `[${host}]` : host}:${port}/ (${access})`);
+  }
   onShutdown(log, () => dispatcher.close());
 }
 

@@ -98,16 +98,18 @@ function trimJob(job: JobRecord): JobRecord {
   };
 }
 
+/** A build's record with every lease id removed (the status page shows it too). */
+export function withoutLeases(build: BuildRecord): BuildRecord {
+  return { ...build, jobs: build.jobs.map((job) => ({ ...job, attempts: job.attempts.map((attempt) => ({ ...attempt, lease: '' })) })) };
+}
+
 /**
  * A build's record for `keel status SHA`: lease ids removed, and trimmed
  * (env, run, long texts, old attempts) with a note when it would not fit in
  * one line; the whole record is in its result file once it is written.
  */
 export function recordReply(overviewOfIt: Status, build: BuildRecord): Status {
-  const record: BuildRecord = {
-    ...build,
-    jobs: build.jobs.map((job) => ({ ...job, attempts: job.attempts.map((attempt) => ({ ...attempt, lease: '' })) })),
-  };
+  const record = withoutLeases(build);
   const fits = (candidate: BuildRecord) => Buffer.byteLength(JSON.stringify(candidate)) <= LINE_BUDGET;
   if (fits(record)) return { ...overviewOfIt, record };
   const trimmed = { ...record, message: clip(record.message, LIMITS.printable), jobs: record.jobs.map(trimJob) };

@@ -7,6 +7,11 @@
 // files: a landed commit arriving on its target is recognised by them. Only
 // validated commit ids, job ids, request ids and project names become file
 // names, so nothing from the wire can name a path outside the folder.
+//
+// A `watch` hears when a job's log opens and closes, so live followers can
+// attach to it; <sha>.json also carries each job's time marks (`logTimes`:
+// "offset:ms ..." per job, where its output stood how long after the log
+// started), which record readers ignore and the status page reads.
 
 import { mkdirSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
@@ -15,17 +20,25 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import type { BuildRecord, JobRecord, Subject } from '../protocol/records.js';
 import { isCommitId, isName, isRequestId } from '../protocol/validate.js';
-import { CappedLog } from './capped-log.js';
+import { CappedLog, type TimeMarks } from './capped-log.js';
 import { HeldBytes } from './file-appender.js';
 import { MAX_OUTPUT_IN_REPORT, renderReport, type LogTail } from './report.js';
 
 /** What names a build's files. */
 export type ResultOf = Pick<BuildRecord, 'project' | 'subject' | 'commit'>;
 
+/** Hears a job's log open (its first byte on the way to the file) and close (all of it in the file). */
+export interface LogWatch {
+  opened(path: string, log: CappedLog): void;
+  closed(path: string): void;
+}
+
 const MIB = 1024 * 1024;
 /** Log bytes a refusing disk may hold in memory, per log and for all logs together. */
 const HELD_PER_LOG = 8 * MIB;
 const HELD_IN_ALL = 64 * MIB;
+/** Closed logs whose marks wait for their <sha>.json: as many as result files may wait to be written, and some. */
+const MAX_CLOSED_MARKS = 4096;
 
 /** The last `max` bytes of a file (the report shows only the tail of a long log). */
 async function readTail(path: string, max: number): Promise<Omit<LogTail, 'job' | 'lost'>> {
@@ -51,9 +64,22 @@ export class ResultStore {
   /** JUnit files being written, by build, so the report waits for them. */
   private readonly junitWrites = new Map<string, Promise<unknown>[]>();
   private readonly held = new HeldBytes(HELD_IN_ALL, HELD_PER_LOG);
+  /** Time marks of logs closed whose <sha>.json is not written yet (file offsets), by path. */
+  private readonly closedMarks = new Map<string, TimeMarks>();
 
-  constructor(readonly dir: string, private readonly maxLogBytes: number) {
+  constructor(readonly dir: string, private readonly maxLogBytes: number, private readonly watch: LogWatch | null = null) {
     mkdirSync(dir, { recursive: true });
+  }
+
+  /** The file a job's log is written to. */
+  logPath(build: ResultOf, file: string): string {
+    if (!file.startsWith(`${build.commit}.`) || !/^[A-Za-z0-9._-]{1,200}$/.test(file)) throw new Error(`refusing a job file name ${JSON.stringify(file)}`);
+    return join(this.folder(build), file);
+  }
+
+  /** The log being written at `path` now, if one is. */
+  liveLog(path: string): CappedLog | undefined {
+    return this.logs.get(path);
   }
 
   /** The folder of a build's results; made only when something is written there. */
@@ -79,8 +105,9 @@ export class ResultStore {
 
   /** Where a job's log or JUnit file goes; the folder is made, since it is written next. */
   private jobPath(build: BuildRecord, file: string): string {
-    if (!file.startsWith(`${build.commit}.`) || !/^[A-Za-z0-9._-]{1,200}$/.test(file)) throw new Error(`refusing a job file name ${JSON.stringify(file)}`);
-    return join(this.folder(build, true), file);
+    const path = this.logPath(build, file);
+    this.folder(build, true);
+    return path;
   }
 
   /** The report's path, for the log. */
@@ -109,6 +136,7 @@ export class ResultStore {
     if (!log) {
       log = new CappedLog(path, this.maxLogBytes, MAX_OUTPUT_IN_REPORT, this.held);
       this.logs.set(path, log);
+      this.watch?.opened(path, log);
     }
     log.append(text);
   }
@@ -132,11 +160,22 @@ export class ResultStore {
    * when the log kept them) and what was lost. While the disk refuses the
    * log's bytes the log stays open and this rejects; the next try finishes.
    */
-  private async closeLog(path: string, max: number): Promise<Omit<LogTail, 'job'>> {
+  private async closeLog(path: string, max: number, times: Map<string, string>, job: string): Promise<Omit<LogTail, 'job'>> {
     const log = this.logs.get(path);
-    if (!log) return { ...(await readTail(path, max)), lost: [] };
+    if (!log) {
+      // Closed by an earlier try whose files could not be written: its marks were kept for this one.
+      const kept = this.closedMarks.get(path);
+      if (kept) times.set(job, formatMarks(kept, 0));
+      return { ...(await readTail(path, max)), lost: [] };
+    }
     const end = await log.close();
+    const base = await log.whenOpen();
+    times.set(job, formatMarks(log.marks, base));
+    this.closedMarks.set(path, log.marks.map((value, i) => (i % 2 === 0 ? value + base : value)));
+    // A run retried before its files were written is never written: its marks are let go in time.
+    if (this.closedMarks.size > MAX_CLOSED_MARKS) this.closedMarks.delete(this.closedMarks.keys().next().value!);
     this.logs.delete(path);
+    this.watch?.closed(path);
     if (!end.tail) return { ...(await readTail(path, max)), lost: end.lost };
     const cut = Math.max(0, end.tail.bytes.length - max);
     return { text: end.tail.bytes.subarray(cut).toString('utf8'), omitted: end.tail.omitted + cut, lost: end.lost };
@@ -148,11 +187,15 @@ export class ResultStore {
     await Promise.all(this.junitWrites.get(key) ?? []);
     this.junitWrites.delete(key);
     const tails = [];
+    const times = new Map<string, string>();
     const share = Math.floor(MAX_OUTPUT_IN_REPORT / Math.max(1, build.jobs.length));
     for (const job of build.jobs) {
-      tails.push({ job: job.name, ...(await this.closeLog(this.jobPath(build, job.log), share)) });
+      tails.push({ job: job.name, ...(await this.closeLog(this.jobPath(build, job.log), share, times, job.name)) });
     }
-    await writeFileAtomic(this.path(build, '.json', true), `${JSON.stringify(build, null, 2)}\n`);
+    const logTimes = times.size > 0 ? { logTimes: Object.fromEntries(times) } : {};
+    await writeFileAtomic(this.path(build, '.json', true), `${JSON.stringify({ ...build, ...logTimes }, null, 2)}\n`);
+    // From now on <sha>.json has them.
+    for (const job of build.jobs) this.closedMarks.delete(this.logPath(build, job.log));
     await writeFileAtomic(this.path(build, '', true), renderReport(build, tails));
   }
 
@@ -165,8 +208,49 @@ export class ResultStore {
     }
   }
 
+  /**
+   * A job log's time marks as file offsets: from the log while it is written,
+   * else from its close until <sha>.json holds them; null when only the
+   * file can say (readLogTimes).
+   */
+  marksOf(build: ResultOf, file: string): TimeMarks | null {
+    const path = this.logPath(build, file);
+    const open = this.logs.get(path);
+    if (open) return null;
+    return this.closedMarks.get(path) ?? null;
+  }
+
+  /** The time marks of each job's log kept in <sha>.json (file offsets), or null when there are none. */
+  async readLogTimes(build: ResultOf): Promise<Record<string, TimeMarks> | null> {
+    try {
+      const times = (JSON.parse(await readFile(this.path(build, '.json'), 'utf8')) as { logTimes?: unknown }).logTimes;
+      if (typeof times !== 'object' || times === null) return null;
+      return Object.fromEntries(Object.entries(times).map(([job, marks]) => [job, parseMarks(marks)]));
+    } catch {
+      return null;
+    }
+  }
+
   /** Closes every open log, as far as the disk lets it. */
   async close(): Promise<void> {
     await Promise.all([...this.logs.values()].map((log) => log.close().catch(() => {})));
   }
+}
+
+/** "offset:ms offset:ms ...", offsets in the file. */
+function formatMarks(marks: TimeMarks, base: number): string {
+  const pairs: string[] = [];
+  for (let i = 0; i + 1 < marks.length; i += 2) pairs.push(`${base + marks[i]!}:${marks[i + 1]!}`);
+  return pairs.join(' ');
+}
+
+/** The marks of formatMarks, as numbers; anything malformed is left out. */
+function parseMarks(text: unknown): TimeMarks {
+  if (typeof text !== 'string') return [];
+  const marks: TimeMarks = [];
+  for (const pair of text.split(' ')) {
+    const match = /^(\d{1,15}):(\d{1,15})$/.exec(pair);
+    if (match) marks.push(Number(match[1]), Number(match[2]));
+  }
+  return marks;
 }

@@ -27,6 +27,8 @@ export class RunnerRegistry {
   private readonly byName = new Map<string, RunnerConn>();
   private readonly byPeer = new Map<RunnerPeer, RunnerConn>();
   private readonly holders = new Map<string, RunnerConn>();
+  /** Called when a runner comes, goes, drains or takes or gives back a lease (what the status page shows). */
+  onChange: () => void = () => {};
 
   get size(): number {
     return this.byName.size;
@@ -39,6 +41,7 @@ export class RunnerRegistry {
     const conn: RunnerConn = { name, slots, labels, peer, leases: new Set(), draining: false };
     this.byName.set(name, conn);
     this.byPeer.set(peer, conn);
+    this.onChange();
     return { conn, replaced };
   }
 
@@ -49,6 +52,7 @@ export class RunnerRegistry {
     this.byPeer.delete(peer);
     if (this.byName.get(conn.name) === conn) this.byName.delete(conn.name);
     for (const lease of conn.leases) this.holders.delete(lease);
+    this.onChange();
     return conn;
   }
 
@@ -69,11 +73,18 @@ export class RunnerRegistry {
     this.holders.get(lease)?.leases.delete(lease);
     conn.leases.add(lease);
     this.holders.set(lease, conn);
+    this.onChange();
   }
 
   unbind(lease: string): void {
     this.holders.get(lease)?.leases.delete(lease);
     this.holders.delete(lease);
+    this.onChange();
+  }
+
+  drain(conn: RunnerConn): void {
+    conn.draining = true;
+    this.onChange();
   }
 
   all(): IterableIterator<RunnerConn> {

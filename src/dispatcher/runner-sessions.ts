@@ -58,7 +58,7 @@ export class RunnerSessions {
   drain(peer: RunnerPeer): void {
     const conn = this.runners.of(peer);
     if (!conn || conn.draining) return;
-    conn.draining = true;
+    this.runners.drain(conn);
     this.log(`runner ${conn.name} draining`);
   }
 

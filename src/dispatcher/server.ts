@@ -54,9 +54,9 @@ export interface ServerParts {
 const ALLOWED: Record<Role, readonly MessageType[]> = {
   runner: ['register', 'pong', 'drain', 'output', 'result'],
   observer: ['observe', 'pong', 'commit', 'command-result', 'heard', 'patch-read'],
-  client: ['query', 'notify', 'queue', 'land-wait', 'patches', 'patch-show'],
+  client: ['query', 'history', 'logs', 'notify', 'queue', 'land-wait', 'patches', 'patch-show'],
   admin: [
-    'query', 'notify', 'queue', 'land-wait', 'patches', 'patch-show', 'admins', 'cancel', 'retry', 'build', 'land', 'land-cancel',
+    'query', 'history', 'logs', 'notify', 'queue', 'land-wait', 'patches', 'patch-show', 'admins', 'cancel', 'retry', 'build', 'land', 'land-cancel',
     'patch', 'patch-data', 'patch-op',
   ],
   // It submits, retests and closes its own patches, nothing else.

@@ -87,6 +87,12 @@ export const LIMITS = {
   hookOutputBytes: 64 * KIB,
   /** Notes an observer keeps until it can push them to origin; past it the oldest go. */
   pendingNotes: 10_000,
+  /** Builds one `history-page` lists. */
+  historyPage: 100,
+  /** `log.data`, and one event of a log followed over HTTP, in bytes of the log. */
+  logChunk: 64 * KIB,
+  /** Bytes a client following a log (or a page's events) may leave unread before it is dropped or made to catch up from the file. */
+  followerBacklog: 256 * KIB,
 } as const;
 
 export type Limit = keyof typeof LIMITS;

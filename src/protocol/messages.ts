@@ -154,6 +154,31 @@ export interface Query { type: 'query'; commit: string | null; project: string |
 export interface Notify { type: 'notify' }
 export interface Notified { type: 'notified'; observers: number }
 
+/**
+ * Finished builds of one branch, newest first, from the dispatcher's index
+ * (`keel status --branch`): at most `limit` (LIMITS.historyPage), those
+ * before the cursor `before` (null: the newest; active builds of the branch
+ * come first then). Answered by `history-page`.
+ */
+export interface History { type: 'history'; project: string | null; ref: string; limit: number; before: number | null }
+/** `next`: the cursor for the page after this one; null when there is none. */
+export interface HistoryPage { type: 'history-page'; builds: BuildSummary[]; next: number | null }
+
+/**
+ * `keel logs`: a build's log, every job's or one job's. The dispatcher sends
+ * `log-progress` first, the log in `log` chunks (each job's bytes in order,
+ * `offset` its byte offset in that job's log file), and `log-end`. With
+ * `follow`, it keeps sending new output as it arrives, and a `log-progress`
+ * whenever the build changes (and at least every FOLLOW_KEEPALIVE_MS), until
+ * the jobs followed have ended.
+ */
+export interface Logs { type: 'logs'; commit: string; project: string | null; job: string | null; follow: boolean }
+export interface LogChunk { type: 'log'; job: string; offset: number; data: string }
+export interface LogProgress { type: 'log-progress'; build: BuildSummary }
+export interface LogEnd { type: 'log-end'; build: BuildSummary }
+/** A following client that hears nothing for a few of these may take the dispatcher for gone. */
+export const FOLLOW_KEEPALIVE_MS = 15_000;
+
 // Admin <-> dispatcher: the list of admins.
 export const ADMIN_OPS = ['list', 'add', 'remove'] as const;
 export type AdminOp = (typeof ADMIN_OPS)[number];
@@ -231,7 +256,7 @@ export type Message =
   | Hello | Welcome | Challenge | Auth | ErrorMessage
   | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Recorded | Drain
   | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished | Heard
-  | Query | Status | Notify | Notified
+  | Query | Status | Notify | Notified | History | HistoryPage | Logs | LogChunk | LogProgress | LogEnd
   | Admins | AdminList | Cancel | Retry | Build | Done
   | Land | LandWait | LandCancel | QueueQuery | LandQueue
   | Patch | PatchData | PatchOpMessage | PatchesQuery | PatchList | PatchShow | PatchRecordMessage | PatchRead | PatchBytes;

@@ -105,7 +105,10 @@ export function world(t: TestContext) {
   };
 
   async function dispatcher(options: DispatcherOptions = {}): Promise<Dispatcher> {
-    const args = ['--port', String(options.port ?? 0), '--results', results, '--state', state, ...(options.extra ?? [])];
+    const extra = options.extra ?? [];
+    // A restart names its old port, which would put the page on the fixed 8080: tests never use fixed ports.
+    const page = extra.includes('--http-port') ? [] : ['--http-port', '0'];
+    const args = ['--port', String(options.port ?? 0), '--results', results, '--state', state, ...page, ...extra];
     const env = { ...options.env, ...(options.secret ? { KEEL_TOKEN: options.secret } : {}) };
     const proc = spawn(`dispatcher #${count('dispatcher') + 1}`, 'dispatcher/main.js', args, env);
     return listeningDispatcher(t, proc, options, { until, withLogs });

@@ -66,12 +66,13 @@ for (const { message } of fixtures) {
   for (const field of Object.keys(message).filter((f) => f !== 'type')) {
     badField(`${message.type} without ${field}`, message, { [field]: undefined });
     // Where null is allowed (query.commit, job.timeoutMs/run/junit, project, admins.name, admin-list.token, retry.job,
-    // the code of a reply, command-result.commit/answer, status.record, done.request, land.target), `true` is the wrong type instead.
-    const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project', 'code', 'record', 'answer'].includes(field)
+    // the code of a reply, command-result.commit/answer, status.record, done.request, land.target, history's cursors, logs.job),
+    // `true` is the wrong type instead.
+    const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project', 'code', 'record', 'answer', 'before', 'next'].includes(field)
       || (message.type === 'done' && field === 'request') || (message.type === 'land' && field === 'target')
       || (message.type === 'patch' && ['base', 'author', 'subject'].includes(field)) || (message.type === 'patch-op' && field === 'flag')
       || (message.type === 'patches' && ['state', 'sinceMs'].includes(field))
-      || (message.type === 'admins' && field === 'name') || (message.type === 'retry' && field === 'job')
+      || (message.type === 'admins' && field === 'name') || ((message.type === 'retry' || message.type === 'logs') && field === 'job')
       || (message.type === 'command-result' && field === 'commit');
     badField(`${message.type} with ${field} ${nullable ? 'true' : 'null'}`, message, { [field]: nullable ? true : null });
   }
@@ -179,6 +180,17 @@ badField('status record with seq-like 1e400 durations', status, { record: { ...s
 badField('status runner slots 0', status, { runners: [{ ...runner, slots: 0 }] });
 badField('status runner running a non-commit', status, { runners: [{ ...runner, running: ['lease_1'] }] });
 badField('status runners as null', status, { runners: null });
+badField('history with a short branch name', sample('history'), { ref: 'main' });
+badField('history limit 0', sample('history'), { limit: 0 });
+badField('history limit past a page', sample('history'), { limit: 101 });
+badField('history cursor negative', sample('history'), { before: -1 });
+badField('history-page with too many builds', sample('history-page'), { builds: Array(101).fill(sample('history-page').builds[0]) });
+badField('logs of an abbreviated commit', sample('logs'), { commit: 'abc123' });
+badField('logs of a job named like a path', sample('logs'), { job: '../x' });
+badField('logs follow as a string', sample('logs'), { follow: 'yes' });
+badField('log data past a chunk', sample('log'), { data: 'x'.repeat(64 * 1024 + 1) });
+badField('log offset fractional', sample('log'), { offset: 1.5 });
+badField('log-end without a build', sample('log-end'), { build: undefined });
 
 // Commit ids, wherever one is expected.
 const badCommits = [

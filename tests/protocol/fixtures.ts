@@ -24,6 +24,7 @@ export const ALL_TYPES: Record<MessageType, true> = {
   land: true, 'land-wait': true, 'land-cancel': true, queue: true, 'land-queue': true,
   patch: true, 'patch-data': true, 'patch-op': true, patches: true, 'patch-list': true, 'patch-show': true, 'patch-record': true,
   'patch-read': true, 'patch-bytes': true,
+  history: true, 'history-page': true, logs: true, log: true, 'log-progress': true, 'log-end': true,
 };
 
 export const fullOutcome: RunOutcome = {
@@ -325,6 +326,16 @@ export const fixtures: Fixture[] = [
   { name: 'queued', message: { type: 'queued', commit: SHA1, duplicate: false } },
   { name: 'queued duplicate', message: { type: 'queued', commit: SHA256, duplicate: true } },
   { name: 'query overview', message: { type: 'query', commit: null, project: null } },
+  { name: 'history, newest', message: { type: 'history', project: null, ref: 'refs/heads/feature/<b>&"x"', limit: 20, before: null } },
+  { name: 'history, a later page', message: { type: 'history', project: 'lib', ref: 'refs/heads/main', limit: 100, before: 123_456 } },
+  { name: 'history-page', message: { type: 'history-page', builds: [buildSummary, queuedSummary], next: 4096 } },
+  { name: 'history-page, the last', message: { type: 'history-page', builds: [], next: null } },
+  { name: 'logs of every job', message: { type: 'logs', commit: SHA1, project: null, job: null, follow: true } },
+  { name: 'logs of one job', message: { type: 'logs', commit: SHA256, project: 'lib', job: 'unit.NODE-18', follow: false } },
+  { name: 'log', message: { type: 'log', job: 'tests', offset: 0, data: NASTY } },
+  { name: 'log at an offset', message: { type: 'log', job: 'unit.NODE-18', offset: Number.MAX_SAFE_INTEGER, data: '' } },
+  { name: 'log-progress', message: { type: 'log-progress', build: queuedSummary } },
+  { name: 'log-end', message: { type: 'log-end', build: buildSummary } },
   { name: 'query one commit', message: { type: 'query', commit: SHA1, project: null } },
   {
     name: 'status',

@@ -1,0 +1,47 @@
+// keel status --branch NAME [--limit N]: every build of a branch, newest
+// first, from the dispatcher's index of finished builds (and the builds of
+// it still queued or running), asked for a page at a time.
+
+import { ConfigError } from '../common/errors.js';
+import { parseInteger } from '../common/flags.js';
+import { LIMITS } from '../protocol/limits.js';
+import type { MessageOf } from '../protocol/messages.js';
+import type { BuildSummary } from '../protocol/records.js';
+import { isRefName } from '../protocol/validate.js';
+import { request } from './client.js';
+import { buildTable } from './build-table.js';
+import type { Target } from './target.js';
+
+const MAX_LIMIT = 1000;
+
+export interface BranchQuestion {
+  target: Target;
+  json: boolean;
+  project: string | null;
+  branch: string;
+  limit: string;
+}
+
+export async function branchStatus(question: BranchQuestion): Promise<number> {
+  const ref = question.branch.startsWith('refs/') ? question.branch : `refs/heads/${question.branch}`;
+  if (!isRefName(ref)) throw new ConfigError(`--branch must name a branch (main, feature/x) or a whole ref, got "${question.branch}"`);
+  const limit = parseInteger(question.limit, '--limit', 1, MAX_LIMIT);
+  const builds: BuildSummary[] = [];
+  let before: number | null = null;
+  do {
+    const page: MessageOf<'history-page'> = await request(question.target.address, {
+      type: 'history', project: question.project, ref, limit: Math.min(LIMITS.historyPage, limit - builds.length), before,
+    }, 'history-page', { security: question.target.security });
+    builds.push(...page.builds);
+    before = page.next;
+  } while (before !== null && builds.length < limit);
+  if (question.json) {
+    console.log(JSON.stringify({ type: 'history-page', builds, next: before }, null, 2));
+  } else if (builds.length === 0) {
+    console.log(`no build of ${ref} is on record`);
+  } else {
+    console.log(buildTable(builds).join('\n'));
+    if (before !== null) console.log(`... older builds: keel status --branch ${question.branch} --limit ${Math.min(MAX_LIMIT, limit * 2)}`);
+  }
+  return 0;
+}

@@ -1,0 +1,70 @@
+// Finding a push build by project and commit the way `keel status SHA` does:
+// active or not yet written (the state), recently finished (the state's
+// recent list), or from its result file. Shared by the status page and
+// `keel logs`, so both see what `keel status` sees.
+
+import type { BuildRecord, BuildStatus } from '../protocol/records.js';
+import { PUSH } from '../protocol/records.js';
+import { isFinished } from './build.js';
+import type { Journal } from './journal.js';
+import { buildKey, keyOf, type BuildKey } from './records.js';
+import type { ResultStore } from './result-store.js';
+import type { State } from './state.js';
+
+export interface Found {
+  build: BuildRecord;
+  /** Finished, with its result files not written yet. */
+  unwritten: boolean;
+}
+
+export interface LookupParts {
+  state: State;
+  results: ResultStore;
+  journal: Pick<Journal<unknown, object>, 'synced'>;
+}
+
+export class BuildLookup {
+  constructor(private readonly parts: LookupParts) {}
+
+  /** The build in memory now, without reading a file. */
+  inMemory(key: BuildKey): Found | null {
+    const { state } = this.parts;
+    const active = state.builds.get(key);
+    if (active) return { build: active, unwritten: state.unwritten.has(key) };
+    const recent = state.recent.find((build) => keyOf(build) === key);
+    return recent ? { build: recent, unwritten: false } : null;
+  }
+
+  async find(project: string | null, commit: string): Promise<Found | null> {
+    const key = buildKey(project, PUSH, commit);
+    const known = this.inMemory(key);
+    if (known) return known;
+    const build = await this.parts.results.readResult({ project, subject: PUSH, commit });
+    // It may have been retried while the file was read.
+    return this.inMemory(key) ?? (build ? { build, unwritten: false } : null);
+  }
+
+  /** For a follower: the job's status once it has finished and that is durable; null while it waits or runs. */
+  jobEnded(project: string | null, commit: string, job: string): () => Promise<BuildStatus | null> {
+    return async () => {
+      const found = await this.find(project, commit);
+      const record = found?.build.jobs.find((j) => j.name === job);
+      // A build that is gone, or a job it no longer has, has nothing more to show.
+      const status = record ? record.status : 'error';
+      if (!isFinished(status)) return null;
+      await this.parts.journal.synced();
+      return status;
+    };
+  }
+
+  /** For a follower of a whole build: its status once every job has finished. */
+  buildEnded(project: string | null, commit: string): () => Promise<BuildStatus | null> {
+    return async () => {
+      const found = await this.find(project, commit);
+      const status = found ? found.build.status : 'error';
+      if (!isFinished(status)) return null;
+      await this.parts.journal.synced();
+      return status;
+    };
+  }
+}

@@ -1,0 +1,79 @@
+// The overview: runners (what each runs, when it was last heard from), the
+// queue with why each job waits, the builds `keel status` lists, recent
+// builds per branch, and a place for land requests and patches, which Keel
+// does not have yet. Updates itself: page.js reloads <main> on each event.
+
+import type { CommitInfo } from './commit-info.js';
+import { ago, buildRows, statusPill } from './fragments.js';
+import { branchName, formatDuration, shortSha } from './format.js';
+import { html, type Html } from './html.js';
+import { layout } from './layout.js';
+import { Links } from './links.js';
+import type { OverviewView, QueueRow, RunnerRow } from './views.js';
+
+function runnersTable(runners: RunnerRow[], now: number): Html {
+  if (runners.length === 0) return html`<p class="muted">No runner is connected. Start one: <code>npx keel runner --dispatcher HOST:PORT</code></p>`;
+  const rows = runners.map((runner) => html`<tr>
+<td class="name">${runner.name}${runner.draining ? html` <span class="muted">(draining)</span>` : ''}</td>
+<td>${runner.labels.length > 0 ? runner.labels.map((label) => html`<span class="label">${label}</span> `) : html`<span class="muted">none</span>`}</td>
+<td>${runner.busy}/${runner.slots}</td>
+<td>${ago(runner.lastSeenAt, now)}</td>
+<td>${runner.running.length === 0 ? html`<span class="muted">idle</span>` : runner.running.map((job) => {
+    const links = new Links(job.project);
+    return html`<div><a href="${links.job(job.commit, job.job)}">${job.title}</a> of <a class="sha" href="${links.build(job.commit)}">${shortSha(job.commit)}</a>
+(${branchName(job.ref)}, attempt ${job.attempt}, <time data-since="${job.startedAt}">${formatDuration(now - Date.parse(job.startedAt))}</time>)</div>`;
+  })}</td>
+</tr>`);
+  return html`<table><thead><tr><th>runner</th><th>labels</th><th>slots in use</th><th>last heard from</th><th>running now</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function queueTable(queue: QueueRow[], total: number, now: number): Html {
+  if (total === 0) return html`<p class="muted">Nothing is waiting.</p>`;
+  const rows = queue.map((row) => {
+    const links = new Links(row.project);
+    return html`<tr>
+<td>${row.title}${row.labels.length > 0 ? html` ${row.labels.map((label) => html`<span class="label">${label}</span> `)}` : ''}</td>
+<td><a class="sha" href="${links.build(row.commit)}">${shortSha(row.commit)}</a></td>
+<td><a href="${links.branch(row.ref)}">${branchName(row.ref)}</a></td>
+<td>${ago(row.queuedAt, now)}</td>
+<td class="reason">${row.reason}</td>
+</tr>`;
+  });
+  const more = total > queue.length ? html`<p class="muted">and ${total - queue.length} more jobs waiting</p>` : '';
+  return html`<table><thead><tr><th>job</th><th>commit</th><th>branch</th><th>queued</th><th>why it waits</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
+}
+
+function branchesTable(view: OverviewView, infos: Map<string, CommitInfo>, now: number): Html {
+  if (view.branches.length === 0) return html`<p class="muted">No branch has been built yet.</p>`;
+  const rows = view.branches.map((branch) => {
+    const links = new Links(branch.project);
+    const [latest] = branch.builds;
+    return html`<tr>
+<td>${branch.project === null ? '' : html`<span class="muted">${branch.project}:</span>`}<a href="${links.branch(branch.ref)}">${branchName(branch.ref)}</a></td>
+<td>${latest ? statusPill(latest.status, latest.flaky) : ''}</td>
+<td class="history">${branch.builds.map((build) => html`<a class="dot status-${build.status}" href="${links.build(build.commit)}" title="${shortSha(build.commit)}: ${build.status}">${shortSha(build.commit).slice(0, 7)}</a> `)}</td>
+<td class="subject">${latest ? infos.get(latest.commit)?.subject ?? '' : ''}</td>
+<td>${latest ? ago(latest.endedAt ?? latest.startedAt ?? latest.queuedAt, now) : ''}</td>
+</tr>`;
+  });
+  return html`<table><thead><tr><th>branch</th><th>last build</th><th>recent builds, newest first</th><th>subject</th><th>when</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+export function overviewBody(view: OverviewView, infos: Map<string, CommitInfo>, links: Links, now: number): Html {
+  const { status } = view;
+  const unwritten = status.unwrittenCount > 0
+    ? html`<p class="warning">${status.unwrittenCount} finished build(s) wait for their result files to be written; the dispatcher keeps them and retries.</p>` : '';
+  return html`<h1>Overview</h1>
+${unwritten}
+<section id="runners"><h2>Runners <span class="count">${view.runners.length}</span></h2>${runnersTable(view.runners, now)}</section>
+<section id="queue"><h2>Queue <span class="count">${view.queueTotal}</span></h2>${queueTable(view.queue, view.queueTotal, now)}</section>
+<section id="builds"><h2>Builds</h2>${buildRows(status.builds, infos, now)}${status.omitted > 0 ? html`<p class="muted">and ${status.omitted} more</p>` : ''}</section>
+<section id="branches"><h2>Branches</h2>${branchesTable(view, infos, now)}</section>
+<section id="land-queue"><h2>Land queue and patches</h2>
+<p class="muted">Keel does not land branches or test patch series yet (<code>keel land</code>, <code>keel patch</code>); when it does, their requests are listed here.</p></section>
+<p class="muted api">As JSON: <a href="${links.apiStatus()}">/api/status</a></p>`;
+}
+
+export function overviewPage(view: OverviewView, infos: Map<string, CommitInfo>, links: Links, now: number): Html {
+  return layout({ title: 'Overview', links, body: overviewBody(view, infos, links, now), script: 'page.js', data: { events: links.events() } });
+}
