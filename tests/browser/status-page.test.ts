@@ -136,7 +136,7 @@ test('the status page in Chromium: overview, a live log, nothing hostile runs', 
   let text = await page.evaluate<string>('document.body.innerText');
   assert.match(text, /waiting for a runner with labels gpu/);
   assert.match(text, /Grace Hopper/);
-  assert.match(text, /Land queue and patches/);
+  assert.match(text, /No land or try request/);
   assert.match(text, /feature\/login/);
   await shot(t, page, 'status-page.png');
 

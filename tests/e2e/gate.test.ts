@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { git } from '../helpers/git-repo.js';
 import { gateWorld } from '../helpers/gate.js';
+import { get } from '../helpers/http.js';
 
 test('a green branch lands: main is exactly the tested merge, the merge records the request, and its push is not built again', async (t) => {
   const g = await gateWorld(t);
@@ -41,6 +42,13 @@ test('a green branch lands: main is exactly the tested merge, the merge records 
   const table = await g.d.keel('queue');
   assert.match(table.stdout, /the land queue is empty\n\nrecently over:\nREQUEST +STATE +PRIORITY/);
   assert.match(table.stdout, new RegExp(`L-1 +landed +0 +feature-x +main +${head.slice(0, 12)} +admin owner +landed as ${merge.slice(0, 12)}`));
+
+  // The status page lists the request too, linked to the build of its merge.
+  const page = Number((await g.d.waitForLine(/status page at http:\/\/[^:]+:(\d+)\//))[1]);
+  const api = JSON.parse((await get(page, '/api/status')).body);
+  assert.deepEqual(api.landQueue.map((r: { id: string; state: string; landedAs: string }) => [r.id, r.state, r.landedAs]), [['L-1', 'landed', merge]]);
+  const overview = (await get(page, '/')).body;
+  assert.match(overview, new RegExp(`<td class="name">L-1</td>[^]*status-passed">landed<[^]*href="/builds/${merge}"`));
 });
 
 test('--squash lands one commit with the branch\'s changes on top of main', async (t) => {

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { git } from '../helpers/git-repo.js';
+import { get } from '../helpers/http.js';
 import { applications, patchWorld } from '../helpers/patches.js';
 
 const idOf = (stdout: string) => /^(P-\d+):/.exec(stdout)?.[1] ?? assert.fail(`no patch id in ${stdout}`);
@@ -43,6 +44,14 @@ test('a two-patch series with a cover letter applies onto main and passes; its c
   assert.match(shown.stdout, /fetch it: git fetch origin refs\/keel\/patches\/P-1\/1\.1 && git cherry-pick [0-9a-f]{12}\.\.FETCH_HEAD/);
   const listed = await p.d.keel('patches');
   assert.match(listed.stdout, /P-1 +passed +1 +Count to four +Keel Test <test@keel\.invalid> +- +fix verified/);
+
+  // The status page lists it, linked to the build of the applied series.
+  const page = Number((await p.d.waitForLine(/status page at http:\/\/[^:]+:(\d+)\//))[1]);
+  const api = JSON.parse((await get(page, '/api/status')).body);
+  assert.deepEqual(api.patches.map((r: { id: string; state: string }) => [r.id, r.state]), [['P-1', 'passed']]);
+  assert.match((await get(page, '/')).body, new RegExp(`<td class="name">P-1</td>[^]*Count to four[^]*status-passed">passed<[^]*href="/builds/${app!.applied}"`));
+  const build = await get(page, `/builds/${app!.applied}`);
+  assert.equal(build.status, 200, 'the patch build has its page');
 });
 
 test('v2 of a series (the same subject and author) is recorded as a new version of the patch', async (t) => {

@@ -127,12 +127,12 @@ const queuedBuild: BuildRecord = {
   startedAt: null, endedAt: null, durationMs: null, counts: null, jobs: [],
 };
 
-const application: PatchApplication = {
+export const application: PatchApplication = {
   n: 2, purpose: 'retest', onto: SHA1, applied: SHA1_B, testsOnly: SHA256, state: 'failed', status: 'failed', testsOnlyStatus: 'failed',
   fix: 'n/a', message: `does not apply: ${NASTY}`, at: '2024-05-01T12:00:00.000Z', endedAt: null,
 };
 
-const patchRecord: PatchRecord = {
+export const patchRecord: PatchRecord = {
   id: 'P-12', project: 'lib', subject: 'Fix the parser', author: 'Ann Über <ann@example.org>', state: 'failed', message: NASTY,
   trunk: 'refs/heads/main', flags: ['ready-for-checkin'], by: 'submitter mail', submittedAt: '2024-05-01T12:00:00.000Z', closedAt: null,
   brokenBy: { good: SHA1, bad: SHA1_B, at: '2024-05-02T12:00:00.000Z', first: null, left: 7, message: 'narrowing' },

@@ -1,8 +1,9 @@
 // The overview: runners (what each runs, when it was last heard from), the
 // queue with why each job waits, the builds `keel status` lists, recent
-// builds per branch, and a place for land requests and patches, which Keel
-// does not have yet. Updates itself: page.js reloads <main> on each event.
+// builds per branch, the land queue and the newest patches. Updates itself:
+// page.js reloads <main> on each event.
 
+import type { LandState, LandSummary, PatchState, PatchSummary } from '../../protocol/records.js';
 import type { CommitInfo } from './commit-info.js';
 import { ago, buildRows, statusPill } from './fragments.js';
 import { branchName, formatDuration, shortSha } from './format.js';
@@ -43,6 +44,51 @@ function queueTable(queue: QueueRow[], total: number, now: number): Html {
   return html`<table><thead><tr><th>job</th><th>commit</th><th>branch</th><th>queued</th><th>why it waits</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
 }
 
+/** The colour of a request's or patch's state: that of the build status it is like. */
+const LAND_LOOK: Record<LandState, string> = {
+  queued: 'queued', merging: 'running', testing: 'running', landing: 'running', landed: 'passed', passed: 'passed',
+  failed: 'failed', conflict: 'failed', cancelled: 'cancelled', error: 'error',
+};
+const PATCH_LOOK: Record<PatchState, string> = { open: 'running', passed: 'passed', failed: 'failed', conflict: 'failed', closed: 'cancelled' };
+const statePill = (state: string, look: string) => html`<span class="status status-${look}">${state}</span>`;
+
+function landTable(requests: LandSummary[], now: number): Html {
+  if (requests.length === 0) return html`<p class="muted">No land or try request. Queue one: <code>npx keel land BRANCH --into main</code></p>`;
+  const rows = requests.map((request) => {
+    const links = new Links(request.project);
+    const tested = request.builds.at(-1);
+    return html`<tr>
+<td class="name">${request.id}</td>
+<td>${request.kind}${request.squash ? ' (squash)' : ''}</td>
+<td><a href="${links.branch(request.branch)}">${branchName(request.branch)}</a> → <a href="${links.branch(request.target)}">${branchName(request.target)}</a></td>
+<td>${statePill(request.state, LAND_LOOK[request.state])}${request.flaky ? html` <span class="flaky" title="a job passed only on a retry">flaky</span>` : ''}</td>
+<td>${tested ? html`<a class="sha" href="${links.build(tested.commit)}">${shortSha(tested.commit)}</a>` : html`<span class="muted">–</span>`}</td>
+<td>${request.by}</td>
+<td>${ago(request.queuedAt, now)}</td>
+<td class="note">${request.message}</td>
+</tr>`;
+  });
+  return html`<table><thead><tr><th>request</th><th>kind</th><th>branch → target</th><th>state</th><th>tested as</th><th>by</th><th>queued</th><th>why</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function patchTable(patches: PatchSummary[], now: number): Html {
+  if (patches.length === 0) return html`<p class="muted">No patch. Send one: <code>npx keel patch series.mbox</code></p>`;
+  const rows = patches.map((patch) => {
+    const links = new Links(patch.project);
+    const applied = patch.latest?.applied ?? null;
+    return html`<tr>
+<td class="name">${patch.id}</td>
+<td class="subject">${patch.subject}</td>
+<td>${patch.author}</td>
+<td>${statePill(patch.state, PATCH_LOOK[patch.state])}${patch.flags.map((flag) => html` <span class="label">${flag}</span>`)}</td>
+<td>${applied === null ? html`<span class="muted">–</span>` : html`<a class="sha" href="${links.build(applied)}">${shortSha(applied)}</a>`}</td>
+<td>v${patch.versions}</td>
+<td>${ago(patch.submittedAt, now)}</td>
+</tr>`;
+  });
+  return html`<table><thead><tr><th>patch</th><th>subject</th><th>author</th><th>state</th><th>tested as</th><th>versions</th><th>sent</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 function branchesTable(view: OverviewView, infos: Map<string, CommitInfo>, now: number): Html {
   if (view.branches.length === 0) return html`<p class="muted">No branch has been built yet.</p>`;
   const rows = view.branches.map((branch) => {
@@ -69,8 +115,8 @@ ${unwritten}
 <section id="queue"><h2>Queue <span class="count">${view.queueTotal}</span></h2>${queueTable(view.queue, view.queueTotal, now)}</section>
 <section id="builds"><h2>Builds</h2>${buildRows(status.builds, infos, now)}${status.omitted > 0 ? html`<p class="muted">and ${status.omitted} more</p>` : ''}</section>
 <section id="branches"><h2>Branches</h2>${branchesTable(view, infos, now)}</section>
-<section id="land-queue"><h2>Land queue and patches</h2>
-<p class="muted">Keel does not land branches or test patch series yet (<code>keel land</code>, <code>keel patch</code>); when it does, their requests are listed here.</p></section>
+<section id="land-queue"><h2>Land queue <span class="count">${view.landQueue.filter((r) => r.endedAt === null).length}</span></h2>${landTable(view.landQueue, now)}</section>
+<section id="patches"><h2>Patches</h2>${patchTable(view.patches, now)}</section>
 <p class="muted api">As JSON: <a href="${links.apiStatus()}">/api/status</a></p>`;
 }
 

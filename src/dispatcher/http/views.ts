@@ -5,9 +5,11 @@
 // the result, and /api/... serves it as JSON. No lease id is ever shown.
 
 import type { Status } from '../../protocol/messages.js';
-import type { BuildRecord, BuildSummary } from '../../protocol/records.js';
+import type { BuildRecord, BuildSummary, LandSummary, PatchSummary } from '../../protocol/records.js';
 import type { Branch, BranchRecent } from '../branch-recent.js';
 import { isFinished } from '../build.js';
+import { queueOf, summariseRequest } from '../gate/summary.js';
+import { listPatches } from '../patches/query.js';
 import { waitReason, type RunnerView } from '../placement.js';
 import { summarise } from '../queries.js';
 export { withoutLeases } from '../queries.js';
@@ -18,6 +20,9 @@ import type { State } from '../state.js';
 /** The queue and branches a page lists at most; the rest are counted. */
 const SHOWN_QUEUE = 100;
 const SHOWN_BRANCHES = 50;
+/** Land requests that are over, and patches, a page lists: the newest; `keel queue` and `keel patches` have the rest. */
+const SHOWN_OVER = 10;
+const SHOWN_PATCHES = 20;
 
 export interface RunnerRow {
   name: string;
@@ -56,9 +61,10 @@ export interface OverviewView {
   queue: QueueRow[];
   queueTotal: number;
   branches: BranchRow[];
-  /** Land requests and patches: null until the gate and the patch queue exist. */
-  landQueue: null;
-  patches: null;
+  /** Every open land and try request in queue order, then the newest that are over (as `keel queue`). */
+  landQueue: LandSummary[];
+  /** The newest patches, as `keel patches --state` lists them. */
+  patches: PatchSummary[];
 }
 
 export interface ViewInputs {
@@ -96,8 +102,15 @@ export function overviewView(inputs: ViewInputs, status: Status, project: string
     status: project === undefined ? status : { ...status, builds: status.builds.filter((b) => b.project === project) },
     runners, queue, queueTotal: queued.length,
     branches: branchRows(state, inputs.recent.newest(SHOWN_BRANCHES, project), project),
-    landQueue: null, patches: null,
+    landQueue: landRows(state, project),
+    patches: listPatches(state.patches.values(), { project: project ?? null, anyProject: project === undefined, state: null, flags: [], touchesNone: [], brokenByTrunk: false, sinceMs: null }, now).patches.slice(0, SHOWN_PATCHES),
   };
+}
+
+function landRows(state: State, project: string | null | undefined): LandSummary[] {
+  const ordered = queueOf([...state.requests.values()].filter((r) => project === undefined || r.project === project));
+  const open = ordered.filter((r) => r.endedAt === null);
+  return [...open, ...ordered.slice(open.length, open.length + SHOWN_OVER)].map(summariseRequest);
 }
 
 /** Each branch with a build in the state or the index: the newest builds of each, active ones first. */

@@ -17,7 +17,7 @@ import { overviewPage } from '../../../src/dispatcher/http/overview-page.js';
 import type { OverviewView } from '../../../src/dispatcher/http/views.js';
 import { isRefName } from '../../../src/protocol/validate.js';
 import type { BuildRecord, BuildSummary } from '../../../src/protocol/records.js';
-import { SHA1, buildRecord, buildSummary, runnerSummary } from '../../protocol/fixtures.js';
+import { SHA1, application, buildRecord, buildSummary, patchRecord, runnerSummary } from '../../protocol/fixtures.js';
 
 const EVIL_REF = 'refs/heads/"><svg/onload=alert(1)><script>alert(2)</script>';
 const EVIL = '</td><script>alert(3)</script><img src=x onerror=alert(4)>&amp;';
@@ -55,12 +55,19 @@ test('the overview shows hostile names, subjects, labels and notes as text', () 
     queue: [{ commit: SHA1, project: null, ref: EVIL_REF, job: 'tests', title: EVIL, labels: ['gpu'], queuedAt: '2024-05-01T12:00:00.000Z', reason: 'waiting for a runner with labels gpu' }],
     queueTotal: 1,
     branches: [{ project: null, ref: EVIL_REF, builds: [hostileSummary] }],
-    landQueue: null, patches: null,
+    landQueue: [{
+      id: 'L-7', kind: 'land', project: null, branch: EVIL_REF, head: SHA1, target: 'refs/heads/main', priority: 0, squash: false,
+      state: 'conflict', message: EVIL, by: EVIL, queuedAt: '2024-05-01T12:00:00.000Z', endedAt: '2024-05-01T12:00:01.000Z',
+      flaky: false, landedAs: null, builds: [{ batch: 'B-2', commit: SHA1, base: SHA1, status: 'failed' }],
+    }],
+    patches: [{ ...patchRecord, id: 'P-3', subject: EVIL, author: EVIL, flags: ['ready-for-checkin'], versions: 2, files: [], latest: { ...application, applied: SHA1 } }],
   };
   const page = overviewPage(view, infos, new Links(null), NOW).text;
   assertInert(page);
   assert.match(page, /waiting for a runner with labels gpu/);
-  assert.match(page, /Land queue and patches/, 'a place is kept for land requests and patches');
+  assert.match(page, /<td class="name">L-7<\/td>[^]*status-failed">conflict</, 'the land request, its state coloured as a failure');
+  assert.match(page, /<td class="name">P-3<\/td>[^]*>ready-for-checkin</, 'the patch and its flag');
+  assert.match(page, new RegExp(`href="/builds/${SHA1}"`), 'each links the build it was tested as');
   assert.match(page, /href="\/branches\/%22%3E%3Csvg\/onload%3Dalert\(1\)%3E%3Cscript%3Ealert\(2\)%3C\/script%3E"/, 'the branch link is percent-encoded');
 });
 

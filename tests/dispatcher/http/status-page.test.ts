@@ -220,8 +220,8 @@ test('a build of several jobs: a log is asked for by job, and the page links eac
   assert.match(page, new RegExp(`/builds/${commit}/jobs/lint`));
   const overview = JSON.parse((await get(port, '/api/status')).body);
   assert.equal(overview.runnerDetails[0].running.length, 2);
-  assert.equal(overview.landQueue, null);
-  assert.equal(overview.patches, null);
+  assert.deepEqual(overview.landQueue, [], 'no land request was made');
+  assert.deepEqual(overview.patches, []);
 });
 
 test('a big log is outlined as head, gap and tail at line starts, with honest line numbers', async (t) => {
