@@ -17,7 +17,8 @@ ${TARGET_USAGE}`;
 
 const short = (ref: string) => ref.replace(/^refs\/heads\//, '');
 
-function rows(requests: LandSummary[]): string[] {
+/** Requests as a table, one per line. */
+export function requestRows(requests: LandSummary[]): string[] {
   return table(['REQUEST', 'STATE', 'PRIORITY', 'BRANCH', 'INTO', 'HEAD', 'BY', 'NOTE'], requests.map((r) => [
     r.id, `${r.state}${r.flaky ? ' (flaky)' : ''}`, String(r.priority), `${r.project ? `${r.project}:` : ''}${short(r.branch)}`,
     short(r.target), r.head.slice(0, 12), r.by, (r.landedAs ? `landed as ${r.landedAs.slice(0, 12)}` : r.message.split('\n')[0]!),
@@ -44,8 +45,8 @@ export async function queue(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   const open = shown.filter((r) => r.endedAt === null);
   const over = shown.filter((r) => r.endedAt !== null);
-  console.log(open.length === 0 ? 'the land queue is empty' : rows(open).join('\n'));
-  if (over.length > 0) console.log(`\nrecently over:\n${rows(over).join('\n')}`);
+  console.log(open.length === 0 ? 'the land queue is empty' : requestRows(open).join('\n'));
+  if (over.length > 0) console.log(`\nrecently over:\n${requestRows(over).join('\n')}`);
   if (reply.omitted > 0) console.log(`... and ${reply.omitted} more requests`);
   return 0;
 }

@@ -1,15 +1,17 @@
 // keel status --branch NAME [--limit N]: every build of a branch, newest
 // first, from the dispatcher's index of finished builds (and the builds of
-// it still queued or running), asked for a page at a time.
+// it still queued or running), asked for a page at a time; then the land
+// and try requests of the branch or into it, from the land queue.
 
 import { ConfigError } from '../common/errors.js';
 import { parseInteger } from '../common/flags.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { MessageOf } from '../protocol/messages.js';
-import type { BuildSummary } from '../protocol/records.js';
+import type { BuildSummary, LandSummary } from '../protocol/records.js';
 import { isRefName } from '../protocol/validate.js';
 import { request } from './client.js';
 import { buildTable } from './build-table.js';
+import { requestRows } from './queue.js';
 import type { Target } from './target.js';
 
 const MAX_LIMIT = 1000;
@@ -35,13 +37,18 @@ export async function branchStatus(question: BranchQuestion): Promise<number> {
     builds.push(...page.builds);
     before = page.next;
   } while (before !== null && builds.length < limit);
+  const queue = await request(question.target.address, { type: 'queue' }, 'land-queue', { security: question.target.security });
+  const requests = queue.requests.filter((r: LandSummary) => r.project === question.project && (r.branch === ref || r.target === ref));
   if (question.json) {
-    console.log(JSON.stringify({ type: 'history-page', builds, next: before }, null, 2));
-  } else if (builds.length === 0) {
+    console.log(JSON.stringify({ type: 'history-page', builds, next: before, requests }, null, 2));
+    return 0;
+  }
+  if (builds.length === 0) {
     console.log(`no build of ${ref} is on record`);
   } else {
     console.log(buildTable(builds).join('\n'));
     if (before !== null) console.log(`... older builds: keel status --branch ${question.branch} --limit ${Math.min(MAX_LIMIT, limit * 2)}`);
   }
+  if (requests.length > 0) console.log(`\nland and try requests of ${ref} or into it:\n${requestRows(requests).join('\n')}`);
   return 0;
 }

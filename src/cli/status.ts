@@ -18,7 +18,7 @@ import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.
 export const STATUS_USAGE = `usage: keel status [SHA | --branch NAME [--limit N]] [--dispatcher HOST:PORT] [--json]
 
   SHA                     a full commit id; without it, the queue, runners and recent builds
-  --branch NAME           every build of a branch (main, or a whole ref), newest first
+  --branch NAME           every build of a branch (main, or a whole ref), newest first, and its land requests
   --limit N               with --branch: how many (default 20, at most 1000)
   --project NAME          the observer's --project the commit belongs to
   --json                  print the dispatcher's answer as JSON

@@ -43,6 +43,13 @@ test('a green branch lands: main is exactly the tested merge, the merge records 
   assert.match(table.stdout, /the land queue is empty\n\nrecently over:\nREQUEST +STATE +PRIORITY/);
   assert.match(table.stdout, new RegExp(`L-1 +landed +0 +feature-x +main +${head.slice(0, 12)} +admin owner +landed as ${merge.slice(0, 12)}`));
 
+  // The branch's history lists the request beside its builds; so does main's, the target.
+  const history = await g.d.keel('status', '--branch', 'feature-x');
+  assert.equal(history.code, 0, history.stderr);
+  assert.match(history.stdout, new RegExp(`land and try requests of refs/heads/feature-x or into it:\nREQUEST .*\nL-1 +landed +0 +feature-x +main +${head.slice(0, 12)}`));
+  const intoMain = JSON.parse((await g.d.keel('status', '--branch', 'main', '--json')).stdout);
+  assert.deepEqual(intoMain.requests.map((r: { id: string }) => r.id), ['L-1']);
+
   // The status page lists the request too, linked to the build of its merge.
   const page = Number((await g.d.waitForLine(/status page at http:\/\/[^:]+:(\d+)\//))[1]);
   const api = JSON.parse((await get(page, '/api/status')).body);
