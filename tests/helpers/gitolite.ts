@@ -59,7 +59,8 @@ const CONF = (repo: string) => `repo gitolite-admin
 repo ${repo}
     RW+                 =   dev
     RW  refs/notes/     =   keel
-    RW  refs/keel/      =   keel
+    RW+ refs/keel/      =   keel
+    RW  main            =   keel
     R                   =   keel
 `;
 

@@ -2,18 +2,21 @@
 // port, with keys made for the test. The observer's clone, the dispatcher's
 // keel.json mirror and the runner all fetch over ssh://; the repository's
 // post-receive hook calls `keel notify`, so a push over ssh is tested within
-// a second with polling off; the observer pushes its git notes back over ssh
-// (gitolite lets the `keel` user write refs/notes/ and nothing else), and
-// they are read from a fresh clone. Needs root and the packages
+// a second with polling off; the observer pushes its git notes back over ssh,
+// and they are read from a fresh clone; `keel land` pushes its merge under
+// refs/keel/ and moves main over ssh. gitolite lets the `keel` user write
+// refs/notes/, refs/keel/ and main (fast-forwards only), as the README's
+// recipe says, and no other branch. Needs root and the packages
 // scripts/ci-install.sh installs; says so and does not run without them.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { world } from '../helpers/e2e.js';
-import { gitoliteUnavailable, startGitolite } from '../helpers/gitolite.js';
+import { world, type World } from '../helpers/e2e.js';
+import type { Dispatcher } from '../helpers/e2e-dispatcher.js';
+import { gitoliteUnavailable, startGitolite, type GitServer } from '../helpers/gitolite.js';
 import { logWithNotes, noteOf } from '../helpers/notes.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -21,13 +24,31 @@ const skip = gitoliteUnavailable();
 if (skip) console.log(`# gitolite tests not run: ${skip}`);
 const KEEL_CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-test('over ssh to gitolite: a push is tested within a second through post-receive and keel notify, and its note comes back to a fresh clone', { skip: skip ?? false }, async (t) => {
+interface OnGitolite {
+  server: GitServer;
+  url: string;
+  w: World;
+  /** The test's own git as the developer, and as Keel. */
+  dev(cwd: string, ...args: string[]): string;
+  asKeel(cwd: string, ...args: string[]): string;
+  /** The developer's clone over ssh. */
+  work: string;
+  commit(name: string): string;
+  /** The observer's clone, fetched as Keel. */
+  clone: string;
+  d: Dispatcher;
+  keelEnv: NodeJS.ProcessEnv;
+}
+
+/** gitolite with a project whose main has one commit (`first`), and a dispatcher and runner reaching it as `keel`. */
+async function keelOnGitolite(t: TestContext): Promise<OnGitolite & { first: string }> {
   const server = await startGitolite(t, 'project');
   const url = server.url('project');
   const w = world(t);
   const git = (env: NodeJS.ProcessEnv, cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   const dev = (cwd: string, ...args: string[]) => git(server.devEnv, cwd, ...args);
   const keelEnv = { HOME: server.keelHome };
+  const asKeel = (cwd: string, ...args: string[]) => git({ ...process.env, ...keelEnv }, cwd, ...args);
 
   // A developer's clone over ssh, and a first commit before Keel starts.
   const work = join(tempDir(t, 'keel-dev-'), 'work');
@@ -49,9 +70,15 @@ test('over ssh to gitolite: a push is tested within a second through post-receiv
 
   // Keel's side reaches the server as `keel`: the clone, the dispatcher's mirror, the runner.
   const clone = join(tempDir(t, 'keel-observer-clone-'), 'clone');
-  git({ ...process.env, ...keelEnv }, join(clone, '..'), 'clone', '-q', url, clone);
+  asKeel(join(clone, '..'), 'clone', '-q', url, clone);
   const d = await w.dispatcher({ env: keelEnv });
   await w.runner('r1', d, { env: keelEnv });
+  return { server, url, w, dev, asKeel, work, commit, clone, d, keelEnv, first };
+}
+
+test('over ssh to gitolite: a push is tested within a second through post-receive and keel notify, and its note comes back to a fresh clone', { skip: skip ?? false }, async (t) => {
+  const { server, url, w, asKeel, work, dev, commit, clone, d, keelEnv, first } = await keelOnGitolite(t);
+  const started = join(w.control, 'started-at');
   // Polling off: only the hook's `keel notify` can make the observer look.
   const observer = w.observer(d, { clone, interval: '3600', env: keelEnv, extra: ['--notes', '--public-url', 'https://ci.example'] });
   assert.equal((await w.result(first)).status, 'passed', w.logs());
@@ -86,6 +113,31 @@ test('over ssh to gitolite: a push is tested within a second through post-receiv
   const shown = logWithNotes(t, url, second, server.devEnv);
   assert.match(shown, /Notes \(keel\):\n {4}keel: passed 1\/1 job/, shown);
   assert.match(shown, new RegExp(`https://ci\\.example/builds/${second}`));
-  // gitolite gave `keel` refs/notes/ to write, and not the branches.
-  assert.throws(() => git({ ...process.env, ...keelEnv }, clone, 'push', '-q', 'origin', `${second}:refs/heads/keel-was-here`), /DENIED|denied/);
+  // gitolite gave `keel` refs/notes/, refs/keel/ and main to write, and no other branch.
+  assert.throws(() => asKeel(clone, 'push', '-q', 'origin', `${second}:refs/heads/keel-was-here`), /DENIED|denied/);
+});
+
+test('over ssh to gitolite: keel land pushes its merge under refs/keel/ and moves main to exactly that commit', { skip: skip ?? false }, async (t) => {
+  const { server, w, dev, work, commit, clone, d, keelEnv, first } = await keelOnGitolite(t);
+  w.observer(d, { clone, interval: '0.2', env: keelEnv });
+  assert.equal((await w.result(first)).status, 'passed', w.logs());
+  dev(work, 'checkout', '-q', '-b', 'feature-x');
+  const head = commit('feature');
+  dev(work, 'push', '-q', 'origin', 'feature-x');
+  dev(work, 'checkout', '-q', 'main');
+  // main moves on meanwhile, so the land is a real merge and not a fast-forward.
+  const moved = commit('on-main');
+  dev(work, 'push', '-q', 'origin', 'main');
+  assert.equal((await w.result(moved)).status, 'passed', w.logs());
+
+  const landed = await d.keel('land', 'feature-x', '--into', 'main', '--wait');
+  assert.equal(landed.code, 0, `${landed.stdout}${landed.stderr}\n${w.logs()}`);
+  const merge = /landed on refs\/heads\/main as ([0-9a-f]{40})/.exec(landed.stdout)?.[1] ?? assert.fail(landed.stdout);
+  const central = server.path('project');
+  const onServer = (ref: string) => execFileSync('git', ['rev-parse', ref], { cwd: central, encoding: 'utf8' }).trim();
+  assert.equal(onServer('refs/heads/main'), merge, 'main on the server is the tested merge');
+  assert.equal(onServer('refs/keel/land/B-1'), merge, 'pushed under refs/keel/ (its batch) to be tested');
+  assert.deepEqual([onServer(`${merge}^1`), onServer(`${merge}^2`)], [moved, head]);
+  assert.equal(onServer('refs/heads/feature-x'), head, 'the branch is never changed');
+  assert.equal((await w.result(merge)).status, 'passed');
 });
