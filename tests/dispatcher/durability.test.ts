@@ -5,16 +5,14 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { parseDispatcherConfig, type DispatcherConfig } from '../../src/dispatcher/config.js';
-import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher/dispatcher.js';
+import type { DispatcherConfig } from '../../src/dispatcher/config.js';
 import type { RunOutcome } from '../../src/protocol/records.js';
-import { defaultJobs } from '../helpers/default-jobs.js';
-import { TestPeer } from '../helpers/peer.js';
-import { tempDir, waitFor } from '../helpers/temp.js';
+import { inProcess, REF } from '../helpers/in-process.js';
+import type { TestPeer } from '../helpers/peer.js';
+import { waitFor } from '../helpers/temp.js';
 
 const SHA = ['1', '2', '3', '4'].map((c) => c.repeat(40));
 const REPO = '/srv/git/project.git';
-const REF = 'refs/heads/main';
 
 const passed: RunOutcome = {
   status: 'passed', exitCode: 0, signal: null, timedOut: false, startedAt: new Date().toISOString(),
@@ -22,67 +20,21 @@ const passed: RunOutcome = {
   infra: false, cancelled: false, failedTests: [], junit: null,
 };
 
-/** A dispatcher on fixed folders that can be stopped and started again. */
+/** A dispatcher on fixed folders that can be stopped and started again, with what these tests look at. */
 function harness(t: TestContext, overrides: Partial<DispatcherConfig> = {}) {
-  const results = tempDir(t);
-  const state = tempDir(t);
-  const lines: string[] = [];
-  const peers: TestPeer[] = [];
-  let current: RunningDispatcher | null = null;
-  t.after(async () => {
-    for (const peer of peers) peer.close();
-    await current?.close();
-  });
-  const start = async () => {
-    current = await startDispatcher({
-      ...parseDispatcherConfig(['--port', '0', '--results', results, '--state', state], {}),
-      ...overrides,
-    }, (line) => lines.push(line), defaultJobs);
-    return current;
-  };
-  const stop = async () => {
-    for (const peer of peers.splice(0)) peer.close();
-    await current?.close();
-    current = null;
-  };
-  const peer = async (role: 'runner' | 'observer' | 'client' | 'admin', name?: string) => {
-    const p = await TestPeer.as(current!.port, role, name);
-    peers.push(p);
-    return p;
-  };
-  const runner = async (name: string, leases: string[] = []) => {
-    const p = await peer('runner', name);
-    p.answerPings();
-    p.send({ type: 'register', name, slots: 1, labels: [], leases });
-    await p.next('registered');
-    return p;
-  };
-  let observerPeer: TestPeer | null = null;
-  const observer = async () => {
-    if (observerPeer === null || observerPeer.isClosed) {
-      observerPeer = await TestPeer.observer(current!.port, REPO);
-      peers.push(observerPeer);
-    }
-    return observerPeer;
-  };
-  const commit = async (sha: string) => (await observer()).report(sha, REF);
-  const record = (sha: string) => JSON.parse(readFileSync(join(results, `${sha}.json`), 'utf8'));
-  const done = (sha: string) => waitFor(() => existsSync(join(results, sha)), `the result of ${sha}`);
+  const h = inProcess(t, { repo: REPO, overrides });
+  const record = (sha: string) => JSON.parse(readFileSync(join(h.results, `${sha}.json`), 'utf8'));
+  const done = (sha: string) => waitFor(() => existsSync(join(h.results, sha)), `the result of ${sha}`);
   /** A folder where the report of `sha` should go makes its rename fail; returns the function that clears it. */
   const blockReport = (sha: string) => {
-    const blocker = join(results, sha);
+    const blocker = join(h.results, sha);
     mkdirSync(blocker);
     writeFileSync(join(blocker, 'in-the-way'), '');
     return () => rmSync(blocker, { recursive: true });
   };
   /** Runs the first job the runner gets to a passed result, recorded. */
-  const pass = async (runner: TestPeer) => {
-    const job = await runner.next('job');
-    runner.send({ type: 'result', lease: job.lease, outcome: passed });
-    await runner.next('recorded');
-    return job;
-  };
-  return { results, state, lines, start, stop, runner, observer, commit, record, done, peer, blockReport, pass };
+  const pass = (runner: TestPeer) => h.finish(runner, passed);
+  return { ...h, record, done, blockReport, pass };
 }
 
 test('after a restart, queued work is still queued and a reclaimed job is not re-run', async (t) => {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { parseDispatcherConfig } from '../../src/dispatcher/config.js';
+import { parseDispatcherConfig, type DispatcherConfig } from '../../src/dispatcher/config.js';
 import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher/dispatcher.js';
 import type { MessageOf } from '../../src/protocol/messages.js';
 import type { RunOutcome } from '../../src/protocol/records.js';
@@ -25,7 +25,15 @@ export function outcomeOf(status: RunOutcome['status'], patch: Partial<RunOutcom
   };
 }
 
-export function inProcess(t: TestContext, options: { repo: string; flags?: string[]; env?: NodeJS.ProcessEnv }) {
+export interface InProcessOptions {
+  repo: string;
+  flags?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Set in the parsed config, for what no flag says (heartbeat times in ms). */
+  overrides?: Partial<DispatcherConfig>;
+}
+
+export function inProcess(t: TestContext, options: InProcessOptions) {
   const results = tempDir(t);
   const state = tempDir(t);
   const lines: string[] = [];
@@ -40,7 +48,7 @@ export function inProcess(t: TestContext, options: { repo: string; flags?: strin
     results, state, lines,
     async start(flags = options.flags ?? []): Promise<RunningDispatcher> {
       const config = parseDispatcherConfig(['--port', '0', '--results', results, '--state', state, ...flags], options.env ?? {});
-      current = await startDispatcher(config, (line) => lines.push(line), defaultJobs);
+      current = await startDispatcher({ ...config, ...options.overrides }, (line) => lines.push(line), defaultJobs);
       return current;
     },
     async stop(): Promise<void> {
@@ -49,11 +57,17 @@ export function inProcess(t: TestContext, options: { repo: string; flags?: strin
       await current?.close();
       current = null;
     },
-    async runner(name: string): Promise<TestPeer> {
-      const peer = await TestPeer.as(current!.port, 'runner', name);
+    /** A connection in `role`, closed at stop. */
+    async peer(role: 'runner' | 'observer' | 'client' | 'admin', name?: string): Promise<TestPeer> {
+      const peer = await TestPeer.as(current!.port, role, name);
       peers.push(peer);
+      return peer;
+    },
+    /** A registered runner of one slot, reclaiming `leases`. */
+    async runner(name: string, leases: string[] = []): Promise<TestPeer> {
+      const peer = await h.peer('runner', name);
       peer.answerPings();
-      peer.send({ type: 'register', name, slots: 1, labels: [], leases: [] });
+      peer.send({ type: 'register', name, slots: 1, labels: [], leases });
       await peer.next('registered');
       return peer;
     },
