@@ -198,6 +198,8 @@ describe('observer process', { concurrency: true }, () => {
     await waitFor(() => server.shas.length === 4, 'the local commits');
     assert.deepEqual(server.shas, [head, ...more, ...side]);
     assert.equal(server.commits[3]!.ref, 'refs/heads/side');
+    // Log kept: the warning is the feature. Said once, however many scans ran.
+    assert.equal(observer.count(/warning: .* has no origin, so the observer watches the clone's own branches: only commits made in it or pushed into it are seen, and runners fetch from /), 1);
   });
 
   test('bad flags or state exit 2 with one line naming the problem, before any connection', async (t) => {
