@@ -6,7 +6,8 @@ import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
 import { isCommitId, isName } from '../protocol/validate.js';
 import { request } from './client.js';
-import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
+import { adminIdentity } from './identity.js';
+import { ADMIN_TARGET_USAGE, parseProject, parseTarget, TARGET_FLAGS } from './target.js';
 
 export const CANCEL_USAGE = `usage: keel cancel SHA [--project NAME] [--as NAME]
        keel retry SHA [--job NAME] [--project NAME] [--as NAME]
@@ -14,7 +15,7 @@ export const CANCEL_USAGE = `usage: keel cancel SHA [--project NAME] [--as NAME]
   --job NAME              retry only this job (its id, as in the report)
   --project NAME          the observer's --project the commit belongs to
   --as NAME               the admin you act as (default: your admin token's name, or "owner")
-${TARGET_USAGE}`;
+${ADMIN_TARGET_USAGE}`;
 
 export async function buildControl(command: 'cancel' | 'retry', argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv.includes('--help')) {
@@ -33,10 +34,8 @@ export async function buildControl(command: 'cancel' | 'retry', argv: string[], 
   if (job !== null && !isName(job)) throw new ConfigError(`--job must be a job id as shown in the report, got "${job}"`);
   const project = parseProject(parsed.values.project);
   const target = parseTarget(parsed.values, env);
-  const secret = target.security.secret;
-  const as = parsed.values.as ?? (secret?.kind === 'role' ? secret.admin : null) ?? 'owner';
   const message = command === 'cancel' ? { type: 'cancel' as const, commit, project } : { type: 'retry' as const, commit, project, job };
-  const reply = await request(target.address, message, 'done', { security: target.security, role: 'admin', name: as });
+  const reply = await request(target.address, message, 'done', { security: target.security, ...adminIdentity(target.security.secret, parsed.values.as) });
   console.log(reply.message);
   return reply.ok ? 0 : 1;
 }

@@ -9,14 +9,15 @@ import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
 import { isRefName } from '../protocol/validate.js';
 import { request } from './client.js';
-import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
+import { adminIdentity } from './identity.js';
+import { ADMIN_TARGET_USAGE, parseProject, parseTarget, TARGET_FLAGS } from './target.js';
 
 export const BUILD_USAGE = `usage: keel build BRANCH [--project NAME] [--as NAME]
 
   BRANCH                  a branch of the observed repository (main, release/1.x)
   --project NAME          the observer's --project the branch belongs to
   --as NAME               the admin you act as (default: your admin token's name, or "owner")
-${TARGET_USAGE}`;
+${ADMIN_TARGET_USAGE}`;
 
 /** Waiting for the observer to answer can take a git call or two more than a query. */
 const BUILD_TIMEOUT_MS = 30_000;
@@ -34,10 +35,8 @@ export async function build(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   const project = parseProject(parsed.values.project);
   const target = parseTarget(parsed.values, env);
-  const secret = target.security.secret;
-  const as = parsed.values.as ?? (secret?.kind === 'role' ? secret.admin : null) ?? 'owner';
   const reply = await request(target.address, { type: 'build', ref, project }, 'done', {
-    security: target.security, role: 'admin', name: as, timeoutMs: BUILD_TIMEOUT_MS,
+    security: target.security, ...adminIdentity(target.security.secret, parsed.values.as), timeoutMs: BUILD_TIMEOUT_MS,
   });
   console.log(reply.message);
   return reply.ok ? 0 : 1;

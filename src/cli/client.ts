@@ -10,6 +10,7 @@ import { answerChallenge, hello } from '../common/hello.js';
 import type { Security } from '../common/security.js';
 import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 import type { Message, MessageOf, MessageType } from '../protocol/messages.js';
+import { readerIdentity } from './identity.js';
 
 export class UnreachableError extends KeelError {
   override readonly name = 'UnreachableError';
@@ -30,7 +31,7 @@ export class RefusedError extends KeelError {
 
 export interface RequestOptions {
   security?: Security;
-  /** `client` (read-only) unless the request needs `admin`. */
+  /** Who to connect as; by default a reader (see identity.ts): a client, or the admin whose token this is. */
   role?: Extract<AuthRole, 'client' | 'admin'>;
   name?: string;
   timeoutMs?: number;
@@ -38,7 +39,8 @@ export interface RequestOptions {
 
 /** Sends `message` once admitted and resolves with the first reply of type `expect`. */
 export async function request<T extends MessageType>(address: Address, message: Message, expect: T, options: RequestOptions = {}): Promise<MessageOf<T>> {
-  const { security = { secret: null, tls: null }, role = 'client', name = 'keel-cli', timeoutMs = 10_000 } = options;
+  const { security = { secret: null, tls: null }, timeoutMs = 10_000 } = options;
+  const { role, name } = options.role === undefined ? readerIdentity(security.secret) : { role: options.role, name: options.name ?? 'keel-cli' };
   const where = formatAddress(address);
   let socket;
   try {

@@ -15,8 +15,10 @@ import { Connection } from '../common/connection.js';
 import { dial } from '../common/dial.js';
 import { Watchdog } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
+import { AuthRefusals } from '../common/auth-refusals.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Security } from '../common/security.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { PROTOCOL_VERSION, type CommandResult, type Message, type ObserverCommand, type Queued } from '../protocol/messages.js';
 import type { BuildSummary } from '../protocol/records.js';
 import type { PendingCommit } from './cursor.js';
@@ -47,6 +49,8 @@ export interface LinkOptions {
   log: Log;
   source: LinkSource;
   welcomeTimeoutMs?: number;
+  /** The dispatcher refused this observer's secret (or lack of one) a few times in a row: give up. */
+  onRefused?(reason: string): void;
 }
 
 const WELCOME_TIMEOUT_MS = 10_000;
@@ -61,6 +65,9 @@ export class DispatcherLink {
   private retryTimer: NodeJS.Timeout | null = null;
   private welcomeTimer: NodeJS.Timeout | null = null;
   private refusal: string | null = null;
+  /** Why the dispatcher will not admit this observer, learnt on the current connection. */
+  private authRefusal: string | null = null;
+  private readonly refusals = new AuthRefusals();
   private watchdog: Watchdog | null = null;
   private readonly where: string;
 
@@ -113,6 +120,7 @@ export class DispatcherLink {
     this.conn = conn;
     this.welcomed = false;
     this.refusal = null;
+    this.authRefusal = null;
     this.inFlight.clear();
     conn.send(hello('observer', this.options.name));
     this.welcomeTimer = setTimeout(() => {
@@ -132,14 +140,23 @@ export class DispatcherLink {
     this.welcomed = false;
     this.inFlight.clear();
     if (this.stopped) return;
+    if (this.authRefusal !== null) {
+      // Said once; after a few refusals in a row the observer gives up rather than retry forever.
+      const reason = `dispatcher at ${this.where} refused this observer: ${this.authRefusal}`;
+      const step = this.refusals.refused(reason);
+      if (step.say !== null) this.options.log(step.say);
+      if (step.giveUp && this.options.onRefused) return this.options.onRefused(reason);
+      return this.retry(null);
+    }
     const detail = this.refusal ?? cause?.message ?? (wasWelcomed ? 'connection closed' : 'closed the connection before welcome');
     this.retry(wasWelcomed ? `lost the connection (${detail})` : detail);
   }
 
-  private retry(reason: string): void {
+  /** Reconnects after a backoff; `reason` is logged once per outage (null: already said). */
+  private retry(reason: string | null): void {
     if (this.stopped) return;
     // One line per outage, not one per attempt.
-    if (this.failures === 0) this.options.log(`dispatcher unreachable: ${reason}; retrying`);
+    if (this.failures === 0 && reason !== null) this.options.log(`dispatcher unreachable: ${reason}; retrying`);
     const delay = backoffDelay(this.failures);
     this.failures += 1;
     this.retryTimer = setTimeout(() => void this.connect(), delay);
@@ -152,7 +169,7 @@ export class DispatcherLink {
         try {
           conn.send(answerChallenge(message.nonce, this.options.security.secret, 'observer', this.options.name));
         } catch (error) {
-          this.refusal = (error as Error).message;
+          this.authRefusal = (error as Error).message;
           conn.close();
         }
         return;
@@ -175,6 +192,7 @@ export class DispatcherLink {
         if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
         this.welcomed = true;
         this.failures = 0;
+        this.refusals.admitted();
         this.options.log(`connected to dispatcher at ${this.where}, observing ${message.project === null ? 'the default project' : `project ${message.project}`}`);
         this.flush();
         return;
@@ -184,7 +202,8 @@ export class DispatcherLink {
         return;
       case 'error':
         // The dispatcher closes after an error; the reason goes in the outage line.
-        this.refusal = `refused (${message.code}: ${message.message})`;
+        if (message.code === ErrorCode.authFailed && !this.welcomed) this.authRefusal = `${message.code}: ${message.message}`;
+        else this.refusal = `refused (${message.code}: ${message.message})`;
         conn.close();
         return;
       case 'scan':

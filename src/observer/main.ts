@@ -49,8 +49,14 @@ export async function main(argv: string[]): Promise<void> {
     supersede: config.supersede,
     log,
     source: observer,
+    // Its secret will not do: like a bad flag, a reason and exit 2, once the cursor is saved.
+    onRefused: (reason) => {
+      log(`giving up: ${reason}`);
+      void observer.stop().finally(() => process.exit(2));
+    },
   });
   const branches = config.branches?.join(', ') ?? `all of ${config.hasOrigin ? 'origin' : 'the clone'}`;
+  if (config.security.warning) log(`warning: ${config.security.warning}`);
   log(`watching ${config.clone} (branches: ${branches}), reporting to ${formatAddress(config.dispatcher)}`);
   if (!config.hasOrigin) {
     // Said once, at start: a clone without origin is usually a mistake, and otherwise nothing shows it.

@@ -13,8 +13,10 @@ import { formatAddress } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
 import { ANSWERED, Connection } from '../common/connection.js';
 import { dial } from '../common/dial.js';
+import { AuthRefusals } from '../common/auth-refusals.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Log } from '../common/log.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import type { ProtocolError } from '../protocol/errors.js';
 import { LIMITS } from '../protocol/limits.js';
 import { type Job, type Message, type Result, type Stream } from '../protocol/messages.js';
@@ -32,6 +34,8 @@ export interface LinkOptions {
   onAbort(lease: string): void;
   /** Leases of the jobs running now. */
   runningLeases(): Iterable<string>;
+  /** The dispatcher refused this runner's secret (or lack of one) MAX_AUTH_REFUSALS times in a row: give up. */
+  onRefused(reason: string): void;
 }
 
 export class DispatcherLink {
@@ -44,6 +48,9 @@ export class DispatcherLink {
   private retryTimer: NodeJS.Timeout | null = null;
   private deadlineMs = 0;
   private readonly backlog = new OutputBacklog();
+  private readonly refusals = new AuthRefusals();
+  /** Why the dispatcher will not admit this runner, learnt on the current connection. */
+  private authRefusal: string | null = null;
   /** Output writers waiting for the socket to drain; also released when it closes. */
   private drainWaiters: (() => void)[] = [];
 
@@ -126,6 +133,7 @@ export class DispatcherLink {
       onProtocolError: (error, line) => this.badLine(error, line),
     });
     this.conn = conn;
+    this.authRefusal = null;
     conn.send(hello('runner', this.config.name));
     void conn.closed.then((cause) => {
       if (this.conn !== conn) return;
@@ -135,7 +143,9 @@ export class DispatcherLink {
       if (this.watchdog) clearTimeout(this.watchdog);
       // A closed socket never emits 'drain'; writers resume into the backlog instead.
       this.releaseDrainWaiters();
-      if (!this.stopped) this.retry(`${wasRegistered ? 'lost' : 'could not register with'} dispatcher at ${where}${cause ? `: ${cause.message}` : ''}`);
+      if (this.stopped) return;
+      if (this.authRefusal !== null) return this.refused(`dispatcher at ${where} refused this runner: ${this.authRefusal}`);
+      this.retry(`${wasRegistered ? 'lost' : 'could not register with'} dispatcher at ${where}${cause ? `: ${cause.message}` : ''}`);
     });
   }
 
@@ -150,11 +160,20 @@ export class DispatcherLink {
     return ANSWERED;
   }
 
-  private retry(reason: string): void {
+  /** Said once; after a few refusals in a row the runner gives up rather than retry forever. */
+  private refused(reason: string): void {
+    const step = this.refusals.refused(reason);
+    if (step.say !== null) this.log(step.say);
+    if (step.giveUp) return this.options.onRefused(reason);
+    this.retry(null);
+  }
+
+  /** Reconnects after a backoff; `reason` is logged once per outage (null: already said). */
+  private retry(reason: string | null): void {
     if (this.stopped) return;
     const delay = backoffDelay(this.failures);
     // One line per outage, not one per attempt.
-    if (this.failures === 0) this.log(`${reason}; reconnecting`);
+    if (this.failures === 0 && reason !== null) this.log(`${reason}; reconnecting`);
     this.failures += 1;
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
@@ -180,6 +199,7 @@ export class DispatcherLink {
   private onRegistered(conn: Connection, name: string): void {
     this.registered = true;
     this.failures = 0;
+    this.refusals.admitted();
     this.log(`registered with dispatcher at ${formatAddress(this.config.dispatcher)} as ${name}`);
     if (this.draining) conn.send({ type: 'drain' });
     const { messages, dropped } = this.backlog.take();
@@ -197,6 +217,7 @@ export class DispatcherLink {
         try {
           conn.send(answerChallenge(message.nonce, this.config.security.secret, 'runner', this.config.name));
         } catch (error) {
+          this.authRefusal = (error as Error).message;
           conn.close(error as Error);
         }
         return;
@@ -223,7 +244,9 @@ export class DispatcherLink {
         void this.options.spool.remove(message.lease);
         return;
       case 'error':
-        this.log(`dispatcher error: ${message.code}: ${message.message}`);
+        // Refused admission: the connection closes next, and the reason is said there.
+        if (message.code === ErrorCode.authFailed && !this.registered) this.authRefusal = `${message.code}: ${message.message}`;
+        else this.log(`dispatcher error: ${message.code}: ${message.message}`);
         return;
       default:
         this.log(`unexpected ${message.type} from dispatcher`);
