@@ -3,6 +3,7 @@
 // heartbeats and the server. main.ts and the component tests both start a
 // dispatcher here.
 
+import { mkdirSync } from 'node:fs';
 import type { Connection } from '../common/connection.js';
 import { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
@@ -25,6 +26,7 @@ import { RunnerSessions } from './runner-sessions.js';
 import { Scheduler } from './scheduler.js';
 import { DispatcherServer } from './server.js';
 import { snapshotOf, stateFrom, type Snapshot } from './state.js';
+import { lockState } from './state-lock.js';
 
 export interface RunningDispatcher {
   host: string;
@@ -40,6 +42,21 @@ export interface DispatcherParts {
 }
 
 export async function startDispatcher(config: DispatcherConfig, log: Log, parts: DispatcherParts = {}): Promise<RunningDispatcher> {
+  mkdirSync(config.state, { recursive: true });
+  const lock = lockState(config.state);
+  try {
+    const running = await start(config, log, parts);
+    // Said once started: a start that fails is one line, its reason.
+    const stale = lock.tookOver;
+    if (stale !== undefined) log(`took over the stale lock of ${stale ? `pid ${stale.pid} (since ${stale.since}), which is gone` : 'an unreadable lock file'}`);
+    return { ...running, close: () => running.close().finally(() => lock.release()) };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts): Promise<RunningDispatcher> {
   const rules = { maxAttempts: config.maxAttempts };
   const results = new ResultStore(config.results, config.maxLogBytes);
   const jobSource = new JobSource(config.state, config.git);

@@ -43,6 +43,7 @@ export const ErrorCode = {
   badKeelJson: 'bad-keel-json',
   badCursor: 'bad-cursor',
   badJournal: 'bad-journal',
+  stateLocked: 'state-locked',
   noTests: 'no-tests',
   timeout: 'timeout',
   unreachable: 'unreachable',
