@@ -10,16 +10,33 @@ import { adminIdentity } from './identity.js';
 import { ADMIN_TARGET_USAGE, parseProject, parseTarget, TARGET_FLAGS } from './target.js';
 
 export const CANCEL_USAGE = `usage: keel cancel SHA [--project NAME] [--as NAME]
-       keel retry SHA [--job NAME] [--project NAME] [--as NAME]
 
-  --job NAME              retry only this job (its id, as in the report)
+Stops a queued or running build: its running jobs' process groups are
+killed on their runners, and it is recorded as cancelled. Admins only.
+
+  SHA                     the commit whose build to stop
   --project NAME          the observer's --project the commit belongs to
   --as NAME               the admin you act as (default: your admin token's name, or "owner")
-${ADMIN_TARGET_USAGE}`;
+${ADMIN_TARGET_USAGE}
+
+exit status: 0 when cancelled, 1 when there was nothing to cancel, 2 for bad usage`;
+
+export const RETRY_USAGE = `usage: keel retry SHA [--job NAME] [--project NAME] [--as NAME]
+
+Runs a finished build again (or one of its jobs), keeping the earlier
+attempts on record; the new run's files replace the old run's. Admins only.
+
+  SHA                     the commit whose build to run again
+  --job NAME              only this job (its id, as in the report)
+  --project NAME          the observer's --project the commit belongs to
+  --as NAME               the admin you act as (default: your admin token's name, or "owner")
+${ADMIN_TARGET_USAGE}
+
+exit status: 0 when queued again, 1 when it could not be (not finished, unknown), 2 for bad usage`;
 
 export async function buildControl(command: 'cancel' | 'retry', argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv.includes('--help')) {
-    console.log(CANCEL_USAGE);
+    console.log(command === 'cancel' ? CANCEL_USAGE : RETRY_USAGE);
     return 0;
   }
   const parsed = parseFlags({

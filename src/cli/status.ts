@@ -12,12 +12,16 @@ import { formatCounts } from '../dispatcher/report.js';
 import { request } from './client.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
-export const STATUS_USAGE = `usage: keel status [SHA] [--dispatcher HOST:PORT] [--json]
+export const STATUS_USAGE = `usage: keel status [SHA] [--project NAME] [--json] [--dispatcher HOST:PORT]
 
-  SHA                     a full commit id; without it, the queue, runners and recent builds
+  SHA                     a commit id; without it, the runners, the queue and recent builds
   --project NAME          the observer's --project the commit belongs to
   --json                  print the dispatcher's answer as JSON
-${TARGET_USAGE}`;
+${TARGET_USAGE}
+
+exit status: 0 for the overview, or a build that passed, is queued or is running;
+1 for a build that failed, errored, was cancelled or skipped, or is not known;
+2 for bad usage, a missing or refused secret, or a dispatcher that cannot be reached`;
 
 function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
   const parsed = parseFlags({

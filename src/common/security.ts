@@ -27,10 +27,13 @@ export const SECURITY_FLAGS = {
   'tls-ca': { type: 'string' },
 } as const;
 
-export const SECURITY_USAGE = `  --token-file FILE       the shared secret (or set KEEL_TOKEN); see "Running Keel safely"
+/** The security flags' help, with what the secret must be for this process. */
+export const securityUsage = (secret: string) => `  --token-file FILE       ${secret} (or set KEEL_TOKEN); see "Running Keel safely"
   --tls-cert FILE         TLS certificate (dispatcher: its own; peers: a client certificate)
   --tls-key FILE          the key of --tls-cert
   --tls-ca FILE           CA to trust (peers: the dispatcher's; dispatcher: required of clients)`;
+
+export const SECURITY_USAGE = securityUsage('the shared secret');
 
 interface SecurityValues {
   'token-file'?: string;

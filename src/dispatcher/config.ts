@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
 import { createGitContext, type GitContext } from '../common/git/run.js';
-import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { loadSecurity, SECURITY_FLAGS, securityUsage, type Security } from '../common/security.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -57,7 +57,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --admins FILE        names allowed to act as admin (default STATE/admins)
   --insecure           allow listening beyond loopback without a secret
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
-${SECURITY_USAGE}`;
+${securityUsage('the master secret, from which every other token is derived')}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
   const { values } = parseFlags({

@@ -8,7 +8,7 @@ import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseSeconds } from '../common/flags.js';
 import { createGitContext, type GitContext, type Identity } from '../common/git/run.js';
-import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { loadSecurity, SECURITY_FLAGS, securityUsage, type Security } from '../common/security.js';
 import { isPrintable } from '../protocol/codec.js';
 import { LIMITS } from '../protocol/limits.js';
 import { isName, isRefName, isRepoUrl } from '../protocol/validate.js';
@@ -42,8 +42,9 @@ export interface ObserverConfig {
 }
 
 export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--interval SECONDS]
-       [--branch NAME]... [--state DIR] [--repo-url URL]
-       [--git-name NAME] [--git-email EMAIL] <clone>
+       [--branch NAME]... [--state DIR] [--repo-url URL] [--project NAME] [--supersede]
+       [--git-name NAME] [--git-email EMAIL] [--token-file FILE]
+       [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] <clone>
 
   <clone>                 the git clone to watch; fetched from its origin when it has one
   --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
@@ -60,7 +61,7 @@ export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--
   --git-name NAME         author and committer name of the commits the observer
                           makes: merges, applied patches (default Keel)
   --git-email EMAIL       their email (default keel@<this host's name>)
-${SECURITY_USAGE}`;
+${securityUsage('an observer token (keel token observer), or the master')}`;
 
 const MIN_INTERVAL_S = 0.05;
 const MAX_INTERVAL_S = 86_400;

@@ -12,7 +12,7 @@
 import { formatAddress, type Address } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
 import { Connection } from '../common/connection.js';
-import { dial } from '../common/dial.js';
+import { dial, explainClose } from '../common/dial.js';
 import { Watchdog } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
 import { AuthRefusals } from '../common/auth-refusals.js';
@@ -68,6 +68,8 @@ export class DispatcherLink {
   /** Why the dispatcher will not admit this observer, learnt on the current connection. */
   private authRefusal: string | null = null;
   private readonly refusals = new AuthRefusals();
+  /** The dispatcher has sent something on the current connection. */
+  private heard = false;
   private watchdog: Watchdog | null = null;
   private readonly where: string;
 
@@ -121,6 +123,7 @@ export class DispatcherLink {
     this.welcomed = false;
     this.refusal = null;
     this.authRefusal = null;
+    this.heard = false;
     this.inFlight.clear();
     conn.send(hello('observer', this.options.name));
     this.welcomeTimer = setTimeout(() => {
@@ -148,7 +151,8 @@ export class DispatcherLink {
       if (step.giveUp && this.options.onRefused) return this.options.onRefused(reason);
       return this.retry(null);
     }
-    const detail = this.refusal ?? cause?.message ?? (wasWelcomed ? 'connection closed' : 'closed the connection before welcome');
+    const explained = explainClose(cause, this.options.dispatcher, this.options.security.tls, this.heard)?.message ?? null;
+    const detail = this.refusal ?? explained ?? (wasWelcomed ? 'connection closed' : 'closed the connection before welcome');
     this.retry(wasWelcomed ? `lost the connection (${detail})` : detail);
   }
 
@@ -163,6 +167,7 @@ export class DispatcherLink {
   }
 
   private receive(conn: Connection, message: Message): void {
+    this.heard = true;
     this.watchdog?.kick();
     switch (message.type) {
       case 'challenge':

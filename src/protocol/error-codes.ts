@@ -18,6 +18,8 @@ export const ErrorCode = {
   busy: 'busy',
   idle: 'idle',
   notAllowed: 'not-allowed',
+  /** A plain-TCP peer at a TLS port. */
+  tlsRequired: 'tls-required',
   // Acting on someone else's work.
   notYourLease: 'not-your-lease',
   notYourProject: 'not-your-project',

@@ -12,7 +12,7 @@
 import { formatAddress } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
 import { ANSWERED, Connection } from '../common/connection.js';
-import { dial } from '../common/dial.js';
+import { dial, explainClose } from '../common/dial.js';
 import { AuthRefusals } from '../common/auth-refusals.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Log } from '../common/log.js';
@@ -51,6 +51,10 @@ export class DispatcherLink {
   private readonly refusals = new AuthRefusals();
   /** Why the dispatcher will not admit this runner, learnt on the current connection. */
   private authRefusal: string | null = null;
+  /** An `error` the dispatcher sent before `registered` (tls-required, ...): why it closed. */
+  private refusal: string | null = null;
+  /** The dispatcher has sent something on the current connection. */
+  private heard = false;
   /** Output writers waiting for the socket to drain; also released when it closes. */
   private drainWaiters: (() => void)[] = [];
 
@@ -134,6 +138,8 @@ export class DispatcherLink {
     });
     this.conn = conn;
     this.authRefusal = null;
+    this.refusal = null;
+    this.heard = false;
     conn.send(hello('runner', this.config.name));
     void conn.closed.then((cause) => {
       if (this.conn !== conn) return;
@@ -145,7 +151,8 @@ export class DispatcherLink {
       this.releaseDrainWaiters();
       if (this.stopped) return;
       if (this.authRefusal !== null) return this.refused(`dispatcher at ${where} refused this runner: ${this.authRefusal}`);
-      this.retry(`${wasRegistered ? 'lost' : 'could not register with'} dispatcher at ${where}${cause ? `: ${cause.message}` : ''}`);
+      const why = this.refusal ?? explainClose(cause, this.config.dispatcher, this.config.security.tls, this.heard)?.message;
+      this.retry(`${wasRegistered ? 'lost' : 'could not register with'} dispatcher at ${where}${why ? `: ${why}` : ''}`);
     });
   }
 
@@ -211,6 +218,7 @@ export class DispatcherLink {
   }
 
   private receive(conn: Connection, message: Message): void {
+    this.heard = true;
     if (this.deadlineMs > 0) this.armWatchdog(conn);
     switch (message.type) {
       case 'challenge':
@@ -246,6 +254,7 @@ export class DispatcherLink {
       case 'error':
         // Refused admission: the connection closes next, and the reason is said there.
         if (message.code === ErrorCode.authFailed && !this.registered) this.authRefusal = `${message.code}: ${message.message}`;
+        else if (!this.registered) this.refusal = `${message.code}: ${message.message}`;
         else this.log(`dispatcher error: ${message.code}: ${message.message}`);
         return;
       default:
