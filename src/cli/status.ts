@@ -62,7 +62,10 @@ function buildTable(builds: BuildSummary[]): string[] {
 }
 
 function printOverview(status: Status): void {
-  const runners = status.runners.map((r) => `${r.name} (${r.busy}/${r.slots} busy${r.draining ? ', draining' : ''}${r.labels.length ? `, ${r.labels.join(',')}` : ''})`);
+  const runners = status.runners.map((r) => {
+    const states = [...(r.draining ? ['draining'] : []), ...(r.paused ? ['paused'] : []), ...(r.unhealthy ? [r.unhealthy] : [])];
+    return `${r.name} (${r.busy}/${r.slots} busy${states.map((s) => `, ${s}`).join('')}${r.labels.length ? `, ${r.labels.join(',')}` : ''})`;
+  });
   if (status.runnersOmitted > 0) runners.push(`and ${status.runnersOmitted} more`);
   console.log(`runners: ${runners.length === 0 ? 'none' : runners.join(', ')}`);
   console.log(`queued jobs: ${status.queued}`);

@@ -1,5 +1,5 @@
 // Messages from clients and admins: `query` and `notify` for anyone,
-// `admins`, `cancel`, `retry` and `build` for admins (the role gate is the
+// `admins`, `cancel`, `retry`, `build` and `pause` for admins (the role gate is the
 // server's). Nothing is shown that is not durable: a query is answered once
 // the journal holds everything it shows, and while the journal cannot be
 // written it is refused with the reason. A query that fails is refused with
@@ -17,7 +17,8 @@ import type { BuildCommands, Reply } from './commands.js';
 import type { Journal } from './journal.js';
 import type { ObserverSessions } from './observer-sessions.js';
 import type { Peer, PeerContext } from './peer.js';
-import { overview, recordReply, summarise } from './queries.js';
+import { overview, recordReply, summarise, withWaitReasons } from './queries.js';
+import { pauseRunner } from './runner-pause.js';
 import { buildKey, keyOf } from './records.js';
 import type { ResultStore } from './result-store.js';
 import type { RunnerRegistry } from './runner-registry.js';
@@ -51,6 +52,7 @@ export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message)
     case 'cancel': return answer(parts.commands.cancel(message.project, message.commit, by));
     case 'retry': return answer(parts.commands.retry(message.project, message.commit, message.job, by));
     case 'build': return answer(parts.commands.build(message.project, message.ref, by));
+    case 'pause': return answer(pauseRunner(parts, message.runner, message.paused, by));
     case 'query':
       peer.busy += 1;
       void query(parts, message.commit, message.project).then(
@@ -74,7 +76,8 @@ async function query(parts: ClientPeerParts, commit: string | null, project: str
   }
   await journal.synced();
   const { state } = scheduler;
-  const all = overview(state, runners);
+  const now = Date.now();
+  const all = overview(state, runners, now, scheduler);
   if (commit === null) return all;
   const key = buildKey(project, PUSH, commit);
   const known: BuildRecord | null = state.builds.get(key) ?? state.recent.find((build) => keyOf(build) === key)
@@ -82,7 +85,7 @@ async function query(parts: ClientPeerParts, commit: string | null, project: str
   if (!known) return { ...all, builds: [], omitted: 0 };
   const shown = all.builds.find((build) => build.commit === known.commit && build.project === known.project)
     ?? summarise(known, state.unwritten.has(key));
-  return recordReply({ ...all, builds: [shown], omitted: 0 }, known);
+  return recordReply({ ...all, builds: [shown], omitted: 0 }, withWaitReasons(known, state, scheduler, now));
 }
 
 /** `keel admin`: list, add or remove the names allowed to act as admin. */

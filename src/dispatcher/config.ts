@@ -27,6 +27,9 @@ export interface DispatcherConfig {
   readonly maxLogBytes: number;
   readonly maxErrors: number;
   readonly maxUnwritten: number;
+  /** Infrastructure failures in a row that make a runner unhealthy, and its first back-off. */
+  readonly unhealthyAfter: number;
+  readonly unhealthyForMs: number;
   /** The environment git runs with (reading keel.json), from the env given at start. */
   readonly git: GitContext;
 }
@@ -54,6 +57,9 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-errors N       bad messages an admitted peer may send before it is disconnected (default 100)
   --max-log-mib N      log kept per job; beyond it the head and the last MiB are kept (default 128)
   --max-unwritten N    finished builds waiting for their result files before no new job starts (default 256)
+  --unhealthy-after N  infrastructure failures in a row (fetch, checkout, lost) after which a
+                       runner gets no jobs for a while (default 3)
+  --unhealthy-for SECONDS  that while, doubled each time it fails again right after (default 60)
   --admins FILE        names allowed to act as admin (default STATE/admins)
   --insecure           allow listening beyond loopback without a secret
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
@@ -73,6 +79,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       deadline: { type: 'string', default: '15' },
       'max-attempts': { type: 'string', default: '3' },
       'max-unwritten': { type: 'string', default: '256' },
+      'unhealthy-after': { type: 'string', default: '3' },
+      'unhealthy-for': { type: 'string', default: '60' },
       'hello-timeout': { type: 'string', default: '10' },
       'max-pending': { type: 'string', default: '64' },
       'max-pending-per-source': { type: 'string', default: '16' },
@@ -117,6 +125,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     helloTimeoutMs: parseSeconds(values['hello-timeout'], '--hello-timeout', 0.1, 3600),
     maxAttempts: parseInteger(values['max-attempts'], '--max-attempts', 1, 100),
     maxUnwritten: parseInteger(values['max-unwritten'], '--max-unwritten', 1, 1_000_000),
+    unhealthyAfter: parseInteger(values['unhealthy-after'], '--unhealthy-after', 1, 1000),
+    unhealthyForMs: parseSeconds(values['unhealthy-for'], '--unhealthy-for', 0, 86_400),
     security,
     admins: resolve(values.admins ?? `${state}/admins`),
     maxPending: parseInteger(values['max-pending'], '--max-pending', 1, 100_000),

@@ -21,6 +21,7 @@ import { keyOf, type JournalRecord } from './records.js';
 import { reduce } from './reducer.js';
 import { ResultStore } from './result-store.js';
 import { ResultWriter } from './result-writer.js';
+import { RunnerHealth } from './runner-health.js';
 import { RunnerRegistry } from './runner-registry.js';
 import { RunnerSessions } from './runner-sessions.js';
 import { Scheduler } from './scheduler.js';
@@ -82,6 +83,7 @@ async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts)
   const scheduler: Scheduler = new Scheduler({
     state, rules, runners, log,
     maxUnwritten: config.maxUnwritten,
+    health: new RunnerHealth({ after: config.unhealthyAfter, backoffMs: config.unhealthyForMs }),
     persist: (record) => {
       const durable = journal.append(record);
       if (journal.wantsCompaction) void journal.compact(snapshotOf(state));

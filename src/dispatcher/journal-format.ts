@@ -12,7 +12,7 @@ import type { JournalFormat } from './journal.js';
 import type { JournalRecord, RecordOp } from './records.js';
 import type { PendingCommand, Snapshot } from './state.js';
 
-const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done'];
+const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done', 'pause'];
 /** Build keys are made of names, request ids and a commit id joined by "/". */
 const key = (o: Fields, f: string) => checked(o, f, (v) => v.length <= 512 && /^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..'), 'a build key');
 const lease = (o: Fields, f: string) => text(o, f, LIMITS.leaseChars);
@@ -45,6 +45,7 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
     op: 'command-done', id: requestId(o, 'id'), ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode),
     message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commitId), at: time(o, 'at'),
   }),
+  pause: (o) => ({ op: 'pause', runner: plainName(o, 'runner'), paused: bool(o, 'paused'), by: who(o, 'by'), at: time(o, 'at') }),
 };
 
 function readRecord(value: unknown): JournalRecord {
@@ -63,6 +64,7 @@ function readSnapshot(value: unknown): Snapshot {
     }),
     ...(s.commands === undefined ? {} : { commands: list(s, 'commands', Number.MAX_SAFE_INTEGER, readCommand) }),
     ...(s.commandCount === undefined ? {} : { commandCount: count(s, 'commandCount') }),
+    ...(s.paused === undefined ? {} : { paused: list(s, 'paused', Number.MAX_SAFE_INTEGER, plainName) }),
   };
 }
 

@@ -38,6 +38,8 @@ export type JournalRecord =
   | { op: 'written'; key: BuildKey; run?: number }
   /** Git work asked of the observer of `project`, until `command-done`. */
   | { op: 'command'; id: string; project: string | null; command: ObserverCommand; by: string; at: string }
-  | { op: 'command-done'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; at: string };
+  | { op: 'command-done'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; at: string }
+  /** keel runner pause / resume: the runner of that name takes no new job while paused, whenever it connects. */
+  | { op: 'pause'; runner: string; paused: boolean; by: string; at: string };
 
 export type RecordOp = JournalRecord['op'];

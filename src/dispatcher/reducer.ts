@@ -69,6 +69,10 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
     case 'command-done':
       state.commands.delete(record.id);
       return [];
+    case 'pause':
+      if (record.paused) state.paused.add(record.runner);
+      else state.paused.delete(record.runner);
+      return [];
   }
 }
 

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { Log } from '../common/log.js';
 import type { BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
 import { jobMessage } from './job-message.js';
-import { place } from './placement.js';
+import { place, type RunnerView, type WaitContext } from './placement.js';
+import type { RunnerHealth } from './runner-health.js';
 import { keyOf, type JournalRecord } from './records.js';
 import { reduce, type Rules } from './reducer.js';
 import type { RunnerPeer, RunnerRegistry } from './runner-registry.js';
@@ -20,6 +21,8 @@ export interface SchedulerParts {
   runners: RunnerRegistry;
   /** Finished builds waiting for their result files past which no new job starts; again at half. */
   maxUnwritten: number;
+  /** Which runners back off after infrastructure failures in a row. */
+  health: RunnerHealth;
   log: Log;
   /** Makes a record durable; resolves once it is on disk. */
   persist(record: JournalRecord): Promise<void>;
@@ -78,17 +81,23 @@ export class Scheduler {
     this.parts.log(`${keyOf(build)} (${job.name}) ${outcome.status} on ${attempt.runner}${outcome.message ? `: ${outcome.message}` : ''}`);
     const junitFile = outcome.junit === null ? null : this.parts.keepJunit(build, job, outcome.junit);
     this.parts.runners.unbind(id);
+    if (!outcome.cancelled) this.attemptEnded(attempt.runner, outcome.infra, outcome.message);
     const durable = this.record({ op: 'result', lease: id, outcome: { ...outcome, junit: null }, junitFile, at: new Date().toISOString() });
     if (job.status === 'queued') this.parts.log(`${keyOf(build)} (${job.name}): ${job.message}`);
     this.schedule();
     return { verdict: 'accepted', durable };
   }
 
-  /** The lease goes back to the queue (or the job gives up): its runner died or came back without it. */
-  lose(id: string, reason: string): void {
+  /**
+   * The lease goes back to the queue (or the job gives up): its runner died
+   * or came back without it. `blame`: it counts against the runner's health
+   * (not so for a job nobody reclaimed after a dispatcher restart).
+   */
+  lose(id: string, reason: string, blame = true): void {
     const lease = this.state.leases.get(id);
     if (!lease) return;
     this.parts.runners.unbind(id);
+    if (blame) this.attemptEnded(lease.attempt.runner, true, reason);
     this.parts.appendLog(lease.build, lease.job, `\n=== attempt ${lease.attempt.attempt} lost: ${reason} ===\n`);
     void this.record({ op: 'lost', lease: id, reason, at: new Date().toISOString() }).catch(() => {});
     if (lease.job.status === 'error') this.parts.log(`job ${lease.job.name} of ${keyOf(lease.build)} gave up after ${this.parts.rules.maxAttempts} lost or failing runners`);
@@ -114,13 +123,39 @@ export class Scheduler {
     this.retryTimer = null;
     if (hold) return;
     const now = Date.now();
-    const { assignments, nextDueAt } = place(this.state.queue, this.parts.runners.views(), now);
+    const { assignments, nextDueAt } = place(this.state.queue, this.runnerViews(now), now);
     for (const { queued, runner } of assignments) this.assign(queued.build, queued.job, runner);
-    if (nextDueAt !== null) this.retryTimer = setTimeout(() => this.schedule(), nextDueAt - now);
+    // Again when a retry delay or a runner's back-off ends, whichever comes first.
+    const wake = [nextDueAt, this.parts.health.nextRecovery(now)].filter((at): at is number => at !== null);
+    if (wake.length > 0) this.retryTimer = setTimeout(() => this.schedule(), Math.min(...wake) - now);
   }
 
   get isHeldBack(): boolean {
     return this.heldBack;
+  }
+
+  /** The connected runners as placement sees them: paused by an admin, backing off after failures. */
+  runnerViews(now: number): RunnerView[] {
+    return this.parts.runners.views().map((view) => ({
+      ...view, paused: this.state.paused.has(view.name), unhealthy: this.parts.health.unhealthy(view.name, now),
+    }));
+  }
+
+  /** What holds every queued job back, for its wait reason. */
+  get waitContext(): WaitContext {
+    return { unwritten: this.heldBack ? this.state.unwritten.size : null };
+  }
+
+  /** Why a runner takes no jobs beyond draining: its back-off, for status; null when none. */
+  runnerHealth(runner: string, now: number): string | null {
+    return this.parts.health.describe(runner, now);
+  }
+
+  private attemptEnded(runner: string, infra: boolean, message: string): void {
+    const unhealthy = this.parts.health.ended(runner, { infra, message }, Date.now());
+    if (unhealthy) {
+      this.parts.log(`runner ${runner} is unhealthy after infrastructure failures in a row (last: ${message}): no jobs for it until ${new Date(unhealthy.until!).toISOString()}`);
+    }
   }
 
   private assign(build: BuildRecord, job: JobRecord, runnerName: string): void {

@@ -61,7 +61,7 @@ const ALLOWED: Record<Role, readonly MessageType[]> = {
   runner: ['register', 'pong', 'drain', 'output', 'result'],
   observer: ['observe', 'pong', 'commit', 'command-result'],
   client: ['query', 'notify'],
-  admin: ['query', 'notify', 'admins', 'cancel', 'retry', 'build'],
+  admin: ['query', 'notify', 'admins', 'cancel', 'retry', 'build', 'pause'],
 };
 
 export class DispatcherServer {
@@ -104,7 +104,7 @@ export class DispatcherServer {
       const refused = socket.authorizationError ? Object.assign(new Error(String(socket.authorizationError)), { code: 'ERR_SSL_CERTIFICATE_VERIFY_FAILED' }) : error;
       this.mistake(socket.remoteAddress ?? '?', handshakeProblem(refused));
     });
-    this.server = createServer((socket) => void this.sortOut(socket));
+    this.server = createServer((socket) => (this.tls ? void this.sortOut(socket) : this.accept(socket)));
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -130,26 +130,32 @@ export class DispatcherServer {
     await closing;
   }
 
-  /** Reads the first byte to tell TLS from plain TCP; the wrong one is told so and closed. */
+  /**
+   * With TLS: reads the first byte, and hands a TLS handshake to the TLS
+   * server; a plain peer is told, in plain JSON, to use TLS, and closed.
+   */
   private async sortOut(socket: Socket): Promise<void> {
     const source = socket.remoteAddress ?? '?';
     this.unsorted.add(socket);
     socket.once('close', () => this.unsorted.delete(socket));
     const byte = await firstByte(socket, this.parts.limits.helloTimeoutMs);
     if (byte === null || this.closing) return void socket.destroy();
-    const speaksTls = byte === TLS_HANDSHAKE;
-    if (this.tls === null && speaksTls) {
-      // Closed at once: it waits for a handshake it will never get, and JSON back makes its TLS fail with a reason.
-      this.mistake(source, TLS_AT_PLAIN);
-      return void socket.end(encode({ type: 'error', code: ErrorCode.unexpected, message: 'this dispatcher speaks plain TCP, not TLS' }));
-    }
-    if (this.tls !== null && !speaksTls) {
-      this.mistake(source, PLAIN_AT_TLS);
-      return void socket.end(encode({ type: 'error', code: ErrorCode.tlsRequired, message: TLS_REQUIRED }));
-    }
-    if (this.tls !== null) return void this.tls.emit('connection', socket);
-    this.unsorted.delete(socket);
-    this.accept(socket);
+    if (byte === TLS_HANDSHAKE) return void this.tls!.emit('connection', socket);
+    this.mistake(source, PLAIN_AT_TLS);
+    socket.end(encode({ type: 'error', code: ErrorCode.tlsRequired, message: TLS_REQUIRED }));
+  }
+
+  /**
+   * Without TLS: a first chunk that is a TLS handshake gets a JSON line back
+   * at once, which makes the peer's TLS fail with a reason (it would wait
+   * for a handshake until the hello timeout), and the connection closes.
+   */
+  private refuseTls(peer: Peer, socket: Socket): void {
+    socket.prependOnceListener('data', (chunk: Buffer) => {
+      if (chunk[0] !== TLS_HANDSHAKE) return;
+      this.mistake(peer.source, TLS_AT_PLAIN);
+      peer.conn.fail(ErrorCode.unexpected, 'this dispatcher speaks plain TCP, not TLS');
+    });
   }
 
   private mistake(source: string, what: string): void {
@@ -178,6 +184,7 @@ export class DispatcherServer {
       },
       onData: () => this.countBuffered(peer),
     }, limits.maxLineBytes);
+    if (this.tls === null) this.refuseTls(peer, socket);
     this.peers.add(peer);
     this.pending.add(peer);
     const helloTimer = setTimeout(() => {

@@ -40,6 +40,8 @@ export interface State {
   commands: Map<string, PendingCommand>;
   /** Commands made so far: the next id is C-<count + 1>. */
   commandCount: number;
+  /** Runners an admin paused (by name): they take no new job. */
+  paused: Set<string>;
 }
 
 /** What the journal's snapshot holds: enough to rebuild the state. */
@@ -48,10 +50,12 @@ export interface Snapshot {
   queue: Array<{ key: BuildKey; job: string }>;
   commands?: PendingCommand[];
   commandCount?: number;
+  /** Absent in snapshots written before runners could be paused. */
+  paused?: string[];
 }
 
 export function emptyState(): State {
-  return { builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0 };
+  return { builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0, paused: new Set() };
 }
 
 export function snapshotOf(state: State): Snapshot {
@@ -60,6 +64,7 @@ export function snapshotOf(state: State): Snapshot {
     queue: state.queue.map(({ build, job }) => ({ key: keyOf(build), job: job.name })),
     commands: [...state.commands.values()],
     commandCount: state.commandCount,
+    paused: [...state.paused].sort(),
   };
 }
 
@@ -85,5 +90,6 @@ export function stateFrom(snapshot: Snapshot | null): State {
   }
   for (const command of snapshot.commands ?? []) state.commands.set(command.id, command);
   state.commandCount = snapshot.commandCount ?? 0;
+  for (const runner of snapshot.paused ?? []) state.paused.add(runner);
   return state;
 }

@@ -79,6 +79,7 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   cancel: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name) }),
   retry: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name), job: nullable(o, 'job', name) }),
   build: (o) => ({ ref: ref(o, 'ref'), project: nullable(o, 'project', name) }),
+  pause: (o) => ({ runner: name(o, 'runner'), paused: bool(o, 'paused') }),
   done: (o) => ({ ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode), message: text(o, 'message', LIMITS.text) }),
   'admin-list': (o) => ({ names: list(o, 'names', 10_000, name), token: nullable(o, 'token', (x, k) => text(x, k, 512)) }),
   status: (o) => ({

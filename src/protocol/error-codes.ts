@@ -36,6 +36,7 @@ export const ErrorCode = {
   unknownJob: 'unknown-job',
   noJobs: 'no-jobs',
   unknownRef: 'unknown-ref',
+  notPaused: 'not-paused',
   gitFailed: 'git-failed',
   // A runner that cannot take a job it was sent.
   badJob: 'bad-job',

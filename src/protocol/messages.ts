@@ -102,6 +102,8 @@ export interface AdminList { type: 'admin-list'; names: string[]; token: string 
 export interface Cancel { type: 'cancel'; commit: string; project: string | null }
 export interface Retry { type: 'retry'; commit: string; project: string | null; job: string | null }
 export interface Build { type: 'build'; ref: string; project: string | null }
+/** Admin -> dispatcher: keel runner pause / resume. A paused runner finishes what it runs and takes nothing new. Answered by `done`. */
+export interface Pause { type: 'pause'; runner: string; paused: boolean }
 export interface Done { type: 'done'; ok: boolean; code: ErrorCode | null; message: string }
 
 /**
@@ -129,7 +131,7 @@ export type Message =
   | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Recorded | Drain
   | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished
   | Query | Status | Notify | Notified
-  | Admins | AdminList | Cancel | Retry | Build | Done;
+  | Admins | AdminList | Cancel | Retry | Build | Pause | Done;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;

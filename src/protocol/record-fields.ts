@@ -201,5 +201,7 @@ export function runnerSummary(o: Fields, f: string): RunnerSummary {
     busy: int(r, 'busy', 0, LIMITS.slots),
     running: list(r, 'running', LIMITS.slots, commitId),
     draining: bool(r, 'draining'),
+    paused: bool(r, 'paused'),
+    unhealthy: nullable(r, 'unhealthy', (x, k) => text(x, k, LIMITS.text)),
   };
 }

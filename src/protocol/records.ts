@@ -175,4 +175,8 @@ export interface RunnerSummary {
   /** The commits of those jobs, at most a few. */
   running: string[];
   draining: boolean;
+  /** An admin paused it: it takes no new job. */
+  paused: boolean;
+  /** Why it gets no jobs for a while (infrastructure failures in a row), and until when; null when healthy. */
+  unhealthy: string | null;
 }

@@ -20,7 +20,7 @@ export const ALL_TYPES: Record<MessageType, true> = {
   register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
   observe: true, observing: true, commit: true, queued: true, scan: true, command: true, 'command-result': true, finished: true,
   query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true,
-  abort: true, cancel: true, retry: true, build: true, done: true,
+  abort: true, cancel: true, retry: true, build: true, pause: true, done: true,
 };
 
 export const fullOutcome: RunOutcome = {
@@ -122,7 +122,10 @@ const queuedBuild: BuildRecord = {
   startedAt: null, endedAt: null, durationMs: null, counts: null, jobs: [],
 };
 
-export const runnerSummary: RunnerSummary = { name: 'runner-1', slots: 2, labels: ['linux', 'node-20'], busy: 1, running: [SHA1], draining: false };
+export const runnerSummary: RunnerSummary = {
+  name: 'runner-1', slots: 2, labels: ['linux', 'node-20'], busy: 1, running: [SHA1], draining: false, paused: true,
+  unhealthy: `unhealthy until 2024-05-01T12:01:00.000Z after infrastructure failures in a row (last: fetch failed: ${NASTY})`,
+};
 
 export const buildSummary: BuildSummary = {
   commit: SHA1, project: 'lib', ref: 'refs/heads/main', subject: { kind: 'land', base: SHA1_B, request: 'L-17' }, run: 2,
@@ -192,6 +195,8 @@ export const fixtures: Fixture[] = [
   { name: 'command-result failed', message: { type: 'command-result', id: 'C-999999999999999', ok: false, code: 'unknown-ref', message: NASTY, commit: null } },
   { name: 'finished', message: { type: 'finished', build: buildSummary } },
   { name: 'build', message: { type: 'build', ref: 'refs/heads/release/1.x', project: 'lib' } },
+  { name: 'pause a runner', message: { type: 'pause', runner: 'runner-1', paused: true } },
+  { name: 'resume a runner', message: { type: 'pause', runner: 'r.2_x-y', paused: false } },
   { name: 'abort', message: { type: 'abort', lease: 'lease_1-a' } },
   { name: 'cancel', message: { type: 'cancel', commit: SHA1, project: null } },
   { name: 'retry one job', message: { type: 'retry', commit: SHA1, project: 'lib', job: 'unit.NODE-18' } },
