@@ -7,21 +7,25 @@ import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
 import type { Status } from '../protocol/messages.js';
 import type { BuildRecord, BuildSummary } from '../protocol/records.js';
-import { isCommitId } from '../protocol/validate.js';
+
 import { formatCounts } from '../dispatcher/report.js';
 import { request } from './client.js';
+import { CommitNotFound, fullCommit, parseCommitArg } from './commit-arg.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
 export const STATUS_USAGE = `usage: keel status [SHA] [--project NAME] [--json] [--dispatcher HOST:PORT]
 
-  SHA                     a commit id; without it, the runners, the queue and recent builds
+  SHA                     a commit id, or its first 7 or more hex digits (unique among the
+                          builds the dispatcher knows); without it, the runners, the queue
+                          and recent builds
   --project NAME          the observer's --project the commit belongs to
   --json                  print the dispatcher's answer as JSON
 ${TARGET_USAGE}
 
 exit status: 0 for the overview, or a build that passed, is queued or is running;
 1 for a build that failed, errored, was cancelled or skipped, or is not known;
-2 for bad usage, a missing or refused secret, or a dispatcher that cannot be reached`;
+2 for bad usage (a short id several commits start with, too), a missing or
+refused secret, or a dispatcher that cannot be reached`;
 
 function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
   const parsed = parseFlags({
@@ -32,10 +36,7 @@ function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
   });
   const { values, positionals } = parsed;
   if (positionals.length > 1) throw new ConfigError(`keel status takes at most one commit id, got ${positionals.length}`);
-  const commit = positionals[0] ?? null;
-  if (commit !== null && !isCommitId(commit)) {
-    throw new ConfigError(`SHA must be a full commit id (40 or 64 lower-case hex digits), got "${commit}"`);
-  }
+  const commit = positionals[0] === undefined ? null : parseCommitArg(positionals[0]);
   return { target: parseTarget(values, env), json: values.json, commit, project: parseProject(values.project) };
 }
 
@@ -101,7 +102,16 @@ export async function status(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
     console.log(STATUS_USAGE);
     return 0;
   }
-  const { target, json, commit, project } = parseStatusArgs(argv, env);
+  const { target, json, commit: given, project } = parseStatusArgs(argv, env);
+  let commit: string | null;
+  try {
+    commit = given === null ? null : await fullCommit(target, given, project, {});
+  } catch (error) {
+    if (!(error instanceof CommitNotFound)) throw error;
+    if (error.ambiguous) throw new ConfigError(error.message);
+    console.log(json ? 'null' : error.message);
+    return 1;
+  }
   const reply = await request(target.address, { type: 'query', commit, project }, 'status', { security: target.security });
   if (json) {
     console.log(JSON.stringify(commit === null ? reply : reply.record, null, 2));

@@ -19,6 +19,8 @@ import type { ObserverSessions } from './observer-sessions.js';
 import type { Peer, PeerContext } from './peer.js';
 import { overview, recordReply, summarise, withWaitReasons } from './queries.js';
 import { pauseRunner } from './runner-pause.js';
+import { cancelMany } from './bulk-cancel.js';
+import { findCommit } from './find-commit.js';
 import { buildKey, keyOf } from './records.js';
 import type { ResultStore } from './result-store.js';
 import type { RunnerRegistry } from './runner-registry.js';
@@ -51,7 +53,15 @@ export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message)
     case 'admins': return void manageAdmins(parts, peer, message.op, message.name);
     case 'cancel': return answer(parts.commands.cancel(message.project, message.commit, by));
     case 'retry': return answer(parts.commands.retry(message.project, message.commit, message.job, by));
-    case 'build': return answer(parts.commands.build(message.project, message.ref, by));
+    case 'build': return answer(parts.commands.build(message.project, message.ref !== null ? { ref: message.ref } : { commit: message.commit! }, by));
+    case 'cancel-many': return void cancelMany(parts.commands, parts.scheduler.state, message, by).then(
+      (reply) => peer.conn.send(reply),
+      (error: Error) => parts.context.refuse(peer, ErrorCode.internal, error.message),
+    );
+    case 'find-commit': return void findCommit(parts.scheduler.state, parts.results, message.project, message.prefix).then(
+      (reply) => peer.conn.send(reply),
+      (error: Error) => parts.context.refuse(peer, ErrorCode.internal, error.message),
+    );
     case 'pause': return answer(pauseRunner(parts, message.runner, message.paused, by));
     case 'query':
       peer.busy += 1;

@@ -83,6 +83,11 @@ export class ResultStore {
     return join(this.folder(build, true), file);
   }
 
+  /** The folder of a project's push builds (which may not exist yet). */
+  folderOf(project: string | null): string {
+    return this.folder({ project, subject: { kind: 'push', base: null, request: null } });
+  }
+
   /** The report's path, for the log. */
   describe(build: ResultOf): string {
     return this.path(build);

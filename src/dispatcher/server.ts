@@ -60,8 +60,8 @@ export interface ServerParts {
 const ALLOWED: Record<Role, readonly MessageType[]> = {
   runner: ['register', 'pong', 'drain', 'output', 'result'],
   observer: ['observe', 'pong', 'commit', 'command-result'],
-  client: ['query', 'notify'],
-  admin: ['query', 'notify', 'admins', 'cancel', 'retry', 'build', 'pause'],
+  client: ['query', 'notify', 'find-commit'],
+  admin: ['query', 'notify', 'find-commit', 'admins', 'cancel', 'retry', 'build', 'pause', 'cancel-many'],
 };
 
 export class DispatcherServer {

@@ -9,9 +9,12 @@ import type { GitWork } from './git-work.js';
 
 export type CommandAnswer = Omit<CommandResult, 'type' | 'id'>;
 
+const failed = (code: ErrorCode, message: string): CommandAnswer => ({ ok: false, code, message, commit: null, ref: null });
+
 export async function runCommand(work: GitWork, command: ObserverCommand): Promise<CommandAnswer> {
   switch (command.op) {
     case 'resolve': return resolve(work, command.ref);
+    case 'locate': return locate(work, command.commit);
   }
 }
 
@@ -21,8 +24,24 @@ async function resolve(work: GitWork, ref: string): Promise<CommandAnswer> {
   try {
     commit = await work.resolveRef(ref);
   } catch (error) {
-    return { ok: false, code: ErrorCode.gitFailed, message: `cannot read ${ref}: ${(error as Error).message}`, commit: null };
+    return failed(ErrorCode.gitFailed, `cannot read ${ref}: ${(error as Error).message}`);
   }
-  if (commit === null) return { ok: false, code: ErrorCode.unknownRef, message: `there is no ${ref} in origin`, commit: null };
-  return { ok: true, code: null, message: `${ref} is at ${commit}`, commit };
+  if (commit === null) return failed(ErrorCode.unknownRef, `there is no ${ref} in origin`);
+  return { ok: true, code: null, message: `${ref} is at ${commit}`, commit, ref: null };
+}
+
+/** The commit a full or short id names in origin, and a branch of origin it is on. */
+async function locate(work: GitWork, prefix: string): Promise<CommandAnswer> {
+  let found;
+  try {
+    found = await work.locateCommit(prefix);
+  } catch (error) {
+    return failed(ErrorCode.gitFailed, `cannot look for ${prefix}: ${(error as Error).message}`);
+  }
+  switch (found.kind) {
+    case 'none': return failed(ErrorCode.unknownCommit, `origin has no commit ${prefix}`);
+    case 'ambiguous': return failed(ErrorCode.ambiguousCommit, `${prefix} is the start of ${found.commits.length}${found.more ? '+' : ''} commits: ${found.commits.join(', ')}; give more digits`);
+    case 'nowhere': return failed(ErrorCode.unknownRef, `commit ${found.commit} is on no branch of origin`);
+    case 'found': return { ok: true, code: null, message: `${found.commit} is on ${found.ref}`, commit: found.commit, ref: found.ref };
+  }
 }

@@ -7,7 +7,7 @@ import { bool, checked, int, list, nullable, oneOf, stringRecord, text, type Fie
 import { LIMITS } from './limits.js';
 import { ADMIN_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
 import {
-  buildRecord, buildSummary, command, commitId as commit, count, errorCode, outcome, plainName as name, refName as ref,
+  buildRecord, buildSummary, command, commitId as commit, commitPrefix, count, errorCode, outcome, plainName as name, refName as ref,
   repoUrl as repo, requestId, runnerSummary,
 } from './record-fields.js';
 
@@ -70,15 +70,24 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   'command-result': (o) => ({
     id: requestId(o, 'id'), ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode),
     message: text(o, 'message', LIMITS.text), commit: nullable(o, 'commit', commit),
+    ref: nullable(o, 'ref', ref),
   }),
   finished: (o) => ({ build: buildSummary(o, 'build') }),
   query: (o) => ({ commit: nullable(o, 'commit', commit), project: nullable(o, 'project', name) }),
+  'find-commit': (o) => ({ prefix: commitPrefix(o, 'prefix'), project: nullable(o, 'project', name) }),
+  commits: (o) => ({ prefix: commitPrefix(o, 'prefix'), commits: list(o, 'commits', LIMITS.commitMatches, commit), more: bool(o, 'more') }),
   notify: () => ({}),
   notified: (o) => ({ observers: count(o, 'observers') }),
   admins: (o) => ({ op: oneOf(o, 'op', ADMIN_OPS), name: nullable(o, 'name', name) }),
   cancel: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name) }),
   retry: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name), job: nullable(o, 'job', name) }),
-  build: (o) => ({ ref: ref(o, 'ref'), project: nullable(o, 'project', name) }),
+  build: (o) => {
+    const built = { ref: nullable(o, 'ref', ref), commit: nullable(o, 'commit', commitPrefix), project: nullable(o, 'project', name) };
+    if ((built.ref === null) === (built.commit === null)) checked(o, 'ref', () => false, 'a ref, or null with a commit in "commit"');
+    return built;
+  },
+  'cancel-many': (o) => ({ project: nullable(o, 'project', name), ref: nullable(o, 'ref', ref), queued: bool(o, 'queued'), dryRun: bool(o, 'dryRun') }),
+  'cancelled-many': (o) => ({ dryRun: bool(o, 'dryRun'), count: count(o, 'count'), commits: list(o, 'commits', LIMITS.commitMatches, commit) }),
   pause: (o) => ({ runner: name(o, 'runner'), paused: bool(o, 'paused') }),
   done: (o) => ({ ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode), message: text(o, 'message', LIMITS.text) }),
   'admin-list': (o) => ({ names: list(o, 'names', 10_000, name), token: nullable(o, 'token', (x, k) => text(x, k, 512)) }),

@@ -36,6 +36,10 @@ export const ErrorCode = {
   unknownJob: 'unknown-job',
   noJobs: 'no-jobs',
   unknownRef: 'unknown-ref',
+  /** A short commit id that more than one commit starts with. */
+  ambiguousCommit: 'ambiguous-commit',
+  /** A commit id (or the start of one) the repository does not have. */
+  unknownCommit: 'unknown-commit',
   notPaused: 'not-paused',
   gitFailed: 'git-failed',
   // A runner that cannot take a job it was sent.

@@ -51,6 +51,8 @@ export const LIMITS = {
   overviewBuilds: 100,
   /** Runners one `status` overview lists; the rest are counted. */
   overviewRunners: 2000,
+  /** Commits a short id is answered with: the candidates of an ambiguous one, and a bulk cancel's sample. */
+  commitMatches: 16,
 } as const;
 
 export type Limit = keyof typeof LIMITS;

@@ -75,17 +75,26 @@ export interface Scan { type: 'scan' }
 /** Git work the dispatcher asks of the observer of a project; kept in its journal until answered. */
 export type ObserverCommand =
   /** The commit a ref of origin points to now. */
-  | { op: 'resolve'; ref: string };
-export const COMMAND_OPS = ['resolve'] as const;
+  | { op: 'resolve'; ref: string }
+  /** The commit a full or short id names in origin, and a branch of origin it is on. */
+  | { op: 'locate'; commit: string };
+export const COMMAND_OPS = ['resolve', 'locate'] as const;
 /** Sent again after every reconnect until answered, so an observer must be able to do it twice. */
 export interface CommandMessage { type: 'command'; id: string; command: ObserverCommand }
-/** `commit`: the commit the work found or made; null when there is none (or it failed). */
-export interface CommandResult { type: 'command-result'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null }
+/**
+ * `commit`: the commit the work found or made; null when there is none (or it
+ * failed). `ref`: the branch it found it on (`locate`); null otherwise.
+ */
+export interface CommandResult { type: 'command-result'; id: string; ok: boolean; code: ErrorCode | null; message: string; commit: string | null; ref: string | null }
 /** Dispatcher -> observer: a build of its project finished. */
 export interface Finished { type: 'finished'; build: BuildSummary }
 
 // Client <-> dispatcher.
 export interface Query { type: 'query'; commit: string | null; project: string | null }
+/** Which commits of the builds the dispatcher knows (active, recent, with result files) start with `prefix`; answered by `commits`. */
+export interface FindCommit { type: 'find-commit'; prefix: string; project: string | null }
+/** At most LIMITS.commitMatches of them; `more` when there were others. */
+export interface Commits { type: 'commits'; prefix: string; commits: string[]; more: boolean }
 /** Asks every connected observer to scan now; answered by `notified`. */
 export interface Notify { type: 'notify' }
 export interface Notified { type: 'notified'; observers: number }
@@ -101,7 +110,16 @@ export interface AdminList { type: 'admin-list'; names: string[]; token: string 
 // branch's head now. Answered by `done`: `ok`, and a `code` when it is not.
 export interface Cancel { type: 'cancel'; commit: string; project: string | null }
 export interface Retry { type: 'retry'; commit: string; project: string | null; job: string | null }
-export interface Build { type: 'build'; ref: string; project: string | null }
+/** Exactly one of `ref` (build its head) and `commit` (a full or short id: build that commit, on a branch that has it). */
+export interface Build { type: 'build'; ref: string | null; commit: string | null; project: string | null }
+/**
+ * Cancel every unfinished push build of the project on `ref` (null: any
+ * branch), only those not started when `queued`; with `dryRun` nothing is
+ * cancelled and the reply says what would be. Answered by `cancelled-many`.
+ */
+export interface CancelMany { type: 'cancel-many'; project: string | null; ref: string | null; queued: boolean; dryRun: boolean }
+/** How many builds were (or would be) cancelled, and the first few commits. */
+export interface CancelledMany { type: 'cancelled-many'; dryRun: boolean; count: number; commits: string[] }
 /** Admin -> dispatcher: keel runner pause / resume. A paused runner finishes what it runs and takes nothing new. Answered by `done`. */
 export interface Pause { type: 'pause'; runner: string; paused: boolean }
 export interface Done { type: 'done'; ok: boolean; code: ErrorCode | null; message: string }
@@ -130,8 +148,8 @@ export type Message =
   | Hello | Welcome | Challenge | Auth | ErrorMessage
   | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Recorded | Drain
   | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished
-  | Query | Status | Notify | Notified
-  | Admins | AdminList | Cancel | Retry | Build | Pause | Done;
+  | Query | Status | Notify | Notified | FindCommit | Commits
+  | Admins | AdminList | Cancel | Retry | Build | Pause | CancelMany | CancelledMany | Done;
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;

@@ -15,7 +15,7 @@ import {
   type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec,
   type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
 } from './records.js';
-import { isCommitId, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
+import { isCommitId, isCommitPrefix, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
 
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${LIMITS.envName - 1}}$`);
@@ -28,6 +28,7 @@ export const refName = (o: Fields, f: string) => checked(o, f, isRefName, 'a ful
 export const repoUrl = (o: Fields, f: string) => checked(o, f, isRepoUrl, 'an absolute path or a file://, ssh://, git://, http(s):// or user@host:path URL');
 export const plainName = (o: Fields, f: string) => checked(o, f, isName, `a name of letters, digits, ".", "_" or "-" (at most ${LIMITS.name})`);
 export const requestId = (o: Fields, f: string) => checked(o, f, isRequestId, 'a request id such as L-17');
+export const commitPrefix = (o: Fields, f: string) => checked(o, f, isCommitPrefix, 'a commit id or its start (7 to 64 lower-case hex digits)');
 export const time = (o: Fields, f: string) => text(o, f, 64);
 export const count = (o: Fields, f: string) => int(o, f, 0, MAX_INT);
 /** A difference of two clock readings: a clock stepped back makes it negative. */
@@ -42,6 +43,7 @@ export function command(o: Fields, f: string): ObserverCommand {
   const op = oneOf(c, 'op', COMMAND_OPS);
   switch (op) {
     case 'resolve': return { op, ref: refName(c, 'ref') };
+    case 'locate': return { op, commit: commitPrefix(c, 'commit') };
   }
 }
 

@@ -13,6 +13,11 @@ export function isCommitId(value: string): boolean {
   return COMMIT_ID.test(value);
 }
 
+/** The start of a commit id, as people type it: 7 to 64 lower-case hex digits. */
+export function isCommitPrefix(value: string): boolean {
+  return /^[0-9a-f]{7,64}$/.test(value);
+}
+
 /** Runner names and labels: short, no path or option characters. */
 export function isName(value: string): boolean {
   return NAME.test(value);

@@ -77,14 +77,14 @@ test('an observer speaks only for its own project: a second one is refused, and 
 
   const other = await connectObserver(t, d.port, { repo: '/srv/git/lib.git', project: 'lib' }, { name: 'lib-observer' });
   const admin = await connectAs(t, d.port, 'admin', 'owner');
-  admin.send({ type: 'build', ref: 'refs/heads/main', project: 'app' });
+  admin.send({ type: 'build', ref: 'refs/heads/main', commit: null, project: 'app' });
   const command = await first.peer.next('command');
   assert.deepEqual(command.command, { op: 'resolve', ref: 'refs/heads/main' });
-  other.peer.send({ type: 'command-result', id: command.id, ok: true, code: null, message: 'forged', commit: 'f'.repeat(40) });
+  other.peer.send({ type: 'command-result', id: command.id, ok: true, code: null, message: 'forged', commit: 'f'.repeat(40), ref: null });
   assert.equal((await other.peer.next('error')).code, 'not-your-command');
   assert.equal(admin.received.some((m) => m.type === 'done'), false, 'the forged answer did not finish the command');
 
-  first.peer.send({ type: 'command-result', id: command.id, ok: false, code: 'unknown-ref', message: 'there is no refs/heads/main in origin', commit: null });
+  first.peer.send({ type: 'command-result', id: command.id, ok: false, code: 'unknown-ref', message: 'there is no refs/heads/main in origin', commit: null, ref: null });
   const done = await admin.next('done');
   assert.deepEqual({ ok: done.ok, code: done.code }, { ok: false, code: 'unknown-ref' });
   assert.match(done.message, new RegExp(`^${command.id}: there is no refs/heads/main in origin`));

@@ -131,12 +131,12 @@ test('--client-idle: a client that asks nothing is closed; one waiting on an ans
 
   const observer = await connectObserver(t, d.port, { repo: w.central }, { name: 'slow-observer' });
   const admin = await connectAs(t, d.port, 'admin', 'owner');
-  admin.send({ type: 'build', ref: 'refs/heads/main', project: null });
+  admin.send({ type: 'build', ref: 'refs/heads/main', commit: null, project: null });
   const command = await observer.peer.next('command');
   // A client that connects now and asks nothing is the clock: once it is closed, an idle period has passed.
   const clock = await connectAs(t, d.port, 'client', 'clock');
   await expectRefused(clock, 'idle');
   assert.equal(admin.isClosed, false, 'a client waiting for its answer is not idle');
-  observer.peer.send({ type: 'command-result', id: command.id, ok: false, code: 'unknown-ref', message: 'no such branch', commit: null });
+  observer.peer.send({ type: 'command-result', id: command.id, ok: false, code: 'unknown-ref', message: 'no such branch', commit: null, ref: null });
   assert.equal((await admin.next('done')).code, 'unknown-ref');
 });

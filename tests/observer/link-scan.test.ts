@@ -42,7 +42,7 @@ test('scan from the dispatcher asks the owner to scan, and the link stays connec
     log: (line) => lines.push(line),
     source: {
       pending: () => [], acknowledged: () => {}, scanNow: () => void (scans += 1),
-      command: async () => ({ ok: false, code: null, message: 'not in this test', commit: null }), finished: () => {},
+      command: async () => ({ ok: false, code: null, message: 'not in this test', commit: null, ref: null }), finished: () => {},
     },
   });
   t.after(() => link.stop());

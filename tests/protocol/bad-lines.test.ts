@@ -69,7 +69,8 @@ for (const { message } of fixtures) {
     // the code of a reply, command-result.commit, status.record), `true` is the wrong type instead.
     const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project', 'code', 'record'].includes(field)
       || (message.type === 'admins' && field === 'name') || (message.type === 'retry' && field === 'job')
-      || (message.type === 'command-result' && field === 'commit');
+      || (message.type === 'command-result' && (field === 'commit' || field === 'ref'))
+      || (message.type === 'build' && field === 'commit') || (message.type === 'cancel-many' && field === 'ref');
     badField(`${message.type} with ${field} ${nullable ? 'true' : 'null'}`, message, { [field]: nullable ? true : null });
   }
 }
