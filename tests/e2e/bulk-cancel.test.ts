@@ -61,7 +61,7 @@ test('keel cancel --all asks on a terminal and cancels what is there once confir
   if (!existsSync('/usr/bin/script')) return t.skip('no script(1) to give the command a terminal');
   const out = execFileSync('script', ['-qec', command, '/dev/null'], { input: 'y\n', encoding: 'utf8', env: { ...process.env, KEEL_TOKEN: '' } });
   assert.match(out, /cancel 1 unfinished build \([0-9a-f]{12}\)\? \[y\/N\]/);
-  assert.match(out, /cancelled 1 unfinished build\n/);
+  assert.match(out, /cancelled 1 unfinished build\r?\n/);
   assert.equal((await w.result(first)).status, 'cancelled');
   assert.ok(readdirSync(w.results).includes(first));
 
