@@ -9,6 +9,7 @@ import type { Status } from '../protocol/messages.js';
 import type { BuildRecord, BuildSummary } from '../protocol/records.js';
 
 import { formatCounts } from '../dispatcher/report.js';
+import { verdict, whoRan } from '../dispatcher/verdict.js';
 import { request } from './client.js';
 import { CommitNotFound, fullCommit, parseCommitArg } from './commit-arg.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
@@ -53,7 +54,7 @@ function jobsOf(build: BuildSummary): string {
 
 function buildTable(builds: BuildSummary[]): string[] {
   const rows = builds.map((b) => [
-    b.commit.slice(0, 12), `${b.status}${b.flaky ? ' (flaky)' : ''}${b.unwritten ? ' (files not written)' : ''}`, jobsOf(b),
+    b.commit.slice(0, 12), `${b.status}${b.flaky ? (b.status === 'passed' ? ' (flaky)' : ' (a job flaky)') : ''}${b.unwritten ? ' (files not written)' : ''}`, jobsOf(b),
     b.runners.join(',') || '-', duration(b.durationMs),
     `${b.project ? `${b.project}:` : ''}${b.subject.kind === 'push' ? '' : `${b.subject.kind} ${b.subject.request} `}${b.ref}`, b.note,
   ]);
@@ -81,10 +82,9 @@ function printOverview(status: Status): void {
 
 function printBuild(build: BuildRecord, unwritten: boolean): void {
   console.log(`commit:   ${build.commit}`);
-  console.log(`status:   ${build.status}`);
+  console.log(`status:   ${verdict(build)}`);
   console.log(`ref:      ${build.ref}`);
-  console.log(`runner:   ${build.runner ?? '-'}`);
-  console.log(`attempts: ${build.attempts}`);
+  for (const [label, value] of whoRan(build)) console.log(`${`${label}:`.padEnd(9)} ${value}`);
   console.log(`duration: ${duration(build.durationMs)}`);
   console.log(`tests:    ${formatCounts(build.counts)}`);
   if (build.subject.kind !== 'push') console.log(`tested:   as ${build.subject.kind} for ${build.subject.request}`);
@@ -92,7 +92,10 @@ function printBuild(build: BuildRecord, unwritten: boolean): void {
   if (build.message) console.log(`reason:   ${build.message}`);
   if (unwritten) console.log('results:  not yet written (the dispatcher keeps it and retries)');
   for (const job of build.jobs) {
-    const notes = [`${job.attempts.length} attempt(s)`, ...(job.flaky ? ['flaky'] : []), ...(job.message ? [job.message] : [])];
+    const notes = [
+      ...(job.runner ? [`on ${job.runner}`] : []), `${job.attempts.length} attempt(s)`,
+      ...(job.flaky ? ['flaky: passed on a retry'] : []), ...(job.message ? [job.message] : []),
+    ];
     console.log(`job ${job.spec?.title ?? job.name}: ${job.status} (${notes.join('; ')})`);
   }
 }

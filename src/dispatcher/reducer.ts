@@ -106,7 +106,7 @@ function applyAssign(state: State, record: Extract<JournalRecord, { op: 'assign'
   const job = build?.jobs.find((j) => j.name === record.job);
   if (!build || !job || job.status !== 'queued' || state.leases.has(record.lease)) return [];
   unqueue(state, job);
-  const attempt = startAttempt(job, record.lease, record.runner, new Date(record.at));
+  const attempt = startAttempt(job, record.lease, record.runner, new Date(record.at), build.run);
   state.leases.set(record.lease, { id: record.lease, build, job, attempt });
   summarise(build);
   return [];

@@ -5,6 +5,7 @@
 
 import type { BuildRecord, JobRecord, TestCounts } from '../protocol/records.js';
 import type { LostRange } from './file-appender.js';
+import { shoutedVerdict, whoRan } from './verdict.js';
 
 export const MAX_OUTPUT_IN_REPORT = 64 * 1024;
 
@@ -82,14 +83,13 @@ export function renderReport(build: BuildRecord, tails: LogTail[]): string {
   ]);
   return [
     `commit:   ${build.commit}`,
-    `status:   ${build.status.toUpperCase()}${build.flaky ? ' (flaky)' : ''}`,
+    `status:   ${shoutedVerdict(build)}`,
     ...(build.project ? [`project:  ${build.project}`] : []),
     ...formatSubject(build),
     `ref:      ${e(build.ref)}`,
     `repo:     ${e(build.repo)}`,
     ...(build.run > 1 ? [`run:      ${build.run}`] : []),
-    `runner:   ${build.runner ?? '-'}`,
-    `attempts: ${build.attempts}`,
+    ...whoRan(build).map(([label, value]) => `${`${label}:`.padEnd(9)} ${value}`),
     `queued:   ${build.queuedAt}`,
     `started:  ${build.startedAt ?? '-'}`,
     `ended:    ${build.endedAt ?? '-'}`,

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Log } from '../common/log.js';
 import type { BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
 import { jobMessage } from './job-message.js';
+import { verdict } from './verdict.js';
 import { place, type RunnerView, type WaitContext } from './placement.js';
 import type { RunnerHealth } from './runner-health.js';
 import { keyOf, type JournalRecord } from './records.js';
@@ -49,7 +50,7 @@ export class Scheduler {
     const finished = reduce(this.state, record, this.parts.rules);
     const durable = this.parts.persist(record);
     for (const build of finished) {
-      this.parts.log(`finished ${keyOf(build)}: ${build.status}${build.flaky ? ' (flaky)' : ''}`);
+      this.parts.log(`finished ${keyOf(build)}: ${verdict(build)}`);
       void durable.then(() => this.parts.finished(build), () => {});
     }
     return durable;

@@ -96,6 +96,7 @@ function attemptRecord(o: Fields, f: string): AttemptRecord {
   const a = object(o, f);
   return {
     attempt: int(a, 'attempt', 1, MAX_INT),
+    ...(a.run === undefined ? {} : { run: int(a, 'run', 1, MAX_INT) }),
     lease: text(a, 'lease', LIMITS.leaseChars),
     runner: plainName(a, 'runner'),
     status: oneOf(a, 'status', ATTEMPT_STATUSES),

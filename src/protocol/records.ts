@@ -42,6 +42,8 @@ export interface RunOutcome {
 /** One attempt at a job; `lost` means the runner died or went silent. */
 export interface AttemptRecord {
   attempt: number;
+  /** The build's run it belongs to (1, then one more per keel retry); absent in records from before runs were kept per attempt. */
+  run?: number;
   lease: string;
   runner: string;
   status: OutcomeStatus | 'lost' | 'cancelled' | 'running';
