@@ -30,6 +30,9 @@ export interface DispatcherConfig {
   /** Infrastructure failures in a row that make a runner unhealthy, and its first back-off. */
   readonly unhealthyAfter: number;
   readonly unhealthyForMs: number;
+  /** What the artifacts of one build may hold, and for how long they are kept (0: for ever). */
+  readonly maxArtifactBytes: number;
+  readonly keepArtifactsDays: number;
   /** The environment git runs with (reading keel.json), from the env given at start. */
   readonly git: GitContext;
 }
@@ -60,6 +63,8 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --unhealthy-after N  infrastructure failures in a row (fetch, checkout, lost) after which a
                        runner gets no jobs for a while (default 3)
   --unhealthy-for SECONDS  that while, doubled each time it fails again right after (default 60)
+  --max-artifact-mib N what the artifacts (keel.json "artifacts") of one build may hold (default 256)
+  --keep-artifacts DAYS  artifacts are deleted this long after they arrive; 0 keeps them (default 30)
   --admins FILE        names allowed to act as admin (default STATE/admins)
   --insecure           allow listening beyond loopback without a secret
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
@@ -81,6 +86,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       'max-unwritten': { type: 'string', default: '256' },
       'unhealthy-after': { type: 'string', default: '3' },
       'unhealthy-for': { type: 'string', default: '60' },
+      'max-artifact-mib': { type: 'string', default: '256' },
+      'keep-artifacts': { type: 'string', default: '30' },
       'hello-timeout': { type: 'string', default: '10' },
       'max-pending': { type: 'string', default: '64' },
       'max-pending-per-source': { type: 'string', default: '16' },
@@ -127,6 +134,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     maxUnwritten: parseInteger(values['max-unwritten'], '--max-unwritten', 1, 1_000_000),
     unhealthyAfter: parseInteger(values['unhealthy-after'], '--unhealthy-after', 1, 1000),
     unhealthyForMs: parseSeconds(values['unhealthy-for'], '--unhealthy-for', 0, 86_400),
+    maxArtifactBytes: parseInteger(values['max-artifact-mib'], '--max-artifact-mib', 0, 1_000_000) * MIB,
+    keepArtifactsDays: parseInteger(values['keep-artifacts'], '--keep-artifacts', 0, 100_000),
     security,
     admins: resolve(values.admins ?? `${state}/admins`),
     maxPending: parseInteger(values['max-pending'], '--max-pending', 1, 100_000),

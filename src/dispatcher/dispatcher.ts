@@ -9,6 +9,8 @@ import { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
 import type { BuildRecord } from '../protocol/records.js';
 import { AdminList } from './admins.js';
+import { ArtifactStore } from './artifact-store.js';
+import { startRetention } from './artifact-retention.js';
 import { BuildCommands } from './commands.js';
 import type { DispatcherConfig } from './config.js';
 import { Intake, type IntakeParts } from './intake.js';
@@ -76,7 +78,9 @@ async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts)
       return durable;
     },
   });
+  const artifacts = new ArtifactStore((build) => results.buildFolder(build), config.maxArtifactBytes);
   const finished = (build: BuildRecord) => {
+    artifacts.forget(build);
     writer.write(build);
     observerSessions.finished(build);
   };
@@ -84,6 +88,7 @@ async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts)
     state, rules, runners, log,
     maxUnwritten: config.maxUnwritten,
     health: new RunnerHealth({ after: config.unhealthyAfter, backoffMs: config.unhealthyForMs }),
+    artifacts,
     persist: (record) => {
       const durable = journal.append(record);
       if (journal.wantsCompaction) void journal.compact(snapshotOf(state));
@@ -147,9 +152,11 @@ async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts)
     },
   });
   const address = await server.listen(config.host, config.port);
+  const retention = startRetention(config.results, config.keepArtifactsDays, log);
   return {
     ...address,
     close: async () => {
+      retention.stop();
       scheduler.stop();
       jobSource.close();
       if (orphanTimer) clearTimeout(orphanTimer);

@@ -6,7 +6,7 @@
 import { bool, checked, int, list, nullable, object, oneOf, text, type Fields } from '../protocol/fields.js';
 import { LIMITS } from '../protocol/limits.js';
 import {
-  buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, subject, time,
+  artifactsKept, buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, subject, time,
 } from '../protocol/record-fields.js';
 import type { JournalFormat } from './journal.js';
 import type { JournalRecord, RecordOp } from './records.js';
@@ -35,7 +35,8 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
   lost: (o) => ({ op: 'lost', lease: lease(o, 'lease'), reason: text(o, 'reason', 2 * LIMITS.text), at: time(o, 'at') }),
   result: (o) => ({
     op: 'result', lease: lease(o, 'lease'), outcome: outcome(o, 'outcome'),
-    junitFile: nullable(o, 'junitFile', (x, k) => text(x, k, LIMITS.printable)), at: time(o, 'at'),
+    junitFile: nullable(o, 'junitFile', (x, k) => text(x, k, LIMITS.printable)),
+    ...(o.artifacts === undefined ? {} : { artifacts: nullable(o, 'artifacts', artifactsKept) }), at: time(o, 'at'),
   }),
   cancel: (o) => ({ op: 'cancel', key: key(o, 'key'), by: who(o, 'by'), at: time(o, 'at') }),
   retry: (o) => ({ op: 'retry', build: buildRecord(o, 'build'), job: nullable(o, 'job', plainName), by: who(o, 'by'), at: time(o, 'at') }),

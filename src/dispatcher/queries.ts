@@ -121,6 +121,7 @@ function trimJob(job: JobRecord): JobRecord {
     message: clip(job.message, LIMITS.printable),
     failedTests: job.failedTests.slice(0, 10).map((name) => clip(name, LIMITS.printable)),
     attempts: job.attempts.slice(-5).map((attempt) => ({ ...attempt, message: clip(attempt.message, LIMITS.printable) })),
+    ...(job.artifacts ? { artifacts: { ...job.artifacts, files: job.artifacts.files.slice(0, 20), notes: job.artifacts.notes.map((note) => clip(note, LIMITS.printable)) } } : {}),
   };
 }
 
@@ -137,6 +138,6 @@ export function recordReply(overviewOfIt: Status, build: BuildRecord): Status {
   const fits = (candidate: BuildRecord) => Buffer.byteLength(JSON.stringify(candidate)) <= LINE_BUDGET;
   if (fits(record)) return { ...overviewOfIt, record };
   const trimmed = { ...record, message: clip(record.message, LIMITS.printable), jobs: record.jobs.map(trimJob) };
-  const note = `this record is trimmed to fit one message (env, run and long texts shortened, the last 5 attempts of each job); the whole record is in ${build.commit}.json`;
+  const note = `this record is trimmed to fit one message (env, run and long texts shortened, the last 5 attempts and first 20 artifacts of each job); the whole record is in ${build.commit}.json`;
   return { ...overviewOfIt, record: trimmed, note };
 }

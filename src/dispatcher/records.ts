@@ -4,7 +4,7 @@
 
 import type { ObserverCommand } from '../protocol/messages.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
-import type { BuildRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
+import type { ArtifactsKept, BuildRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
 
 /**
  * Builds are known by project, subject and commit. A push is `<sha>` or
@@ -29,8 +29,12 @@ export type JournalRecord =
   }
   | { op: 'assign'; key: BuildKey; job: string; lease: string; runner: string; at: string }
   | { op: 'lost'; lease: string; reason: string; at: string }
-  /** The outcome without its JUnit XML, which is kept in `junitFile` beside the results. */
-  | { op: 'result'; lease: string; outcome: RunOutcome; junitFile: string | null; at: string }
+  /**
+   * The outcome without its JUnit XML, which is kept in `junitFile` beside the
+   * results, and without its list of artifacts: `artifacts` says which were
+   * kept (absent in records from before artifacts, and for jobs without any).
+   */
+  | { op: 'result'; lease: string; outcome: RunOutcome; junitFile: string | null; artifacts?: ArtifactsKept | null; at: string }
   | { op: 'cancel'; key: BuildKey; by: string; at: string }
   /** `build`: the finished build as it was, from memory or its result file. */
   | { op: 'retry'; build: BuildRecord; job: string | null; by: string; at: string }

@@ -37,6 +37,7 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
       const at = new Date(record.at);
       finishAttempt(lease.job, lease.attempt, record.outcome, rules.maxAttempts, at);
       if (record.junitFile !== null) lease.job.junit = record.junitFile;
+      if (record.artifacts) lease.job.artifacts = record.artifacts;
       if (lease.job.status === 'queued') state.queue.unshift({ build: lease.build, job: lease.job });
       return settle(state, lease.build, at);
     }

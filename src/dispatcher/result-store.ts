@@ -83,6 +83,11 @@ export class ResultStore {
     return join(this.folder(build, true), file);
   }
 
+  /** The folder a build's files go in, made if it is not there yet (for its artifacts). */
+  buildFolder(build: ResultOf): string {
+    return this.folder(build, true);
+  }
+
   /** The folder of a project's push builds (which may not exist yet). */
   folderOf(project: string | null): string {
     return this.folder({ project, subject: { kind: 'push', base: null, request: null } });

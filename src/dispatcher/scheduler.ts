@@ -6,7 +6,9 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Log } from '../common/log.js';
-import type { BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
+import type { Artifact } from '../protocol/messages.js';
+import type { ArtifactsKept, BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
+import type { ArtifactStore } from './artifact-store.js';
 import { jobMessage } from './job-message.js';
 import { verdict } from './verdict.js';
 import { place, type RunnerView, type WaitContext } from './placement.js';
@@ -30,6 +32,8 @@ export interface SchedulerParts {
   appendLog(build: BuildRecord, job: JobRecord, text: string): void;
   /** Keeps the JUnit XML a job's tests wrote; returns its file name. */
   keepJunit(build: BuildRecord, job: JobRecord, xml: string): string;
+  /** Where the artifacts runners send go (artifact-store.ts). */
+  artifacts: ArtifactStore;
   /** A finished build is durable: write its files, tell its observer. */
   finished(build: BuildRecord): void;
 }
@@ -73,6 +77,15 @@ export class Scheduler {
     return found.verdict;
   }
 
+  /** A piece of an artifact file of the attempt holding the lease; 'refused' with why when it does not fit. */
+  artifact(peer: RunnerPeer, message: Artifact): { verdict: Verdict | 'refused'; why?: string } {
+    const found = this.leaseFor(peer, message.lease);
+    if (found.verdict !== 'accepted') return { verdict: found.verdict };
+    const bytes = Buffer.from(message.data, 'base64');
+    const received = this.parts.artifacts.receive(found.lease.build, found.lease.job, message.lease, { path: message.path, size: message.size, offset: message.offset, bytes });
+    return received.ok ? { verdict: 'accepted' } : { verdict: 'refused', why: received.why };
+  }
+
   /** A runner's result; `durable` resolves once it is recorded. */
   result(peer: RunnerPeer, id: string, outcome: RunOutcome): { verdict: Verdict; durable: Promise<void> } {
     const found = this.leaseFor(peer, id);
@@ -81,9 +94,16 @@ export class Scheduler {
     const { build, job, attempt } = found.lease;
     this.parts.log(`${keyOf(build)} (${job.name}) ${outcome.status} on ${attempt.runner}${outcome.message ? `: ${outcome.message}` : ''}`);
     const junitFile = outcome.junit === null ? null : this.parts.keepJunit(build, job, outcome.junit);
+    let artifacts: ArtifactsKept | null = null;
+    try {
+      artifacts = this.parts.artifacts.keep(build, job, id, outcome);
+    } catch (error) {
+      artifacts = { dir: null, files: [], notes: [`could not be kept: ${(error as Error).message}`] };
+    }
+    const { artifacts: _sent, artifactNotes: _noted, ...journaled } = outcome;
     this.parts.runners.unbind(id);
     if (!outcome.cancelled) this.attemptEnded(attempt.runner, outcome.infra, outcome.message);
-    const durable = this.record({ op: 'result', lease: id, outcome: { ...outcome, junit: null }, junitFile, at: new Date().toISOString() });
+    const durable = this.record({ op: 'result', lease: id, outcome: { ...journaled, junit: null }, junitFile, ...(artifacts ? { artifacts } : {}), at: new Date().toISOString() });
     if (job.status === 'queued') this.parts.log(`${keyOf(build)} (${job.name}): ${job.message}`);
     this.schedule();
     return { verdict: 'accepted', durable };
@@ -99,6 +119,7 @@ export class Scheduler {
     if (!lease) return;
     this.parts.runners.unbind(id);
     if (blame) this.attemptEnded(lease.attempt.runner, true, reason);
+    this.parts.artifacts.discard(lease.build, lease.job);
     this.parts.appendLog(lease.build, lease.job, `\n=== attempt ${lease.attempt.attempt} lost: ${reason} ===\n`);
     void this.record({ op: 'lost', lease: id, reason, at: new Date().toISOString() }).catch(() => {});
     if (lease.job.status === 'error') this.parts.log(`job ${lease.job.name} of ${keyOf(lease.build)} gave up after ${this.parts.rules.maxAttempts} lost or failing runners`);
@@ -168,7 +189,7 @@ export class Scheduler {
     const attempt = job.attempts.at(-1)!;
     this.parts.appendLog(build, job, `=== attempt ${attempt.attempt} of job ${job.spec.title} on runner ${runnerName} at ${attempt.startedAt} ===\n`);
     this.parts.log(`job ${keyOf(build)} (${job.name}) attempt ${attempt.attempt} -> ${runnerName}`);
-    const message = jobMessage(build, job, id, attempt.attempt);
+    const message = jobMessage(build, job, id, attempt.attempt, this.parts.artifacts.maxBytes);
     void durable.then(() => {
       // The lease may have been lost meanwhile (the runner went away).
       if (this.parts.runners.holder(id) === runner) runner.peer.send(message);

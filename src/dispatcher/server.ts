@@ -58,7 +58,7 @@ export interface ServerParts {
 
 /** What each role may send once admitted; a read-only client can only ask. */
 const ALLOWED: Record<Role, readonly MessageType[]> = {
-  runner: ['register', 'pong', 'drain', 'output', 'result'],
+  runner: ['register', 'pong', 'drain', 'output', 'artifact', 'result'],
   observer: ['observe', 'pong', 'commit', 'command-result'],
   client: ['query', 'notify', 'find-commit'],
   admin: ['query', 'notify', 'find-commit', 'admins', 'cancel', 'retry', 'build', 'pause', 'cancel-many'],

@@ -7,7 +7,7 @@ import { bool, checked, int, list, nullable, oneOf, stringRecord, text, type Fie
 import { LIMITS } from './limits.js';
 import { ADMIN_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
 import {
-  buildRecord, buildSummary, command, commitId as commit, commitPrefix, count, errorCode, outcome, plainName as name, refName as ref,
+  artifactPath, artifactPattern, buildRecord, buildSummary, command, commitId as commit, commitPrefix, count, errorCode, outcome, plainName as name, refName as ref,
   repoUrl as repo, requestId, runnerSummary,
 } from './record-fields.js';
 
@@ -26,6 +26,8 @@ export function encode(message: Message): string {
 }
 
 const lease = (o: Fields, f: string) => checked(o, f, (v) => LEASE.test(v), 'a lease id');
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64_CHUNK = Math.ceil(LIMITS.artifactChunk / 3) * 4;
 const printable = (o: Fields, f: string) => checked(o, f, isPrintable, `printable text of at most ${LIMITS.printable} characters`);
 
 const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type: T }>, 'type'> } = {
@@ -55,7 +57,14 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     run: nullable(o, 'run', (x, k) => list(x, k, LIMITS.runArgs, (y, j) => text(y, j, LIMITS.text))),
     env: stringRecord(o, 'env', ENV_NAME, LIMITS.envVariables, LIMITS.text),
     junit: nullable(o, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
+    artifacts: list(o, 'artifacts', LIMITS.artifactPatterns, artifactPattern),
+    artifactBytes: count(o, 'artifactBytes'),
   }),
+  artifact: (o) => {
+    const size = count(o, 'size');
+    const data = checked(o, 'data', (v) => v.length <= BASE64_CHUNK && BASE64.test(v), `base64 of at most ${LIMITS.artifactChunk} bytes`);
+    return { lease: lease(o, 'lease'), path: artifactPath(o, 'path'), size, offset: int(o, 'offset', 0, size), data };
+  },
   abort: (o) => ({ lease: lease(o, 'lease') }),
   output: (o) => ({ lease: lease(o, 'lease'), stream: oneOf(o, 'stream', STREAMS), data: text(o, 'data', LIMITS.outputChunk) }),
   result: (o) => ({ lease: lease(o, 'lease'), outcome: outcome(o, 'outcome') }),

@@ -48,11 +48,22 @@ export interface Job {
   env: Record<string, string>;
   /** Relative path of JUnit XML the job writes, to send back. */
   junit: string | null;
+  /** Files to send back after the job, by path or pattern; empty: none. */
+  artifacts: string[];
+  /** At most this many bytes of them (the build's --max-artifact-mib). */
+  artifactBytes: number;
 }
 /** Dispatcher -> runner: stop this job now (it was cancelled); no result is expected. */
 export interface Abort { type: 'abort'; lease: string }
 export interface Output { type: 'output'; lease: string; stream: Stream; data: string }
 export interface Result { type: 'result'; lease: string; outcome: RunOutcome }
+/**
+ * Runner -> dispatcher, before the `result` of the lease: a piece of one of
+ * the job's artifact files, `data` base64 of at most LIMITS.artifactChunk
+ * bytes at `offset` of the file's `size`. Offset 0 starts the file over
+ * (the runner sends every file again after a reconnect). Unanswered.
+ */
+export interface Artifact { type: 'artifact'; lease: string; path: string; size: number; offset: number; data: string }
 export interface Recorded { type: 'recorded'; lease: string; accepted: boolean }
 /** The runner is shutting down: give it no more jobs. */
 export interface Drain { type: 'drain' }
@@ -146,7 +157,7 @@ export interface Status {
 
 export type Message =
   | Hello | Welcome | Challenge | Auth | ErrorMessage
-  | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Recorded | Drain
+  | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Artifact | Recorded | Drain
   | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished
   | Query | Status | Notify | Notified | FindCommit | Commits
   | Admins | AdminList | Cancel | Retry | Build | Pause | CancelMany | CancelledMany | Done;

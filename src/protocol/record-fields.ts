@@ -12,10 +12,10 @@ import { LIMITS } from './limits.js';
 import { COMMAND_OPS, type ObserverCommand } from './messages.js';
 import {
   BUILD_STATUSES, OUTCOME_STATUSES, SUBJECT_KINDS,
-  type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec,
+  type ArtifactFile, type ArtifactsKept, type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec,
   type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
 } from './records.js';
-import { isCommitId, isCommitPrefix, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
+import { isArtifactPath, isArtifactPattern, isCommitId, isCommitPrefix, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
 
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${LIMITS.envName - 1}}$`);
@@ -29,6 +29,24 @@ export const repoUrl = (o: Fields, f: string) => checked(o, f, isRepoUrl, 'an ab
 export const plainName = (o: Fields, f: string) => checked(o, f, isName, `a name of letters, digits, ".", "_" or "-" (at most ${LIMITS.name})`);
 export const requestId = (o: Fields, f: string) => checked(o, f, isRequestId, 'a request id such as L-17');
 export const commitPrefix = (o: Fields, f: string) => checked(o, f, isCommitPrefix, 'a commit id or its start (7 to 64 lower-case hex digits)');
+export const artifactPath = (o: Fields, f: string) => checked(o, f, isArtifactPath, 'a relative path of plain names (no "..", "." or empty part)');
+export const artifactPattern = (o: Fields, f: string) => checked(o, f, isArtifactPattern, 'a relative path or pattern of plain names (no "..", "." or empty part)');
+
+function artifactFile(o: Fields, f: string): ArtifactFile {
+  const a = object(o, f);
+  return { path: artifactPath(a, 'path'), bytes: count(a, 'bytes') };
+}
+
+const note = (o: Fields, f: string) => text(o, f, LIMITS.text);
+
+export function artifactsKept(o: Fields, f: string): ArtifactsKept {
+  const a = object(o, f);
+  return {
+    dir: nullable(a, 'dir', (x, k) => text(x, k, LIMITS.printable)),
+    files: list(a, 'files', LIMITS.artifactFiles, artifactFile),
+    notes: list(a, 'notes', LIMITS.artifactNotes, note),
+  };
+}
 export const time = (o: Fields, f: string) => text(o, f, 64);
 export const count = (o: Fields, f: string) => int(o, f, 0, MAX_INT);
 /** A difference of two clock readings: a clock stepped back makes it negative. */
@@ -74,6 +92,9 @@ export function outcome(o: Fields, f: string): RunOutcome {
     cancelled: r.cancelled === undefined ? false : bool(r, 'cancelled'),
     failedTests: list(r, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
     junit: nullable(r, 'junit', (x, k) => text(x, k, LIMITS.junitChars)),
+    // Absent from outcomes of an older Keel and of jobs without artifacts.
+    ...(r.artifacts === undefined ? {} : { artifacts: list(r, 'artifacts', LIMITS.artifactFiles, artifactFile) }),
+    ...(r.artifactNotes === undefined ? {} : { artifactNotes: list(r, 'artifactNotes', LIMITS.artifactNotes, note) }),
   };
 }
 
@@ -89,6 +110,7 @@ export function jobSpec(o: Fields, f: string): JobSpec {
     retryDelayMs: count(s, 'retryDelayMs'),
     labels: list(s, 'labels', LIMITS.labels, plainName),
     junit: nullable(s, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
+    ...(s.artifacts === undefined ? {} : { artifacts: list(s, 'artifacts', LIMITS.artifactPatterns, artifactPattern) }),
   };
 }
 
@@ -133,6 +155,7 @@ function jobRecord(o: Fields, f: string): JobRecord {
     junit: nullable(j, 'junit', (x, k) => text(x, k, LIMITS.printable)),
     failedTests: list(j, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
     notBefore: nullable(j, 'notBefore', time),
+    ...(j.artifacts === undefined ? {} : { artifacts: artifactsKept(j, 'artifacts') }),
   };
 }
 

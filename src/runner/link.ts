@@ -7,7 +7,8 @@
 // the commit again), output produced meanwhile is held in a bounded backlog,
 // and results wait in the spool until the dispatcher answers `recorded`.
 // After `registered` the runner sends, in this order: `drain` (if shutting
-// down), the held output, then every spooled result.
+// down), the held output, then every spooled result, each after its
+// artifacts (artifact-send.ts).
 
 import { formatAddress } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
@@ -22,6 +23,7 @@ import { LIMITS } from '../protocol/limits.js';
 import { type Job, type Message, type Result, type Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { OutputBacklog } from './output-backlog.js';
+import { sendWithArtifacts } from './artifact-send.js';
 import { refusedJobLease } from './refused-job.js';
 import type { ResultSpool } from './result-spool.js';
 
@@ -48,6 +50,8 @@ export class DispatcherLink {
   private retryTimer: NodeJS.Timeout | null = null;
   private deadlineMs = 0;
   private readonly backlog = new OutputBacklog();
+  /** The results being sent on the current connection, in order. */
+  private delivering: Promise<void> = Promise.resolve();
   private readonly refusals = new AuthRefusals();
   /** Why the dispatcher will not admit this runner, learnt on the current connection. */
   private authRefusal: string | null = null;
@@ -90,10 +94,15 @@ export class DispatcherLink {
     if (first) this.conn!.onDrain(() => this.releaseDrainWaiters());
   }
 
-  /** Spools the result, then sends it if registered; it is re-sent after every reconnect until recorded. */
+  /** Spools the result, then sends it (after its artifacts) if registered; it is re-sent after every reconnect until recorded. */
   async sendResult(result: Result): Promise<void> {
     await this.options.spool.add(result);
-    if (this.isRegistered) this.conn!.send(result);
+    if (this.isRegistered) this.deliver(this.conn!, result);
+  }
+
+  /** Results go one after another on a connection, each after its artifacts, so files are not read all at once. */
+  private deliver(conn: Connection, result: Result): void {
+    this.delivering = this.delivering.then(() => (conn.isOpen ? sendWithArtifacts(conn, result, this.options.spool.artifactsDir(result.lease), this.log) : undefined));
   }
 
   /** Drops held output of a job whose output nobody will want (handed back unfinished). */
@@ -214,7 +223,8 @@ export class DispatcherLink {
     for (const message of messages) conn.send(message);
     const results = this.options.spool.values();
     if (results.length > 0) this.log(`sending ${results.length} unrecorded result(s)`);
-    for (const result of results) conn.send(result);
+    this.delivering = Promise.resolve();
+    for (const result of results) this.deliver(conn, result);
   }
 
   private receive(conn: Connection, message: Message): void {

@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<void> {
   const mirrors = new Mirrors(config.workdir, config.git);
   const worktrees = new WorktreePool({ workdir: config.workdir, mirrors, git: config.git });
   await worktrees.removeStale();
-  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, worktrees, link });
+  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, worktrees, link, artifactsDir: (lease) => spool.artifactsDir(lease) });
   if (config.security.warning) log(`warning: ${config.security.warning}`);
   log(`starting; dispatcher ${formatAddress(config.dispatcher)}, workdir ${config.workdir}, ${config.slots} slot(s)`);
   link.start();

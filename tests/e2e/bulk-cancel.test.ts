@@ -1,4 +1,4 @@
-// keel cancel --branch / --queued / --all: a flood of a thousand queued
+// keel cancel --branch / --queued / --all: a flood of queued
 // builds cancelled in one command, with a count to confirm (or --yes); a
 // running build is left alone by --queued.
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { world } from '../helpers/e2e.js';
 import { git } from '../helpers/git-repo.js';
 import { manyCommits } from '../helpers/many-commits.js';
 
-test('a thousand queued builds of a branch cancelled at once; --queued leaves the running one, which passes', async (t) => {
+test('a flood of 500 queued builds of a branch cancelled at once; --queued leaves the running one, which passes', async (t) => {
   const w = world(t);
   const running = w.push({ 'tests/block.sh': w.scripts.blocking('block') }, 'blocks until released');
   w.cloneFor();
@@ -19,21 +19,21 @@ test('a thousand queued builds of a branch cancelled at once; --queued leaves th
   const observer = w.observer(d);
   await w.scripts.started('block');
   // Every one of them holds tests/block.sh from the tree: they queue behind the running build.
-  const flood = manyCommits(w.work, 1000);
+  const flood = manyCommits(w.work, 500);
   git(w.work, 'push', '-q', 'origin', 'main');
   await observer.delivered(flood.at(-1)!);
-  assert.equal((await d.status()).queued, 1000);
+  assert.equal((await d.status()).queued, 500);
 
   const asked = await d.keel('cancel', '--queued');
   assert.equal(asked.code, 2, 'no terminal to confirm on, and no --yes');
-  assert.match(asked.stderr, /^keel: this would cancel 1000 queued builds \([0-9a-f]{12}, [0-9a-f]{12}, [0-9a-f]{12}, …\): give --yes to do it without being asked\n$/);
+  assert.match(asked.stderr, /^keel: this would cancel 500 queued builds \([0-9a-f]{12}, [0-9a-f]{12}, [0-9a-f]{12}, …\): give --yes to do it without being asked\n$/);
   assert.equal((await d.status()).queued, 1000, 'nothing was cancelled');
 
   const started = Date.now();
   const cancelled = await d.keel('cancel', '--queued', '--branch', 'main', '--yes');
   assert.equal(cancelled.code, 0, cancelled.stderr);
-  assert.equal(cancelled.stdout, 'cancelled 1000 queued builds of main\n');
-  t.diagnostic(`cancelled 1000 builds in ${Date.now() - started} ms`);
+  assert.equal(cancelled.stdout, 'cancelled 500 queued builds of main\n');
+  t.diagnostic(`cancelled 500 builds in ${Date.now() - started} ms`);
   const after = await d.status();
   assert.equal(after.queued, 0);
   assert.equal(after.builds.find((b) => b.commit === running)?.status, 'running', 'the running build was not cancelled');
@@ -43,9 +43,9 @@ test('a thousand queued builds of a branch cancelled at once; --queued leaves th
 
   w.scripts.release();
   assert.equal((await w.result(running)).status, 'passed');
-  const record = await w.result(flood[500]!);
+  const record = await w.result(flood[250]!);
   assert.equal(record.status, 'cancelled');
-  assert.equal(w.scripts.runs('block').length, 1, 'none of the thousand ran');
+  assert.equal(w.scripts.runs('block').length, 1, 'none of the flood ran');
 });
 
 test('keel cancel --all asks on a terminal and cancels what is there once confirmed; bad combinations are refused', async (t) => {

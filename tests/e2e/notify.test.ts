@@ -88,6 +88,10 @@ test('keel notify as the README\'s post-receive hook has it (a secret, TLS) make
   const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
   const hook = [
     '#!/bin/sh',
+    // Node's own start, as a yardstick: on a loaded machine both take longer.
+    'start=$(date +%s%N)',
+    `'${process.execPath}' -e 0`,
+    `echo $(( ($(date +%s%N) - start) / 1000000 )) > '${w.control}/node-ms'`,
     'start=$(date +%s%N)',
     `'${process.execPath}' '${cli}' notify --dispatcher ${d.address} --token-file '${client}' --tls-ca '${pki.ca}' >/dev/null`,
     `echo $(( ($(date +%s%N) - start) / 1000000 )) > '${w.control}/hook-ms'`,
@@ -96,8 +100,9 @@ test('keel notify as the README\'s post-receive hook has it (a secret, TLS) make
   writeFileSync(join(w.central, 'hooks', 'post-receive'), hook, { mode: 0o755 });
   const sha = push(w, 'second');
   const ms = Number(await w.scripts.file('hook-ms'));
+  const node = Number(await w.scripts.file('node-ms'));
   await waitForPassed(w, sha);
-  // Node's own start is 50-100 ms of it; the issue measured 1.2-2.3 s through npx.
-  assert.ok(ms < 1000, `keel notify took ${ms} ms in the hook`);
-  t.diagnostic(`keel notify in the post-receive hook: ${ms} ms`);
+  // Node's own start is most of it; the issue measured 1.2-2.3 s through npx, waiting for the scans.
+  t.diagnostic(`keel notify in the post-receive hook: ${ms} ms; node -e 0: ${node} ms`);
+  assert.ok(ms < Math.max(1000, 4 * node), `keel notify took ${ms} ms in the hook, node alone ${node} ms`);
 });

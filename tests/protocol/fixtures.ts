@@ -17,7 +17,7 @@ export const NASTY =
 /** Every message type, checked by the compiler: adding a type breaks this until a fixture exists. */
 export const ALL_TYPES: Record<MessageType, true> = {
   hello: true, welcome: true, challenge: true, auth: true, error: true,
-  register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
+  register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, artifact: true, recorded: true,
   observe: true, observing: true, commit: true, queued: true, scan: true, command: true, 'command-result': true, finished: true,
   query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true, 'find-commit': true, commits: true,
   abort: true, cancel: true, retry: true, build: true, pause: true, 'cancel-many': true, 'cancelled-many': true, done: true,
@@ -36,6 +36,8 @@ export const fullOutcome: RunOutcome = {
   infra: false, cancelled: false,
   failedTests: ['math.adds', `odd ${NASTY}`],
   junit: `<testsuites><testcase name="a &amp; b"/></testsuites>${NASTY}`,
+  artifacts: [{ path: 'dist/app.js', bytes: 1234 }, { path: 'coverage/lcov.info', bytes: 0 }],
+  artifactNotes: [`dist/link: a symbolic link, not followed ${NASTY}`],
 };
 
 export const killedOutcome: RunOutcome = {
@@ -95,6 +97,7 @@ const jobRecord: JobRecord = {
   junit: null,
   failedTests: ['math.adds'],
   notBefore: null,
+  artifacts: { dir: `${SHA1}.test.artifacts`, files: [{ path: 'dist/app.js', bytes: 1234 }], notes: ['coverage/lcov.info: not kept, it did not arrive whole'] },
 };
 
 export const buildRecord: BuildRecord = {
@@ -169,6 +172,7 @@ export const fixtures: Fixture[] = [
       type: 'job', lease: 'lease_1-a', attempt: 1, job: 'test', commit: SHA1,
       repo: '/srv/git/app.git', ref: 'refs/heads/main', timeoutMs: 600_000,
       title: 'test (NODE=20, "quoted")', run: ['sh', '-c', `echo ${NASTY.replace(/\u0000/g, '')}`], env: { NODE: '20', _X1: '' }, junit: 'reports/junit.xml',
+      artifacts: ['dist/**', 'coverage/lcov.info', 'rep?rts/*.x\u00e9ml'], artifactBytes: 256 * 1024 * 1024,
     },
   },
   {
@@ -176,9 +180,11 @@ export const fixtures: Fixture[] = [
     message: {
       type: 'job', lease: 'L'.repeat(64), attempt: 3, job: 'lint.node-20', commit: SHA256,
       repo: 'ssh://git@example.com/app.git', ref: 'refs/tags/v1.0', timeoutMs: null,
-      title: 'lint', run: null, env: {}, junit: null,
+      title: 'lint', run: null, env: {}, junit: null, artifacts: [], artifactBytes: 0,
     },
   },
+  { name: 'artifact piece', message: { type: 'artifact', lease: 'lease_1-a', path: 'dist/app \u00e9 "x".js', size: 10, offset: 4, data: Buffer.from('abcdef').toString('base64') } },
+  { name: 'artifact, empty file', message: { type: 'artifact', lease: 'lease_1-a', path: 'coverage/.empty', size: 0, offset: 0, data: '' } },
   { name: 'output stdout', message: { type: 'output', lease: 'lease_1-a', stream: 'stdout', data: NASTY } },
   { name: 'output stderr empty', message: { type: 'output', lease: 'lease_1-a', stream: 'stderr', data: '' } },
   { name: 'result with full outcome', message: { type: 'result', lease: 'lease_1-a', outcome: fullOutcome } },
