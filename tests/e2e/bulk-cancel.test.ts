@@ -27,7 +27,7 @@ test('a flood of 500 queued builds of a branch cancelled at once; --queued leave
   const asked = await d.keel('cancel', '--queued');
   assert.equal(asked.code, 2, 'no terminal to confirm on, and no --yes');
   assert.match(asked.stderr, /^keel: this would cancel 500 queued builds \([0-9a-f]{12}, [0-9a-f]{12}, [0-9a-f]{12}, …\): give --yes to do it without being asked\n$/);
-  assert.equal((await d.status()).queued, 1000, 'nothing was cancelled');
+  assert.equal((await d.status()).queued, 500, 'nothing was cancelled');
 
   const started = Date.now();
   const cancelled = await d.keel('cancel', '--queued', '--branch', 'main', '--yes');
