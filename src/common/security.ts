@@ -51,7 +51,11 @@ function readFile(path: string | undefined, flag: string): Buffer | null {
   }
 }
 
-/** A secret other users can read is not secret; said, not refused: the owner may have reasons (a group of operators). */
+/**
+ * A secret every user can read is not secret; said, not refused. Readable by
+ * its group is left alone: root:keel-runner 0640 is how a service's token is
+ * given to its user.
+ */
 function tokenFileWarning(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
   let mode: number;
@@ -60,8 +64,8 @@ function tokenFileWarning(path: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-  if ((mode & 0o044) === 0) return undefined;
-  return `--token-file ${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 ${path}`;
+  if ((mode & 0o004) === 0) return undefined;
+  return `--token-file ${path} can be read by every user (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 ${path}`;
 }
 
 function loadSecret(tokenFile: string | undefined, envToken: string | undefined): Secret | null {

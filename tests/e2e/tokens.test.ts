@@ -44,7 +44,7 @@ test('keel admin add alice > alice.token writes a token file that works, for adm
   assert.equal((await runCli(['admin', 'list', ...at, '--token-file', out])).stdout, 'alice\nbob\n');
 });
 
-test('keel token --out writes 0600; a --token-file others can read is warned about, and still used', async (t) => {
+test('keel token --out writes 0600; a --token-file every user can read is warned about (not one its group can), and still used', async (t) => {
   const w = world(t);
   const master = join(w.tmp, 'master.token');
   writeFileSync(master, `${MASTER}\n`, { mode: 0o600 });
@@ -60,7 +60,10 @@ test('keel token --out writes 0600; a --token-file others can read is warned abo
   chmodSync(client, 0o644);
   const status = await runCli(['status', '--dispatcher', d.address, '--token-file', client]);
   assert.equal(status.code, 0, status.stderr);
-  assert.match(status.stderr, new RegExp(`^keel: warning: --token-file ${client} can be read by other users \\(mode 0644\\): chmod 600 ${client}$`, 'm'));
+  assert.match(status.stderr, new RegExp(`^keel: warning: --token-file ${client} can be read by every user \\(mode 0644\\): chmod 600 ${client}$`, 'm'));
+  chmodSync(client, 0o640);
+  const byGroup = await runCli(['status', '--dispatcher', d.address, '--token-file', client]);
+  assert.equal(byGroup.stderr, '', 'readable by its group, as a service\'s token is: no warning');
   const runner = w.startRunner('r1', d, { extra: ['--token-file', client] });
   assert.equal((await w.exit(runner)).code, 2, 'a client token is no runner token');
 });
