@@ -84,14 +84,15 @@ export class ArtifactStore {
         return this.note(key, `${piece.path}: more than ${LIMITS.artifactFiles} files; not kept`);
       }
     }
-    if (!file || file.failed !== null) return { ok: true };
+    if (!file) return { ok: false, why: `artifact ${piece.path}: a piece at ${piece.offset} before the file's start` };
+    if (file.failed !== null) return { ok: true };
     if (piece.offset !== file.written || piece.size !== file.size || piece.offset + piece.bytes.length > piece.size) {
       file.failed = 'its pieces came out of order';
       return { ok: false, why: `artifact ${piece.path}: a piece at ${piece.offset} of ${piece.size} bytes after ${file.written} written` };
     }
     const inBuild = [...perJob.values()].reduce((sum, n) => sum + n, 0);
     if (inBuild + piece.bytes.length > this.maxBytes) {
-      file.failed = `over the ${this.maxBytes / MIB} MiB a build's artifacts may hold (--max-artifact-mib)`;
+      file.failed = `over the ${Number((this.maxBytes / MIB).toFixed(1))} MiB a build's artifacts may hold (--max-artifact-mib)`;
       return { ok: true };
     }
     const path = join(dir, ...piece.path.split('/'));

@@ -44,6 +44,8 @@ function dueAt(job: JobRecord, now: number): number {
   return job.notBefore === null ? now : Date.parse(job.notBefore);
 }
 
+const EMPTY: ReadonlySet<string> = new Set();
+
 /** Runners an attempt of this job failed on for their own reasons. */
 export function failedOn(job: JobRecord): Set<string> {
   return new Set(job.attempts.filter((attempt) => attempt.status === 'lost' || attempt.infra).map((attempt) => attempt.runner));
@@ -56,7 +58,8 @@ export function failedOn(job: JobRecord): Set<string> {
  */
 function candidates(job: JobRecord, runners: readonly RunnerView[]): RunnerView[] {
   const able = runners.filter((runner) => canRun(runner, job));
-  const avoid = failedOn(job);
+  // Most jobs have never failed anywhere: the placement loop stays as cheap as it was.
+  const avoid = job.attempts.length === 0 ? EMPTY : failedOn(job);
   if (avoid.size === 0) return able;
   const others = able.filter((runner) => !avoid.has(runner.name));
   return others.some(takesJobs) ? others : able;
@@ -77,9 +80,10 @@ export function place(queue: readonly QueuedJob[], runners: readonly RunnerView[
     }
     let best: RunnerView | undefined;
     let bestFree = 0;
-    for (const runner of candidates(queued.job, runners)) {
+    const pool = queued.job.attempts.length === 0 ? runners : candidates(queued.job, runners);
+    for (const runner of pool) {
       const slots = freeSlots(runner, busy.get(runner.name)!);
-      if (slots > bestFree) {
+      if (slots > bestFree && canRun(runner, queued.job)) {
         best = runner;
         bestFree = slots;
       }
