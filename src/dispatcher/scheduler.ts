@@ -158,9 +158,7 @@ export class Scheduler {
 
   /** The connected runners as placement sees them: paused by an admin, backing off after failures. */
   runnerViews(now: number): RunnerView[] {
-    return this.parts.runners.views().map((view) => ({
-      ...view, paused: this.state.paused.has(view.name), unhealthy: this.parts.health.unhealthy(view.name, now),
-    }));
+    return this.parts.runners.views(this.state.paused, (name) => this.parts.health.unhealthy(name, now));
   }
 
   /** What holds every queued job back, for its wait reason. */
