@@ -10,7 +10,7 @@ import { git } from '../helpers/git-repo.js';
 
 const PASSING = { 'tests/ok.sh': '#!/bin/sh\necho ok\n' };
 
-test('status, retry and cancel take a unique start of a commit id; an ambiguous one names its candidates, a short one is refused', async (t) => {
+test('status, logs, retry and cancel take a unique start of a commit id; an ambiguous one names its candidates, a short one is refused', async (t) => {
   const w = world(t);
   const sha = w.push(PASSING, 'first');
   w.cloneFor();
@@ -24,6 +24,9 @@ test('status, retry and cancel take a unique start of a commit id; an ambiguous 
     assert.equal(status.code, 0, `${given}: ${status.stderr}`);
     assert.match(status.stdout, new RegExp(`^commit: +${sha}$`, 'm'));
   }
+  const logged = await d.keel('logs', sha.slice(0, 10));
+  assert.equal(logged.code, 0, logged.stderr);
+  assert.match(logged.stdout, /ok/);
   const retried = await d.keel('retry', sha.slice(0, 8));
   assert.equal(retried.code, 0, retried.stderr);
   assert.equal(retried.stdout, `retrying ${sha}\n`);
