@@ -16,7 +16,7 @@ function jobsOf(build: BuildSummary): string {
 
 export function buildTable(builds: BuildSummary[]): string[] {
   const rows = builds.map((b) => [
-    b.commit.slice(0, 12), `${b.status}${b.flaky ? ' (flaky)' : ''}${b.unwritten ? ' (files not written)' : ''}`, jobsOf(b),
+    b.commit.slice(0, 12), `${b.status}${b.flaky ? (b.status === 'passed' ? ' (flaky)' : ' (a job flaky)') : ''}${b.unwritten ? ' (files not written)' : ''}`, jobsOf(b),
     b.runners.join(',') || '-', duration(b.durationMs),
     `${b.project ? `${b.project}:` : ''}${b.subject.kind === 'push' ? '' : `${b.subject.kind} ${b.subject.requests.join(',') || b.subject.request} `}${b.ref}`, b.note,
   ]);

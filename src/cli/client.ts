@@ -5,12 +5,13 @@
 import type { AuthRole } from '../common/auth.js';
 import { formatAddress, type Address } from '../common/address.js';
 import { Connection } from '../common/connection.js';
-import { dial } from '../common/dial.js';
+import { dial, explainClose } from '../common/dial.js';
 import { TimeoutError } from '../common/errors.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Security } from '../common/security.js';
 import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 import type { Message, MessageOf, MessageType } from '../protocol/messages.js';
+import { readerIdentity } from './identity.js';
 
 export class UnreachableError extends KeelError {
   override readonly name = 'UnreachableError';
@@ -31,7 +32,7 @@ export class RefusedError extends KeelError {
 
 export interface RequestOptions {
   security?: Security;
-  /** `client` (read-only) unless the request needs `admin`. */
+  /** Who to connect as; by default a reader (see identity.ts): a client, or the admin whose token this is. */
   role?: Extract<AuthRole, 'client' | 'admin' | 'submitter'>;
   name?: string;
   timeoutMs?: number;
@@ -54,12 +55,17 @@ export async function request<T extends MessageType>(address: Address, message: 
  * silence allowed between replies. An `error` from the dispatcher rejects.
  */
 export async function converse(address: Address, message: Message | Message[], onReply: (reply: Message) => boolean, options: RequestOptions = {}): Promise<void> {
-  const { security = { secret: null, tls: null }, role = 'client', name = 'keel-cli', timeoutMs = 10_000 } = options;
+  const { security = { secret: null, tls: null }, timeoutMs = 10_000 } = options;
+  const { role, name } = options.role === undefined ? readerIdentity(security.secret) : { role: options.role, name: options.name ?? 'keel-cli' };
   const where = formatAddress(address);
+  // The time limit covers connecting too: a host that drops packets would otherwise hold a push hook for minutes.
+  const deadline = Date.now() + timeoutMs;
+  const late = () => new TimeoutError(`no answer from dispatcher at ${where} within ${timeoutMs} ms`);
   let socket;
   try {
-    socket = await dial(address, security.tls);
+    socket = await dial(address, security.tls, AbortSignal.timeout(timeoutMs));
   } catch (error) {
+    if ((error as Error).name === 'AbortError') throw late();
     throw new UnreachableError(`cannot reach dispatcher at ${where}: ${(error as Error).message}`);
   }
   return new Promise((resolve, reject) => {
@@ -70,11 +76,13 @@ export async function converse(address: Address, message: Message | Message[], o
     };
     const timer = setTimeout(() => {
       conn.destroy();
-      reject(new TimeoutError(`no answer from dispatcher at ${where} within ${timeoutMs} ms`));
-    }, timeoutMs);
+      reject(late());
+    }, Math.max(0, deadline - Date.now()));
+    let heard = false;
     const conn: Connection = new Connection(socket, {
       onMessage: (reply) => {
         timer.refresh();
+        heard = true;
         if (reply.type === 'challenge') {
           try {
             conn.send(answerChallenge(reply.nonce, security.secret, role, name));
@@ -93,7 +101,8 @@ export async function converse(address: Address, message: Message | Message[], o
     conn.send(hello(role, name));
     void conn.closed.then((cause) => {
       clearTimeout(timer);
-      reject(new UnreachableError(`dispatcher at ${where} closed the connection${cause ? `: ${cause.message}` : ''}`));
+      const why = explainClose(cause, address, security.tls, heard);
+      reject(new UnreachableError(`dispatcher at ${where} closed the connection${why ? `: ${why.message}` : ''}`));
     });
   });
 }

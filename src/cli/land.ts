@@ -12,7 +12,7 @@ import { parseFlags, parseInteger } from '../common/flags.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { Done } from '../protocol/messages.js';
 import { request, UnreachableError } from './client.js';
-import { adminName, branchRef, parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE, type Target } from './target.js';
+import { ADMIN_TARGET_USAGE, adminName, branchRef, parseProject, parseTarget, TARGET_FLAGS, type Target } from './target.js';
 
 export const LAND_USAGE = `usage: keel land BRANCH [--into TARGET] [--priority N] [--squash] [--wait] [--project NAME] [--as NAME]
        keel try BRANCH [--into TARGET] [--squash] [--wait] [--project NAME] [--as NAME]
@@ -24,7 +24,7 @@ export const LAND_USAGE = `usage: keel land BRANCH [--into TARGET] [--priority N
   --wait                  wait until it is over: exit 0 landed (a try: passed), 1 otherwise
   --project NAME          the observer's --project the branch belongs to
   --as NAME               the admin you act as (default: your admin token's name, or "owner")
-${TARGET_USAGE}`;
+${ADMIN_TARGET_USAGE}`;
 
 /** The observer looks the branch and target up in origin before the request is queued. */
 const SUBMIT_TIMEOUT_MS = 30_000;

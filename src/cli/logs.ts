@@ -10,15 +10,16 @@ import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
 import { FOLLOW_KEEPALIVE_MS } from '../protocol/messages.js';
 import type { BuildSummary } from '../protocol/records.js';
-import { isCommitId, isName } from '../protocol/validate.js';
+import { isName } from '../protocol/validate.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { converse, RefusedError } from './client.js';
+import { commitOrSay, parseCommitArg } from './commit-arg.js';
 import { formatProgress, JobLines } from './progress.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
 export const LOGS_USAGE = `usage: keel logs SHA [--job ID] [--follow] [--project NAME] [--dispatcher HOST:PORT]
 
-  SHA                     the build's full commit id
+  SHA                     the build's commit id, or its first 7 or more hex digits
   --job ID                one job's log (default: every job's, each line prefixed with its job when there are several)
   --follow                keep printing output as it comes until the jobs end
   --project NAME          the observer's --project the commit belongs to
@@ -38,8 +39,7 @@ function parseLogsArgs(argv: string[], env: NodeJS.ProcessEnv) {
     options: { ...TARGET_FLAGS, job: { type: 'string' }, follow: { type: 'boolean', default: false }, project: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new ConfigError(`keel logs takes one commit id, got ${positionals.length}`);
-  const commit = positionals[0]!;
-  if (!isCommitId(commit)) throw new ConfigError(`SHA must be a full commit id (40 or 64 lower-case hex digits), got "${commit}"`);
+  const commit = parseCommitArg(positionals[0]);
   if (values.job !== undefined && !isName(values.job)) throw new ConfigError(`--job must be a job id (letters, digits, ".", "_", "-"), got "${values.job}"`);
   return { target: parseTarget(values, env), commit, job: values.job ?? null, follow: values.follow, project: parseProject(values.project) };
 }
@@ -66,7 +66,9 @@ export async function logs(argv: string[], env: NodeJS.ProcessEnv, output: Outpu
     console.log(LOGS_USAGE);
     return 0;
   }
-  const { target, commit, job, follow, project } = parseLogsArgs(argv, env);
+  const { target, commit: given, job, follow, project } = parseLogsArgs(argv, env);
+  const commit = await commitOrSay(target, given, project, {}, console.log);
+  if (commit === null) return 1;
   let build: BuildSummary | null = null;
   let lines: JobLines | null = null;
   const redraw = () => {

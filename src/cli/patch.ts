@@ -17,7 +17,7 @@ import type { Message, PatchOp } from '../protocol/messages.js';
 import type { PatchRecord } from '../protocol/records.js';
 import { isName, isRequestId } from '../protocol/validate.js';
 import { request, type RequestOptions } from './client.js';
-import { adminName, parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE, type Target } from './target.js';
+import { adminName, parseProject, parseTarget, SUBMITTER_TARGET_USAGE, TARGET_FLAGS, type Target } from './target.js';
 
 export const PATCH_USAGE = `usage: keel patch FILE|- [--base REF|SHA|P-N] [--author "Name <email>"] [--subject TEXT] [--project NAME] [--as NAME]
        keel patch show P-N [--json]
@@ -30,7 +30,7 @@ export const PATCH_USAGE = `usage: keel patch FILE|- [--base REF|SHA|P-N] [--aut
   --project NAME          the observer's --project it belongs to
   --as NAME               who submits or acts (default: your token's name, else "owner", or "submitter" for a submitter token)
   --json                  show: print the patch's record as JSON
-${TARGET_USAGE}`;
+${SUBMITTER_TARGET_USAGE}`;
 
 const OPS: readonly PatchOp[] = ['retest', 'close', 'flag', 'unflag'];
 

@@ -8,21 +8,29 @@ import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
 import type { Status } from '../protocol/messages.js';
 import type { BuildRecord } from '../protocol/records.js';
-import { isCommitId } from '../protocol/validate.js';
 import { formatCounts } from '../dispatcher/report.js';
+import { verdict, whoRan } from '../dispatcher/verdict.js';
 import { request } from './client.js';
 import { branchStatus } from './status-branch.js';
 import { buildTable, duration } from './build-table.js';
+import { commitOrSay, parseCommitArg } from './commit-arg.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
-export const STATUS_USAGE = `usage: keel status [SHA | --branch NAME [--limit N]] [--dispatcher HOST:PORT] [--json]
+export const STATUS_USAGE = `usage: keel status [SHA | --branch NAME [--limit N]] [--project NAME] [--json] [--dispatcher HOST:PORT]
 
-  SHA                     a full commit id; without it, the queue, runners and recent builds
+  SHA                     a commit id, or its first 7 or more hex digits (unique among the
+                          builds the dispatcher knows); without it, the runners, the queue
+                          and recent builds
   --branch NAME           every build of a branch (main, or a whole ref), newest first, and its land requests
   --limit N               with --branch: how many (default 20, at most 1000)
   --project NAME          the observer's --project the commit belongs to
   --json                  print the dispatcher's answer as JSON
-${TARGET_USAGE}`;
+${TARGET_USAGE}
+
+exit status: 0 for the overview, or a build that passed, is queued or is running;
+1 for a build that failed, errored, was cancelled or skipped, or is not known;
+2 for bad usage (a short id several commits start with, too), a missing or
+refused secret, or a dispatcher that cannot be reached`;
 
 function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
   const parsed = parseFlags({
@@ -38,10 +46,7 @@ function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
   if (positionals.length > 1) throw new ConfigError(`keel status takes at most one commit id, got ${positionals.length}`);
   if (values.branch !== undefined && positionals.length > 0) throw new ConfigError('keel status takes a commit id or --branch, not both');
   if (values.limit !== undefined && values.branch === undefined) throw new ConfigError('--limit goes with --branch');
-  const commit = positionals[0] ?? null;
-  if (commit !== null && !isCommitId(commit)) {
-    throw new ConfigError(`SHA must be a full commit id (40 or 64 lower-case hex digits), got "${commit}"`);
-  }
+  const commit = positionals[0] === undefined ? null : parseCommitArg(positionals[0]);
   return {
     target: parseTarget(values, env), json: values.json, commit, project: parseProject(values.project),
     branch: values.branch ?? null, limit: values.limit ?? '20',
@@ -49,7 +54,10 @@ function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
 }
 
 function printOverview(status: Status): void {
-  const runners = status.runners.map((r) => `${r.name} (${r.busy}/${r.slots} busy${r.draining ? ', draining' : ''}${r.labels.length ? `, ${r.labels.join(',')}` : ''})`);
+  const runners = status.runners.map((r) => {
+    const states = [...(r.draining ? ['draining'] : []), ...(r.paused ? ['paused'] : []), ...(r.unhealthy ? [r.unhealthy] : [])];
+    return `${r.name} (${r.busy}/${r.slots} busy${states.map((s) => `, ${s}`).join('')}${r.labels.length ? `, ${r.labels.join(',')}` : ''})`;
+  });
   if (status.runnersOmitted > 0) runners.push(`and ${status.runnersOmitted} more`);
   console.log(`runners: ${runners.length === 0 ? 'none' : runners.join(', ')}`);
   console.log(`queued jobs: ${status.queued}`);
@@ -64,10 +72,9 @@ function printOverview(status: Status): void {
 
 function printBuild(build: BuildRecord, unwritten: boolean): void {
   console.log(`commit:   ${build.commit}`);
-  console.log(`status:   ${build.status}`);
+  console.log(`status:   ${verdict(build)}`);
   console.log(`ref:      ${build.ref}`);
-  console.log(`runner:   ${build.runner ?? '-'}`);
-  console.log(`attempts: ${build.attempts}`);
+  for (const [label, value] of whoRan(build)) console.log(`${`${label}:`.padEnd(9)} ${value}`);
   console.log(`duration: ${duration(build.durationMs)}`);
   console.log(`tests:    ${formatCounts(build.counts)}`);
   if (build.subject.kind !== 'push') console.log(`tested:   as ${build.subject.kind} for ${build.subject.request}`);
@@ -75,7 +82,10 @@ function printBuild(build: BuildRecord, unwritten: boolean): void {
   if (build.message) console.log(`reason:   ${build.message}`);
   if (unwritten) console.log('results:  not yet written (the dispatcher keeps it and retries)');
   for (const job of build.jobs) {
-    const notes = [`${job.attempts.length} attempt(s)`, ...(job.flaky ? ['flaky'] : []), ...(job.message ? [job.message] : [])];
+    const notes = [
+      ...(job.runner ? [`on ${job.runner}`] : []), `${job.attempts.length} attempt(s)`,
+      ...(job.flaky ? ['flaky: passed on a retry'] : []), ...(job.message ? [job.message] : []),
+    ];
     console.log(`job ${job.spec?.title ?? job.name}: ${job.status} (${notes.join('; ')})`);
   }
 }
@@ -85,8 +95,10 @@ export async function status(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
     console.log(STATUS_USAGE);
     return 0;
   }
-  const { target, json, commit, project, branch, limit } = parseStatusArgs(argv, env);
+  const { target, json, commit: given, project, branch, limit } = parseStatusArgs(argv, env);
   if (branch !== null) return branchStatus({ target, json, project, branch, limit });
+  const commit = given === null ? null : await commitOrSay(target, given, project, {}, (message) => console.log(json ? 'null' : message));
+  if (given !== null && commit === null) return 1;
   const reply = await request(target.address, { type: 'query', commit, project }, 'status', { security: target.security });
   if (json) {
     console.log(JSON.stringify(commit === null ? reply : reply.record, null, 2));

@@ -3,6 +3,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from './errors.js';
+import { suggest } from './suggest.js';
 
 /** A duration given in `unit`s (fractions allowed), in milliseconds. */
 function parseDuration(value: string, flag: string, min: number, max: number, unit: 'seconds' | 'days', msPerUnit: number): number {
@@ -29,12 +30,15 @@ export function parseInteger(value: string, flag: string, min: number, max: numb
   return n;
 }
 
-/** util.parseArgs, with its errors (unknown flag, missing value) as one-line ConfigErrors. */
+/**
+ * util.parseArgs, with its errors (unknown flag, missing value) as one-line
+ * ConfigErrors; an unknown flag close to a known one gets a suggestion.
+ */
 export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
     return parseArgs(config);
   } catch (error) {
-    throw configErrorFrom(error);
+    throw configErrorFrom(error, Object.keys(config.options ?? {}));
   }
 }
 
@@ -42,9 +46,11 @@ export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typ
  * Wraps util.parseArgs errors (unknown flag, missing value) as ConfigError,
  * keeping only their first sentence so the user sees one line.
  */
-function configErrorFrom(error: unknown): ConfigError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new ConfigError(message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+function configErrorFrom(error: unknown, options: string[]): ConfigError {
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
+  const unknown = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'--([^'=]+)/.exec(message)?.[1] : undefined;
+  const near = unknown === undefined ? null : suggest(unknown, options);
+  return new ConfigError(near === null ? message : `${message}: did you mean --${near}?`);
 }
 
 /** Prints the one-line reason and exits 2, as every entry point does on bad flags. */

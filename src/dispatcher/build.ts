@@ -47,9 +47,9 @@ function newJob(spec: JobSpec, log: string): JobRecord {
   };
 }
 
-export function startAttempt(job: JobRecord, lease: string, runner: string, now: Date): AttemptRecord {
+export function startAttempt(job: JobRecord, lease: string, runner: string, now: Date, run: number): AttemptRecord {
   const attempt: AttemptRecord = {
-    attempt: job.attempts.length + 1, lease, runner, status: 'running',
+    attempt: job.attempts.length + 1, run, lease, runner, status: 'running',
     startedAt: now.toISOString(), endedAt: null, durationMs: null,
     exitCode: null, signal: null, timedOut: false, infra: false, message: '',
   };
@@ -67,9 +67,20 @@ function endAttempt(attempt: AttemptRecord, now: Date): void {
   attempt.durationMs = now.getTime() - Date.parse(attempt.startedAt);
 }
 
-/** Attempts that failed for the runner's reasons (lost, fetch or checkout failed). */
-export function infraFailures(job: JobRecord): number {
-  return job.attempts.filter((a) => a.status === 'lost' || a.infra).length;
+/**
+ * The attempts of the run `attempt` belongs to: a keel retry starts the
+ * counts of retries and losses again. Flakiness is not per run: a job that
+ * failed its tests and passed when run again (a retry within the run, or a
+ * run again, as the gate does to tell a flaky failure from a real one) is
+ * flaky.
+ */
+function sameRun(job: JobRecord, attempt: AttemptRecord): AttemptRecord[] {
+  return job.attempts.filter((a) => (a.run ?? 1) === (attempt.run ?? 1));
+}
+
+/** Attempts of this run that failed for the runner's reasons (lost, fetch or checkout failed). */
+export function infraFailures(job: JobRecord, attempt: AttemptRecord): number {
+  return sameRun(job, attempt).filter((a) => a.status === 'lost' || a.infra).length;
 }
 
 function finishJob(job: JobRecord, status: BuildStatus, message: string, endedAt: string | null): void {
@@ -95,15 +106,15 @@ export function finishAttempt(job: JobRecord, attempt: AttemptRecord, outcome: R
     counts: outcome.counts, command: outcome.command, failedTests: outcome.failedTests,
     durationMs: outcome.durationMs,
   });
-  const testFailures = job.attempts.filter((a) => a.status === 'failed').length;
+  const testFailures = sameRun(job, attempt).filter((a) => a.status === 'failed').length;
   if (outcome.status === 'passed') {
-    job.flaky = testFailures > 0;
+    job.flaky = job.attempts.some((a) => a.status === 'failed');
     finishJob(job, 'passed', '', attempt.endedAt);
   } else if (outcome.status === 'failed' && testFailures <= job.spec.retries) {
     job.status = 'queued';
     job.message = `failed; retry ${testFailures} of ${job.spec.retries}`;
     job.notBefore = new Date(now.getTime() + retryDelayMs(job.spec, testFailures)).toISOString();
-  } else if (outcome.infra && infraFailures(job) < maxInfra) {
+  } else if (outcome.infra && infraFailures(job, attempt) < maxInfra) {
     job.status = 'queued';
     job.message = `${outcome.message}; trying again`;
   } else {
@@ -116,8 +127,8 @@ export function loseAttempt(job: JobRecord, attempt: AttemptRecord, reason: stri
   endAttempt(attempt, now);
   attempt.status = 'lost';
   attempt.message = reason;
-  const giveUp = infraFailures(job) >= maxInfra;
-  if (giveUp) finishJob(job, 'error', `runner lost or failing ${job.attempts.length} times; last: ${reason}`, attempt.endedAt);
+  const giveUp = infraFailures(job, attempt) >= maxInfra;
+  if (giveUp) finishJob(job, 'error', `runner lost or failing ${infraFailures(job, attempt)} times; last: ${reason}`, attempt.endedAt);
   else job.status = 'queued';
   return giveUp;
 }
@@ -168,12 +179,16 @@ function sumCounts(jobs: JobRecord[]): BuildRecord['counts'] {
   );
 }
 
-/** Keeps the build-level summary (runner, attempts, start) in step with its jobs. */
+/**
+ * Keeps the build-level summary (runner, attempts, start) in step with its
+ * jobs. The start is this run's: a retried build's time is its own, not the
+ * time since the first run began.
+ */
 export function summarise(build: BuildRecord): void {
   const attempts = build.jobs.flatMap((job) => job.attempts).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   build.attempts = attempts.length;
   build.runner = attempts.at(-1)?.runner ?? null;
-  build.startedAt = attempts[0]?.startedAt ?? null;
+  build.startedAt = attempts.find((attempt) => (attempt.run ?? 1) === build.run)?.startedAt ?? null;
   if (!isFinished(build.status)) {
     build.status = build.jobs.some((job) => job.status === 'running') ? 'running' : 'queued';
   }
@@ -186,6 +201,7 @@ export function reopenBuild(build: BuildRecord, jobIds: readonly string[] | null
     job.status = 'queued';
     job.message = '';
     job.flaky = false;
+    job.startedAt = null;
     job.endedAt = null;
     job.notBefore = null;
   }

@@ -1,5 +1,5 @@
-// Messages from clients and admins: `query`, `history`, `logs` and `notify` for anyone,
-// `admins`, `cancel`, `retry` and `build` for admins (the role gate is the
+// Messages from clients and admins: `query`, `find-commit`, `history`, `logs` and `notify` for anyone,
+// `admins`, `cancel`, `cancel-many`, `retry`, `build` and `pause` for admins (the role gate is the
 // server's). Nothing is shown that is not durable: a query is answered once
 // the journal holds everything it shows, and while the journal cannot be
 // written it is refused with the reason. A query that fails is refused with
@@ -27,7 +27,10 @@ import type { Journal } from './journal.js';
 import { followLogs, type LogPeerParts } from './log-peer.js';
 import type { ObserverSessions } from './observer-sessions.js';
 import type { Peer, PeerContext } from './peer.js';
-import { overview, recordReply, summarise } from './queries.js';
+import { overview, recordReply, summarise, withWaitReasons } from './queries.js';
+import { pauseRunner } from './runner-pause.js';
+import { cancelMany } from './bulk-cancel.js';
+import { findCommit } from './find-commit.js';
 import { buildKey, keyOf } from './records.js';
 import type { ResultStore } from './result-store.js';
 import type { RunnerRegistry } from './runner-registry.js';
@@ -66,7 +69,16 @@ export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message)
     case 'admins': return void manageAdmins(parts, peer, message.op, message.name);
     case 'cancel': return answer(parts.commands.cancel(message.project, message.commit, by));
     case 'retry': return answer(parts.commands.retry(message.project, message.commit, message.job, by));
-    case 'build': return answer(parts.commands.build(message.project, message.ref, by));
+    case 'build': return answer(parts.commands.build(message.project, message.ref !== null ? { ref: message.ref } : { commit: message.commit! }, by));
+    case 'cancel-many': return void cancelMany(parts.commands, parts.scheduler.state, message, by).then(
+      (reply) => peer.conn.send(reply),
+      (error: Error) => parts.context.refuse(peer, ErrorCode.internal, error.message),
+    );
+    case 'find-commit': return void findCommit(parts.scheduler.state, parts.results, message.project, message.prefix).then(
+      (reply) => peer.conn.send(reply),
+      (error: Error) => parts.context.refuse(peer, ErrorCode.internal, error.message),
+    );
+    case 'pause': return answer(pauseRunner(parts, message.runner, message.paused, by));
     case 'land': return answer(parts.gate.submit(message, by));
     case 'land-cancel': return answer(parts.gate.cancel(message.request, by));
     case 'land-wait': return answer(parts.gate.wait(message.request));
@@ -134,7 +146,8 @@ async function ready(parts: ClientPeerParts): Promise<void> {
 async function query(parts: ClientPeerParts, commit: string | null, project: string | null): Promise<Status> {
   const { scheduler, runners } = parts;
   const { state } = scheduler;
-  const all = overview(state, runners);
+  const now = Date.now();
+  const all = overview(state, runners, now, scheduler);
   if (commit === null) return all;
   const key = buildKey(project, PUSH, commit);
   const known: BuildRecord | null = state.builds.get(key) ?? state.recent.find((build) => keyOf(build) === key)
@@ -142,7 +155,7 @@ async function query(parts: ClientPeerParts, commit: string | null, project: str
   if (!known) return { ...all, builds: [], omitted: 0 };
   const shown = all.builds.find((build) => build.commit === known.commit && build.project === known.project)
     ?? summarise(known, state.unwritten.has(key));
-  return recordReply({ ...all, builds: [shown], omitted: 0 }, known);
+  return recordReply({ ...all, builds: [shown], omitted: 0 }, withWaitReasons(known, state, scheduler, now));
 }
 
 /** `keel admin`: list, add or remove the names allowed to act as admin. */

@@ -1,7 +1,8 @@
-// What an admin may ask of builds: cancel one, retry one (or one of its
-// jobs), or build a branch's head now. Each answers with a Reply (`ok`, a
-// code from the table when not, a sentence for people) once what it did is
-// durable; running jobs of a cancelled build are aborted only then.
+// What an admin may ask of builds: cancel one (or many: bulk-cancel.ts),
+// retry one (or one of its jobs), or build a branch's head or a commit now.
+// Each answers with a Reply (`ok`, a code from the table when not, a
+// sentence for people) once what it did is durable; running jobs of a
+// cancelled build are aborted only then.
 
 import type { Log } from '../common/log.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -14,10 +15,9 @@ import type { ObserverConn } from './observer-registry.js';
 import type { ObserverSessions } from './observer-sessions.js';
 import { buildKey, keyOf } from './records.js';
 import type { ResultStore } from './result-store.js';
-import type { RunnerRegistry } from './runner-registry.js';
+import type { RunnerConn, RunnerRegistry } from './runner-registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { PendingCommand } from './state.js';
-
 
 export interface CommandParts {
   scheduler: Scheduler;
@@ -47,17 +47,32 @@ export class BuildCommands {
     const build = this.state.builds.get(key);
     if (!build) return refuse(ErrorCode.unknownBuild, `no queued or running build of ${key}`);
     if (isFinished(build.status)) return refuse(ErrorCode.alreadyFinished, `${key} has already finished (${build.status})`);
-    const running = [...this.state.leases.values()].filter((lease) => lease.build === build).flatMap((lease) => {
-      const holder = this.parts.runners.holder(lease.id);
-      this.parts.runners.unbind(lease.id);
-      return holder ? [{ id: lease.id, holder }] : [];
-    });
-    const durable = this.parts.scheduler.record({ op: 'cancel', key, by, at: new Date().toISOString() });
-    this.parts.log(`${by} cancelled ${key}${running.length ? `; aborting ${running.length} running job(s)` : ''}`);
-    this.parts.scheduler.schedule();
-    await durable;
-    for (const { id, holder } of running) holder.peer.send({ type: 'abort', lease: id });
+    await this.cancelBuilds([build], by);
     return done(`cancelled ${key}`);
+  }
+
+  /**
+   * Cancels unfinished builds in one go: one `cancel` record each (a batch
+   * the journal writes with one sync), running jobs aborted once durable.
+   */
+  async cancelBuilds(builds: BuildRecord[], by: string): Promise<void> {
+    const aborts: Array<{ id: string; holder: RunnerConn }> = [];
+    const durable: Promise<void>[] = [];
+    for (const build of builds) {
+      const key = keyOf(build);
+      const running = [...this.state.leases.values()].filter((lease) => lease.build === build).flatMap((lease) => {
+        const holder = this.parts.runners.holder(lease.id);
+        this.parts.runners.unbind(lease.id);
+        return holder ? [{ id: lease.id, holder }] : [];
+      });
+      aborts.push(...running);
+      durable.push(this.parts.scheduler.record({ op: 'cancel', key, by, at: new Date().toISOString() }));
+      if (builds.length === 1) this.parts.log(`${by} cancelled ${key}${running.length ? `; aborting ${running.length} running job(s)` : ''}`);
+    }
+    if (builds.length > 1) this.parts.log(`${by} cancelled ${builds.length} builds${aborts.length ? `; aborting ${aborts.length} running job(s)` : ''}`);
+    this.parts.scheduler.schedule();
+    await Promise.all(durable);
+    for (const { id, holder } of aborts) holder.peer.send({ type: 'abort', lease: id });
   }
 
   /** keel retry: runs a finished build (or one of its jobs) again, keeping the earlier attempts. */
@@ -87,15 +102,20 @@ export class BuildCommands {
     return done(`retrying ${key}${which}`);
   }
 
-  /** keel build: asks the project's observer where `ref` points, then builds that commit (or runs its build again). */
-  build(project: string | null, ref: string, by: string): Promise<Reply> {
-    return this.observers.ask(project, { op: 'resolve', ref }, by);
+  /**
+   * keel build: asks the project's observer where `ref` points, or which
+   * commit `commit` (full or short) is and a branch that has it, then builds
+   * that commit (or runs its build again).
+   */
+  build(project: string | null, target: { ref: string } | { commit: string }, by: string): Promise<Reply> {
+    const command = 'ref' in target ? { op: 'resolve' as const, ref: target.ref } : { op: 'locate' as const, commit: target.commit };
+    return this.observers.ask(project, command, by);
   }
 
-  /** A `resolve` command came back: build the commit it names. Returns what to tell whoever asked. */
+  /** A `resolve` or `locate` command came back: build the commit it names. Returns what to tell whoever asked. */
   async resolved(command: PendingCommand, result: CommandResult, observer: ObserverConn): Promise<string> {
-    if (command.command.op !== 'resolve' || result.commit === null) return result.message;
-    const { ref } = command.command;
+    const ref = command.command.op === 'resolve' ? command.command.ref : result.answer?.op === 'locate' ? result.answer.ref : null;
+    if (result.commit === null || ref === null) return result.message;
     const commit = result.commit;
     const key = buildKey(observer.project, PUSH, commit);
     const known = this.state.builds.get(key);

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../common/errors.js';
 import { parseDays, parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
 import { createGitContext, type GitContext } from '../common/git/run.js';
-import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { loadSecurity, SECURITY_FLAGS, securityUsage, type Security } from '../common/security.js';
 import { LIMITS } from '../protocol/limits.js';
 import { OUTPUT_FLAGS, OUTPUT_USAGE, parseOutputsConfig, type OutputsConfig } from './outputs-config.js';
 import { HTTP_FLAGS, HTTP_USAGE, parseHttpConfig, type HttpConfig } from './http/config.js';
@@ -40,6 +40,12 @@ export interface DispatcherConfig {
   readonly maxLogBytes: number;
   readonly maxErrors: number;
   readonly maxUnwritten: number;
+  /** Infrastructure failures in a row that make a runner unhealthy, and its first back-off. */
+  readonly unhealthyAfter: number;
+  readonly unhealthyForMs: number;
+  /** What the artifacts of one build may hold, and for how long they are kept (0: for ever). */
+  readonly maxArtifactBytes: number;
+  readonly keepArtifactsDays: number;
   /** The environment git runs with (reading keel.json), from the env given at start. */
   readonly git: GitContext;
   /** Statuses to a forge, the --on-result hook, and the page they link to. */
@@ -73,6 +79,11 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-errors N       bad messages an admitted peer may send before it is disconnected (default 100)
   --max-log-mib N      log kept per job; beyond it the head and the last MiB are kept (default 128)
   --max-unwritten N    finished builds waiting for their result files before no new job starts (default 256)
+  --unhealthy-after N  infrastructure failures in a row (fetch, checkout, lost) after which a
+                       runner gets no jobs for a while (default 3)
+  --unhealthy-for SECONDS  that while, doubled each time it fails again right after (default 60)
+  --max-artifact-mib N what the artifacts (keel.json "artifacts") of one build may hold (default 256)
+  --keep-artifacts DAYS  artifacts are deleted this long after they arrive; 0 keeps them (default 30)
   --admins FILE        names allowed to act as admin (default STATE/admins)
   --insecure           allow listening beyond loopback without a secret
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
@@ -83,7 +94,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-retests N      patch retests on a newer trunk under way at once (default 8)
 ${OUTPUT_USAGE}
 ${HTTP_USAGE}
-${SECURITY_USAGE}`;
+${securityUsage('the master secret, from which every other token is derived')}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
   const { values } = parseFlags({
@@ -99,6 +110,10 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       deadline: { type: 'string', default: '15' },
       'max-attempts': { type: 'string', default: '3' },
       'max-unwritten': { type: 'string', default: '256' },
+      'unhealthy-after': { type: 'string', default: '3' },
+      'unhealthy-for': { type: 'string', default: '60' },
+      'max-artifact-mib': { type: 'string', default: '256' },
+      'keep-artifacts': { type: 'string', default: '30' },
       'hello-timeout': { type: 'string', default: '10' },
       'max-pending': { type: 'string', default: '64' },
       'max-pending-per-source': { type: 'string', default: '16' },
@@ -151,6 +166,10 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     helloTimeoutMs: parseSeconds(values['hello-timeout'], '--hello-timeout', 0.1, 3600),
     maxAttempts: parseInteger(values['max-attempts'], '--max-attempts', 1, 100),
     maxUnwritten: parseInteger(values['max-unwritten'], '--max-unwritten', 1, 1_000_000),
+    unhealthyAfter: parseInteger(values['unhealthy-after'], '--unhealthy-after', 1, 1000),
+    unhealthyForMs: parseSeconds(values['unhealthy-for'], '--unhealthy-for', 0, 86_400),
+    maxArtifactBytes: parseInteger(values['max-artifact-mib'], '--max-artifact-mib', 0, 1_000_000) * MIB,
+    keepArtifactsDays: parseInteger(values['keep-artifacts'], '--keep-artifacts', 0, 100_000),
     security,
     admins: resolve(values.admins ?? `${state}/admins`),
     maxPending: parseInteger(values['max-pending'], '--max-pending', 1, 100_000),

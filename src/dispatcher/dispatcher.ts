@@ -7,11 +7,14 @@
 // server (http/). main.ts and the component tests both start a dispatcher
 // here.
 
+import { mkdirSync } from 'node:fs';
 import type { Connection } from '../common/connection.js';
 import { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
 import type { BuildRecord } from '../protocol/records.js';
 import { AdminList } from './admins.js';
+import { ArtifactStore } from './artifact-store.js';
+import { startRetention } from './artifact-retention.js';
 import { BuildIndex } from './build-index.js';
 import { BuildLookup } from './build-lookup.js';
 import { Changes } from './changes.js';
@@ -31,6 +34,7 @@ import { keyOf, type JournalRecord } from './records.js';
 import { reduce } from './reducer.js';
 import { ResultStore } from './result-store.js';
 import { ResultWriter } from './result-writer.js';
+import { RunnerHealth } from './runner-health.js';
 import { RunnerRegistry } from './runner-registry.js';
 import { RunnerSessions } from './runner-sessions.js';
 import { Scheduler } from './scheduler.js';
@@ -41,6 +45,7 @@ import { Patches } from './patches/patches.js';
 import { PatchStore } from './patches/store.js';
 import { PatchUploads } from './patches/upload.js';
 import { snapshotOf, stateFrom, type Snapshot } from './state.js';
+import { lockState } from './state-lock.js';
 
 /** Finished land refs are looked at this often (and at start) for removal past --keep-refs. */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -61,6 +66,21 @@ export interface DispatcherParts {
 }
 
 export async function startDispatcher(config: DispatcherConfig, log: Log, parts: DispatcherParts = {}): Promise<RunningDispatcher> {
+  mkdirSync(config.state, { recursive: true });
+  const lock = lockState(config.state);
+  try {
+    const running = await start(config, log, parts);
+    // Said once started: a start that fails is one line, its reason.
+    const stale = lock.tookOver;
+    if (stale !== undefined) log(`took over the stale lock of ${stale ? `pid ${stale.pid} (since ${stale.since}), which is gone` : 'an unreadable lock file'}`);
+    return { ...running, close: () => running.close().finally(() => lock.release()) };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts): Promise<RunningDispatcher> {
   const { outputs } = config;
   const rules = { maxAttempts: config.maxAttempts, outputs: { statuses: outputs.forge !== null, hooks: outputs.hook !== null } };
   const liveLogs = new LiveLogs();
@@ -86,7 +106,9 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
       return durable;
     },
   });
+  const artifacts = new ArtifactStore((build) => results.buildFolder(build), config.maxArtifactBytes);
   const finished = (build: BuildRecord) => {
+    artifacts.forget(build);
     writer.write(build);
     gate.built(build);
     patches.built(build);
@@ -94,6 +116,8 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   const scheduler: Scheduler = new Scheduler({
     state, rules, runners, log,
     maxUnwritten: config.maxUnwritten,
+    health: new RunnerHealth({ after: config.unhealthyAfter, backoffMs: config.unhealthyForMs }),
+    artifacts,
     persist: (record) => {
       const durable = journal.append(record);
       changes.changed();
@@ -122,7 +146,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     scheduler, new ObserverRegistry(), intake,
     (command, result, observer) => {
       const { op } = command.command;
-      if (op === 'resolve') return commands.resolved(command, result, observer);
+      if (op === 'resolve' || op === 'locate') return commands.resolved(command, result, observer);
       if (op === 'apply' || op === 'range') return patches.answered(command, result, observer);
       return gate.answered(command, result, observer);
     },
@@ -188,8 +212,10 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     },
   });
   const address = await server.listen(config.host, config.port);
+  const retention = startRetention(config.results, config.keepArtifactsDays, log);
   let page: StatusPage | null = null;
   const close = async () => {
+    retention.stop();
     scheduler.stop();
     jobSource.close();
     if (orphanTimer) clearTimeout(orphanTimer);

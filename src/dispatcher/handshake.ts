@@ -36,7 +36,8 @@ export class Handshake {
     if (message.type !== 'auth') return { kind: 'refuse', code: 'unexpected', message: `expected auth, got ${message.type}` };
     const { role, name, nonce } = this.pending;
     if (!verify(this.acceptableKeys(role, name), nonce, role, name, message.proof)) {
-      return { kind: 'refuse', code: 'auth-failed', message: `authentication as ${role} failed` };
+      const admin = role === 'admin' && name !== 'owner' ? `, or is the token of an admin (${name}) not on its list` : '';
+      return { kind: 'refuse', code: 'auth-failed', message: `this secret is not derived from the dispatcher's master${admin} (authenticating as ${role})` };
     }
     return { kind: 'admit', peer: { role, name } };
   }

@@ -4,11 +4,13 @@
 import type { Job } from '../protocol/messages.js';
 import type { BuildRecord, JobRecord } from '../protocol/records.js';
 
-export function jobMessage(build: BuildRecord, job: JobRecord, lease: string, attempt: number): Job {
+/** `artifactBytes`: what the build's artifacts may hold in all (--max-artifact-mib); a runner sends no more for one job. */
+export function jobMessage(build: BuildRecord, job: JobRecord, lease: string, attempt: number, artifactBytes: number): Job {
   const { spec } = job;
   return {
     type: 'job', lease, attempt, job: job.name, title: spec.title,
     commit: build.commit, repo: build.repo, ref: build.ref,
     timeoutMs: spec.timeoutMs, run: spec.run, env: spec.env, junit: spec.junit,
+    artifacts: spec.artifacts ?? [], artifactBytes,
   };
 }

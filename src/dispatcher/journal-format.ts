@@ -6,7 +6,7 @@
 import { bool, checked, int, list, nullable, object, oneOf, text, type Fields } from '../protocol/fields.js';
 import { LIMITS } from '../protocol/limits.js';
 import {
-  buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, subject, time,
+  artifactsKept, buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, subject, time,
 } from '../protocol/record-fields.js';
 import { batch, gateCounts, landRequest } from './gate/format.js';
 import { patchCounts, patchEntry } from './patches/format.js';
@@ -15,7 +15,7 @@ import { itemId, readOutbox } from './outbox-format.js';
 import type { JournalRecord, RecordOp } from './records.js';
 import type { PendingCommand, Snapshot } from './state.js';
 
-const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done', 'gate', 'patch', 'delivered'];
+const OPS: readonly RecordOp[] = ['commit', 'assign', 'lost', 'result', 'cancel', 'retry', 'written', 'command', 'command-done', 'gate', 'patch', 'delivered', 'pause'];
 /** Build keys are made of names, request ids and a commit id joined by "/". */
 const key = (o: Fields, f: string) => checked(o, f, (v) => v.length <= 512 && /^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..'), 'a build key');
 const lease = (o: Fields, f: string) => text(o, f, LIMITS.leaseChars);
@@ -39,7 +39,8 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
   lost: (o) => ({ op: 'lost', lease: lease(o, 'lease'), reason: text(o, 'reason', 2 * LIMITS.text), at: time(o, 'at') }),
   result: (o) => ({
     op: 'result', lease: lease(o, 'lease'), outcome: outcome(o, 'outcome'),
-    junitFile: nullable(o, 'junitFile', (x, k) => text(x, k, LIMITS.printable)), at: time(o, 'at'),
+    junitFile: nullable(o, 'junitFile', (x, k) => text(x, k, LIMITS.printable)),
+    ...(o.artifacts === undefined ? {} : { artifacts: nullable(o, 'artifacts', artifactsKept) }), at: time(o, 'at'),
   }),
   cancel: (o) => ({ op: 'cancel', key: key(o, 'key'), by: who(o, 'by'), at: time(o, 'at') }),
   retry: (o) => ({
@@ -58,6 +59,7 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
   }),
   patch: (o) => ({ op: 'patch', patches: list(o, 'patches', Number.MAX_SAFE_INTEGER, patchEntry), counts: patchCounts(o, 'counts'), at: time(o, 'at') }),
   delivered: (o) => ({ op: 'delivered', ids: list(o, 'ids', Number.MAX_SAFE_INTEGER, itemId) }),
+  pause: (o) => ({ op: 'pause', runner: plainName(o, 'runner'), paused: bool(o, 'paused'), by: who(o, 'by'), at: time(o, 'at') }),
 };
 
 function readRecord(value: unknown): JournalRecord {
@@ -82,6 +84,7 @@ function readSnapshot(value: unknown): Snapshot {
     ...(s.patches === undefined ? {} : { patches: list(s, 'patches', Number.MAX_SAFE_INTEGER, patchEntry) }),
     ...(s.patchCounts === undefined ? {} : { patchCounts: patchCounts(s, 'patchCounts') }),
     ...(s.outbox === undefined ? {} : { outbox: readOutbox(s, 'outbox') }),
+    ...(s.paused === undefined ? {} : { paused: list(s, 'paused', Number.MAX_SAFE_INTEGER, plainName) }),
   };
 }
 

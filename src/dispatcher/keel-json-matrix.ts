@@ -34,6 +34,7 @@ export function expandMatrix(name: string, template: JobTemplate): JobSpec[] {
     retryDelayMs: template.retryDelayMs,
     labels: [...template.labels],
     junit: template.junit,
+    ...(template.artifacts === undefined ? {} : { artifacts: [...template.artifacts] }),
   }));
 }
 

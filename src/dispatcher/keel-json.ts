@@ -12,6 +12,7 @@ import { ErrorCode, KeelError } from '../protocol/error-codes.js';
 import { describeValue } from '../protocol/errors.js';
 import { LIMITS } from '../protocol/limits.js';
 import { isName } from '../protocol/validate.js';
+import { parseArtifacts } from './keel-json-artifacts.js';
 import { countCombinations, expandMatrix, type JobTemplate } from './keel-json-matrix.js';
 
 export type { JobSpec };
@@ -55,7 +56,7 @@ const TOP_KEYS = ['$schema', 'jobs', 'testPaths'] as const;
 /** What counts as a test file when a patch's tests are tried without its fix. */
 export const DEFAULT_TEST_PATHS: readonly string[] = Object.freeze(['tests/']);
 const MAX_TEST_PATHS = 32;
-const JOB_KEYS = ['run', 'env', 'matrix', 'timeout', 'retries', 'retryDelay', 'labels', 'junit'] as const;
+const JOB_KEYS = ['run', 'env', 'matrix', 'timeout', 'retries', 'retryDelay', 'labels', 'junit', 'artifacts'] as const;
 
 /** The jobs keel.json declares, matrix expanded, in file order. Throws KeelJsonError. */
 export function parseKeelJson(text: string): JobSpec[] {
@@ -163,6 +164,7 @@ function parseJob(job: unknown, path: string): JobTemplate {
   const timeout = own(job, 'timeout');
   const retries = own(job, 'retries') ?? 0;
   const retryDelay = own(job, 'retryDelay');
+  const artifacts = parseArtifacts(own(job, 'artifacts'), `${path}.artifacts`);
   if (!Number.isInteger(retries) || (retries as number) < 0 || (retries as number) > LIMITS.retries) {
     fail(`${path}.retries`, `must be a whole number from 0 to ${LIMITS.retries}, got ${show(retries)}`);
   }
@@ -175,6 +177,8 @@ function parseJob(job: unknown, path: string): JobTemplate {
     retryDelayMs: retryDelay === undefined ? 10_000 : seconds(retryDelay, `${path}.retryDelay`, 0, 3600),
     labels: parseLabels(own(job, 'labels'), `${path}.labels`),
     junit: parseJunit(own(job, 'junit'), `${path}.junit`),
+    // A job without artifacts has no such key, as specs journaled before artifacts had none.
+    ...(artifacts === undefined ? {} : { artifacts }),
   };
 }
 

@@ -35,6 +35,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`keel: cannot start the dispatcher on ${formatAddress(config)} with state in ${config.state}: ${(error as Error).message}\n`);
     process.exit(2);
   }
+  if (config.security.warning) log(`warning: ${config.security.warning}`);
   const guard = config.security.secret ? 'secret required' : 'no secret: anyone who can connect is trusted';
   log(`listening on ${formatAddress(dispatcher)}${config.security.tls ? ' (TLS)' : ''}; results in ${config.results}; ${guard}`);
   if (dispatcher.http) {

@@ -4,7 +4,7 @@
 
 import type { ObserverCommand } from '../protocol/messages.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
-import type { BuildRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
+import type { ArtifactsKept, BuildRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
 import type { Batch, GateCounts, LandRequest } from './gate/types.js';
 import type { PatchCounts, PatchEntry } from './patches/types.js';
 
@@ -33,8 +33,12 @@ export type JournalRecord =
   }
   | { op: 'assign'; key: BuildKey; job: string; lease: string; runner: string; at: string }
   | { op: 'lost'; lease: string; reason: string; at: string }
-  /** The outcome without its JUnit XML, which is kept in `junitFile` beside the results. */
-  | { op: 'result'; lease: string; outcome: RunOutcome; junitFile: string | null; at: string }
+  /**
+   * The outcome without its JUnit XML, which is kept in `junitFile` beside the
+   * results, and without its list of artifacts: `artifacts` says which were
+   * kept (absent in records from before artifacts, and for jobs without any).
+   */
+  | { op: 'result'; lease: string; outcome: RunOutcome; junitFile: string | null; artifacts?: ArtifactsKept | null; at: string }
   | { op: 'cancel'; key: BuildKey; by: string; at: string }
   /** `build`: the finished build as it was, from memory or its result file; `jobs` (when given) the jobs to run again. */
   | { op: 'retry'; build: BuildRecord; job: string | null; jobs?: string[]; by: string; at: string }
@@ -48,6 +52,9 @@ export type JournalRecord =
   /** The patches this change touched, as they are now (see patches/plan.ts). */
   | { op: 'patch'; patches: PatchEntry[]; counts: PatchCounts; at: string }
   /** Outbox items (outbox.ts) that are done: a status the forge took (or refused), an event an observer heard, a hook run. */
-  | { op: 'delivered'; ids: number[] };
+  | { op: 'delivered'; ids: number[] }
+  /** keel runner pause / resume: the runner of that name takes no new job while paused, whenever it connects. */
+  | { op: 'pause'; runner: string; paused: boolean; by: string; at: string };
+
 
 export type RecordOp = JournalRecord['op'];

@@ -45,6 +45,7 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
       const at = new Date(record.at);
       finishAttempt(lease.job, lease.attempt, record.outcome, rules.maxAttempts, at);
       if (record.junitFile !== null) lease.job.junit = record.junitFile;
+      if (record.artifacts) lease.job.artifacts = record.artifacts;
       if (lease.job.status === 'queued') state.queue.unshift({ build: lease.build, job: lease.job });
       jobEnded(state.outbox, outputs, lease.build, lease.job);
       return settle(state, lease.build, at, outputs);
@@ -97,6 +98,10 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
     case 'delivered':
       deliver(state.outbox, record.ids);
       return [];
+    case 'pause':
+      if (record.paused) state.paused.add(record.runner);
+      else state.paused.delete(record.runner);
+      return [];
   }
 }
 
@@ -141,7 +146,7 @@ function applyAssign(state: State, record: Extract<JournalRecord, { op: 'assign'
   const job = build?.jobs.find((j) => j.name === record.job);
   if (!build || !job || job.status !== 'queued' || state.leases.has(record.lease)) return [];
   unqueue(state, job);
-  const attempt = startAttempt(job, record.lease, record.runner, new Date(record.at));
+  const attempt = startAttempt(job, record.lease, record.runner, new Date(record.at), build.run);
   state.leases.set(record.lease, { id: record.lease, build, job, attempt });
   summarise(build);
   jobStarted(state.outbox, outputs, build, job);

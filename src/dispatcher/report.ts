@@ -6,6 +6,7 @@
 import { escapeControls } from '../common/escape.js';
 import type { BuildRecord, JobRecord, TestCounts } from '../protocol/records.js';
 import type { LostRange } from './file-appender.js';
+import { shoutedVerdict, whoRan } from './verdict.js';
 
 export const MAX_OUTPUT_IN_REPORT = 64 * 1024;
 
@@ -53,11 +54,31 @@ function formatJob(job: JobRecord, lost: LostRange[]): string[] {
   lines.push(...formatLost(lost));
   if (job.message) lines.push(`  reason:   ${e(job.message)}`);
   for (const name of job.failedTests) lines.push(`  failed test: ${e(name)}`);
+  lines.push(...formatArtifacts(job));
   for (const attempt of job.attempts) {
     const why = attempt.message ? ` - ${e(attempt.message)}` : '';
     lines.push(`  attempt ${attempt.attempt} on ${attempt.runner}: ${attempt.status}${why}`);
   }
   return lines;
+}
+
+const SHOWN_ARTIFACTS = 20;
+
+/** What a job's artifacts hold, and what was left out of them. */
+function formatArtifacts(job: JobRecord): string[] {
+  const kept = job.artifacts;
+  if (!kept) return [];
+  const bytes = kept.files.reduce((sum, file) => sum + file.bytes, 0);
+  const lines = [`  artifacts: ${kept.dir ? `${kept.dir}/ (${kept.files.length} file${kept.files.length === 1 ? '' : 's'}, ${formatBytes(bytes)})` : 'none kept'}`];
+  for (const file of kept.files.slice(0, SHOWN_ARTIFACTS)) lines.push(`    ${e(file.path)} (${formatBytes(file.bytes)})`);
+  if (kept.files.length > SHOWN_ARTIFACTS) lines.push(`    … and ${kept.files.length - SHOWN_ARTIFACTS} more (all in the JSON)`);
+  for (const note of kept.notes) lines.push(`  artifacts note: ${e(note)}`);
+  return lines;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 function formatSubject(build: BuildRecord): string[] {
@@ -75,14 +96,13 @@ export function renderReport(build: BuildRecord, tails: LogTail[]): string {
   ]);
   return [
     `commit:   ${build.commit}`,
-    `status:   ${build.status.toUpperCase()}${build.flaky ? ' (flaky)' : ''}`,
+    `status:   ${shoutedVerdict(build)}`,
     ...(build.project ? [`project:  ${build.project}`] : []),
     ...formatSubject(build),
     `ref:      ${e(build.ref)}`,
     `repo:     ${e(build.repo)}`,
     ...(build.run > 1 ? [`run:      ${build.run}`] : []),
-    `runner:   ${build.runner ?? '-'}`,
-    `attempts: ${build.attempts}`,
+    ...whoRan(build).map(([label, value]) => `${`${label}:`.padEnd(9)} ${value}`),
     `queued:   ${build.queuedAt}`,
     `started:  ${build.startedAt ?? '-'}`,
     `ended:    ${build.endedAt ?? '-'}`,

@@ -18,7 +18,7 @@ import { open, readFile } from 'node:fs/promises';
 import { buildRecord } from '../protocol/record-fields.js';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
-import type { BuildRecord, JobRecord, Subject } from '../protocol/records.js';
+import { PUSH, type BuildRecord, type JobRecord, type Subject } from '../protocol/records.js';
 import { isCommitId, isName, isRequestId } from '../protocol/validate.js';
 import { CappedLog, type TimeMarks } from './capped-log.js';
 import { HeldBytes } from './file-appender.js';
@@ -108,6 +108,16 @@ export class ResultStore {
     const path = this.logPath(build, file);
     this.folder(build, true);
     return path;
+  }
+
+  /** The folder a build's files go in, made if it is not there yet (for its artifacts). */
+  buildFolder(build: ResultOf): string {
+    return this.folder(build, true);
+  }
+
+  /** The folder of a project's push builds (which may not exist yet). */
+  folderOf(project: string | null): string {
+    return this.folder({ project, subject: PUSH });
   }
 
   /** The report's path, for the log. */

@@ -1,6 +1,7 @@
-// Messages from a runner: `register` first, then `pong`, `drain`, `output`
-// and `result`. Output and results count only for leases this connection
-// holds; anyone else's are refused with `not-your-lease` and change nothing.
+// Messages from a runner: `register` first, then `pong`, `drain`, `output`,
+// `artifact` and `result`. Output, artifacts and results count only for
+// leases this connection holds; anyone else's are refused with
+// `not-your-lease` and change nothing.
 
 import type { Heartbeats } from '../common/heartbeat.js';
 import type { Connection } from '../common/connection.js';
@@ -37,6 +38,12 @@ export function fromRunner(parts: RunnerPeerParts, peer: Peer, message: Message)
     case 'output':
       if (scheduler.output(peer.conn, message.lease, message.data) === 'not-yours') notYours(message.lease);
       return;
+    case 'artifact': {
+      const { verdict, why } = scheduler.artifact(peer.conn, message);
+      if (verdict === 'not-yours') return notYours(message.lease);
+      if (verdict === 'refused') context.refuseQuietly(peer, ErrorCode.badField, why!);
+      return;
+    }
     case 'result': {
       const { verdict, durable } = scheduler.result(peer.conn, message.lease, message.outcome);
       if (verdict === 'not-yours') return notYours(message.lease);

@@ -65,7 +65,7 @@ export class RunnerSessions {
   /** Jobs that were running when the last dispatcher stopped and that nobody reclaimed go back to the queue. */
   expireOrphans(reason: string): void {
     for (const lease of [...this.scheduler.state.leases.values()]) {
-      if (this.runners.holder(lease.id) === undefined) this.scheduler.lose(lease.id, reason);
+      if (this.runners.holder(lease.id) === undefined) this.scheduler.lose(lease.id, reason, false);
     }
     this.scheduler.schedule();
   }

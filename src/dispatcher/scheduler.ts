@@ -6,9 +6,13 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Log } from '../common/log.js';
-import type { BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
+import type { Artifact } from '../protocol/messages.js';
+import type { ArtifactsKept, BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
+import type { ArtifactStore } from './artifact-store.js';
 import { jobMessage } from './job-message.js';
-import { place } from './placement.js';
+import { verdict } from './verdict.js';
+import { place, type RunnerView, type WaitContext } from './placement.js';
+import type { RunnerHealth } from './runner-health.js';
 import { keyOf, type JournalRecord } from './records.js';
 import { reduce, type Rules } from './reducer.js';
 import type { RunnerPeer, RunnerRegistry } from './runner-registry.js';
@@ -20,12 +24,16 @@ export interface SchedulerParts {
   runners: RunnerRegistry;
   /** Finished builds waiting for their result files past which no new job starts; again at half. */
   maxUnwritten: number;
+  /** Which runners back off after infrastructure failures in a row. */
+  health: RunnerHealth;
   log: Log;
   /** Makes a record durable; resolves once it is on disk. */
   persist(record: JournalRecord): Promise<void>;
   appendLog(build: BuildRecord, job: JobRecord, text: string): void;
   /** Keeps the JUnit XML a job's tests wrote; returns its file name. */
   keepJunit(build: BuildRecord, job: JobRecord, xml: string): string;
+  /** Where the artifacts runners send go (artifact-store.ts). */
+  artifacts: ArtifactStore;
   /** A finished build is durable: write its files. */
   finished(build: BuildRecord): void;
   /** The outbox items `from` to `to - 1` a record made are durable (outbox-pump.ts). */
@@ -51,7 +59,7 @@ export class Scheduler {
     const to = this.state.outbox.next;
     if (to > from) void durable.then(() => this.parts.outboxAdded(from, to), () => {});
     for (const build of finished) {
-      this.parts.log(`finished ${keyOf(build)}: ${build.status}${build.flaky ? ' (flaky)' : ''}`);
+      this.parts.log(`finished ${keyOf(build)}: ${verdict(build)}`);
       void durable.then(() => this.parts.finished(build), () => {});
     }
     return durable;
@@ -74,6 +82,15 @@ export class Scheduler {
     return found.verdict;
   }
 
+  /** A piece of an artifact file of the attempt holding the lease; 'refused' with why when it does not fit. */
+  artifact(peer: RunnerPeer, message: Artifact): { verdict: Verdict | 'refused'; why?: string } {
+    const found = this.leaseFor(peer, message.lease);
+    if (found.verdict !== 'accepted') return { verdict: found.verdict };
+    const bytes = Buffer.from(message.data, 'base64');
+    const received = this.parts.artifacts.receive(found.lease.build, found.lease.job, message.lease, { path: message.path, size: message.size, offset: message.offset, bytes });
+    return received.ok ? { verdict: 'accepted' } : { verdict: 'refused', why: received.why };
+  }
+
   /** A runner's result; `durable` resolves once it is recorded. */
   result(peer: RunnerPeer, id: string, outcome: RunOutcome): { verdict: Verdict; durable: Promise<void> } {
     const found = this.leaseFor(peer, id);
@@ -82,18 +99,32 @@ export class Scheduler {
     const { build, job, attempt } = found.lease;
     this.parts.log(`${keyOf(build)} (${job.name}) ${outcome.status} on ${attempt.runner}${outcome.message ? `: ${outcome.message}` : ''}`);
     const junitFile = outcome.junit === null ? null : this.parts.keepJunit(build, job, outcome.junit);
+    let artifacts: ArtifactsKept | null = null;
+    try {
+      artifacts = this.parts.artifacts.keep(build, job, id, outcome);
+    } catch (error) {
+      artifacts = { dir: null, files: [], notes: [`could not be kept: ${(error as Error).message}`] };
+    }
+    const { artifacts: _sent, artifactNotes: _noted, ...journaled } = outcome;
     this.parts.runners.unbind(id);
-    const durable = this.record({ op: 'result', lease: id, outcome: { ...outcome, junit: null }, junitFile, at: new Date().toISOString() });
+    if (!outcome.cancelled) this.attemptEnded(attempt.runner, outcome.infra, outcome.message);
+    const durable = this.record({ op: 'result', lease: id, outcome: { ...journaled, junit: null }, junitFile, ...(artifacts ? { artifacts } : {}), at: new Date().toISOString() });
     if (job.status === 'queued') this.parts.log(`${keyOf(build)} (${job.name}): ${job.message}`);
     this.schedule();
     return { verdict: 'accepted', durable };
   }
 
-  /** The lease goes back to the queue (or the job gives up): its runner died or came back without it. */
-  lose(id: string, reason: string): void {
+  /**
+   * The lease goes back to the queue (or the job gives up): its runner died
+   * or came back without it. `blame`: it counts against the runner's health
+   * (not so for a job nobody reclaimed after a dispatcher restart).
+   */
+  lose(id: string, reason: string, blame = true): void {
     const lease = this.state.leases.get(id);
     if (!lease) return;
     this.parts.runners.unbind(id);
+    if (blame) this.attemptEnded(lease.attempt.runner, true, reason);
+    this.parts.artifacts.discard(lease.build, lease.job);
     this.parts.appendLog(lease.build, lease.job, `\n=== attempt ${lease.attempt.attempt} lost: ${reason} ===\n`);
     void this.record({ op: 'lost', lease: id, reason, at: new Date().toISOString() }).catch(() => {});
     if (lease.job.status === 'error') this.parts.log(`job ${lease.job.name} of ${keyOf(lease.build)} gave up after ${this.parts.rules.maxAttempts} lost or failing runners`);
@@ -119,13 +150,37 @@ export class Scheduler {
     this.retryTimer = null;
     if (hold) return;
     const now = Date.now();
-    const { assignments, nextDueAt } = place(this.state.queue, this.parts.runners.views(), now);
+    const { assignments, nextDueAt } = place(this.state.queue, this.runnerViews(now), now);
     for (const { queued, runner } of assignments) this.assign(queued.build, queued.job, runner);
-    if (nextDueAt !== null) this.retryTimer = setTimeout(() => this.schedule(), nextDueAt - now);
+    // Again when a retry delay or a runner's back-off ends, whichever comes first.
+    const wake = [nextDueAt, this.parts.health.nextRecovery(now)].filter((at): at is number => at !== null);
+    if (wake.length > 0) this.retryTimer = setTimeout(() => this.schedule(), Math.min(...wake) - now);
   }
 
   get isHeldBack(): boolean {
     return this.heldBack;
+  }
+
+  /** The connected runners as placement sees them: paused by an admin, backing off after failures. */
+  runnerViews(now: number): RunnerView[] {
+    return this.parts.runners.views(this.state.paused, (name) => this.parts.health.unhealthy(name, now));
+  }
+
+  /** What holds every queued job back, for its wait reason. */
+  get waitContext(): WaitContext {
+    return { unwritten: this.heldBack ? this.state.unwritten.size : null };
+  }
+
+  /** Why a runner takes no jobs beyond draining: its back-off, for status; null when none. */
+  runnerHealth(runner: string, now: number): string | null {
+    return this.parts.health.describe(runner, now);
+  }
+
+  private attemptEnded(runner: string, infra: boolean, message: string): void {
+    const unhealthy = this.parts.health.ended(runner, { infra, message }, Date.now());
+    if (unhealthy) {
+      this.parts.log(`runner ${runner} is unhealthy after infrastructure failures in a row (last: ${message}): no jobs for it until ${new Date(unhealthy.until!).toISOString()}`);
+    }
   }
 
   private assign(build: BuildRecord, job: JobRecord, runnerName: string): void {
@@ -137,7 +192,7 @@ export class Scheduler {
     const attempt = job.attempts.at(-1)!;
     this.parts.appendLog(build, job, `=== attempt ${attempt.attempt} of job ${job.spec.title} on runner ${runnerName} at ${attempt.startedAt} ===\n`);
     this.parts.log(`job ${keyOf(build)} (${job.name}) attempt ${attempt.attempt} -> ${runnerName}`);
-    const message = jobMessage(build, job, id, attempt.attempt);
+    const message = jobMessage(build, job, id, attempt.attempt, this.parts.artifacts.maxBytes);
     void durable.then(() => {
       // The lease may have been lost meanwhile (the runner went away).
       if (this.parts.runners.holder(id) === runner) runner.peer.send(message);

@@ -9,9 +9,12 @@
 // sockets cannot keep a real peer out), the bytes of unfinished lines of all
 // peers together (past the budget the peer holding the most is closed), and
 // a client's idleness.
+//
+// A peer speaking the wrong transport (plain TCP to a TLS port, TLS to a
+// plain one) is told so and closed; see transport.ts.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Connection } from '../common/connection.js';
 import type { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
@@ -21,6 +24,9 @@ import { PROTOCOL_VERSION, type Message, type MessageType, type Role } from '../
 import type { AdminList } from './admins.js';
 import { fromClient, type ClientPeerParts } from './client-peer.js';
 import { Handshake } from './handshake.js';
+import { firstByte, handshakeProblem, PLAIN_AT_TLS, TLS_AT_PLAIN, TLS_HANDSHAKE, TLS_REQUIRED } from './transport.js';
+import { OncePer } from '../common/once-per.js';
+import { encode } from '../protocol/codec.js';
 import { fromObserver, type ObserverPeerParts } from './observer-peer.js';
 import type { Peer, PeerContext } from './peer.js';
 import { fromRunner, type RunnerPeerParts } from './runner-peer.js';
@@ -52,12 +58,12 @@ export interface ServerParts {
 
 /** What each role may send once admitted; a read-only client can only ask. */
 const ALLOWED: Record<Role, readonly MessageType[]> = {
-  runner: ['register', 'pong', 'drain', 'output', 'result'],
+  runner: ['register', 'pong', 'drain', 'output', 'artifact', 'result'],
   observer: ['observe', 'pong', 'commit', 'command-result', 'heard', 'patch-read'],
-  client: ['query', 'history', 'logs', 'notify', 'queue', 'land-wait', 'patches', 'patch-show'],
+  client: ['query', 'find-commit', 'history', 'logs', 'notify', 'queue', 'land-wait', 'patches', 'patch-show'],
   admin: [
-    'query', 'history', 'logs', 'notify', 'queue', 'land-wait', 'patches', 'patch-show', 'admins', 'cancel', 'retry', 'build', 'land', 'land-cancel',
-    'patch', 'patch-data', 'patch-op',
+    'query', 'find-commit', 'history', 'logs', 'notify', 'queue', 'land-wait', 'patches', 'patch-show',
+    'admins', 'cancel', 'cancel-many', 'retry', 'build', 'pause', 'land', 'land-cancel', 'patch', 'patch-data', 'patch-op',
   ],
   // It submits, retests and closes its own patches, nothing else.
   submitter: ['patch', 'patch-data', 'patch-op'],
@@ -78,22 +84,32 @@ export class DispatcherServer {
   private readonly runnerParts: RunnerPeerParts;
   private readonly observerParts: ObserverPeerParts;
   private readonly clientParts: ClientPeerParts;
+  /** With TLS: does the handshakes (never listens itself); its secure connections are accepted. */
+  private readonly tls: TlsServer | null;
+  /** Sockets still being told apart (TLS or plain), and with TLS every raw socket: what close() must not wait for. */
+  private readonly unsorted = new Set<Socket>();
+  /** Transport mistakes are logged once a minute per peer address, not once per retry. */
+  private readonly mistakes = new OncePer(60_000);
 
   constructor(private readonly parts: ServerParts) {
     this.runnerParts = { ...parts.runner, context: this.context };
     this.observerParts = { ...parts.observer, context: this.context };
     this.clientParts = { ...parts.client, context: this.context };
     const tls = parts.security.tls;
-    this.server = tls
+    this.tls = tls
       ? createTlsServer({
-        cert: tls.cert!, key: tls.key!,
+        cert: tls.cert!, key: tls.key!, handshakeTimeout: parts.limits.helloTimeoutMs,
         // With a CA, peers must show a client certificate it signed.
         ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
       }, (socket) => this.accept(socket))
-      : createServer((socket) => this.accept(socket));
-    this.server.on('tlsClientError', (error: Error, socket: Socket) => {
-      parts.log(`TLS handshake with ${socket.remoteAddress ?? '?'} failed: ${error.message}`);
+      : null;
+    // A peer's address is gone once it hangs up; such failures share one line a minute.
+    this.tls?.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      // A client certificate --tls-ca did not sign is refused after the handshake, and shows only here.
+      const refused = socket.authorizationError ? Object.assign(new Error(String(socket.authorizationError)), { code: 'ERR_SSL_CERTIFICATE_VERIFY_FAILED' }) : error;
+      this.mistake(socket.remoteAddress ?? '?', handshakeProblem(refused));
     });
+    this.server = createServer((socket) => (this.tls ? void this.sortOut(socket) : this.accept(socket)));
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -114,7 +130,41 @@ export class DispatcherServer {
     const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const peer of this.peers) peer.conn.close();
     await Promise.all([...this.peers].map((peer) => peer.conn.closed));
+    // What is left never became a peer: not yet told apart, or in its TLS handshake.
+    for (const socket of this.unsorted) socket.destroy();
     await closing;
+  }
+
+  /**
+   * With TLS: reads the first byte, and hands a TLS handshake to the TLS
+   * server; a plain peer is told, in plain JSON, to use TLS, and closed.
+   */
+  private async sortOut(socket: Socket): Promise<void> {
+    const source = socket.remoteAddress ?? '?';
+    this.unsorted.add(socket);
+    socket.once('close', () => this.unsorted.delete(socket));
+    const byte = await firstByte(socket, this.parts.limits.helloTimeoutMs);
+    if (byte === null || this.closing) return void socket.destroy();
+    if (byte === TLS_HANDSHAKE) return void this.tls!.emit('connection', socket);
+    this.mistake(source, PLAIN_AT_TLS);
+    socket.end(encode({ type: 'error', code: ErrorCode.tlsRequired, message: TLS_REQUIRED }));
+  }
+
+  /**
+   * Without TLS: a first chunk that is a TLS handshake gets a JSON line back
+   * at once, which makes the peer's TLS fail with a reason (it would wait
+   * for a handshake until the hello timeout), and the connection closes.
+   */
+  private refuseTls(peer: Peer, socket: Socket): void {
+    socket.prependOnceListener('data', (chunk: Buffer) => {
+      if (chunk[0] !== TLS_HANDSHAKE) return;
+      this.mistake(peer.source, TLS_AT_PLAIN);
+      peer.conn.fail(ErrorCode.unexpected, 'this dispatcher speaks plain TCP, not TLS');
+    });
+  }
+
+  private mistake(source: string, what: string): void {
+    if (this.mistakes.allow(`${source} ${what}`, Date.now())) this.parts.log(`${what} (from ${source === '?' ? 'an address no longer known' : source}; said once a minute per address)`);
   }
 
   private accept(socket: Socket): void {
@@ -139,6 +189,7 @@ export class DispatcherServer {
       },
       onData: () => this.countBuffered(peer),
     }, limits.maxLineBytes);
+    if (this.tls === null) this.refuseTls(peer, socket);
     this.peers.add(peer);
     this.pending.add(peer);
     const helloTimer = setTimeout(() => {

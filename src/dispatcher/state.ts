@@ -52,6 +52,8 @@ export interface State {
   patchCounts: PatchCounts;
   /** Statuses, events and hook runs owed to the world outside (outbox.ts). */
   outbox: Outbox;
+  /** Runners an admin paused (by name): they take no new job. */
+  paused: Set<string>;
 }
 
 /** What the journal's snapshot holds: enough to rebuild the state. */
@@ -67,6 +69,8 @@ export interface Snapshot {
   patchCounts?: PatchCounts;
   /** Absent in snapshots written before the outbox. */
   outbox?: OutboxSnapshot;
+  /** Absent in snapshots written before runners could be paused. */
+  paused?: string[];
 }
 
 export interface OutboxSnapshot {
@@ -81,7 +85,7 @@ export function emptyState(): State {
   return {
     builds: new Map(), queue: [], leases: new Map(), unwritten: new Set(), recent: [], commands: new Map(), commandCount: 0,
     requests: new Map(), batches: new Map(), gateCounts: { requests: 0, batches: 0, order: 0 },
-    patches: new Map(), patchCounts: { patches: 0 }, outbox: emptyOutbox(),
+    patches: new Map(), patchCounts: { patches: 0 }, outbox: emptyOutbox(), paused: new Set(),
   };
 }
 
@@ -103,6 +107,7 @@ export function snapshotOf(state: State): Snapshot {
       hooks: [...state.outbox.hooks.values()],
       verdicts: [...state.outbox.verdicts].map(([branch, status]) => ({ branch, status })),
     },
+    paused: [...state.paused].sort(),
   };
 }
 
@@ -134,6 +139,7 @@ export function stateFrom(snapshot: Snapshot | null): State {
   for (const patch of snapshot.patches ?? []) state.patches.set(patch.id, patch);
   state.patchCounts = snapshot.patchCounts ?? state.patchCounts;
   if (snapshot.outbox) restoreOutbox(state.outbox, snapshot.outbox);
+  for (const runner of snapshot.paused ?? []) state.paused.add(runner);
   return state;
 }
 

@@ -22,6 +22,7 @@ export async function runCommand({ work, land, patches }: Workers, command: Obse
   try {
     switch (command.op) {
       case 'resolve': return await resolve(work, command.ref);
+      case 'locate': return await locate(work, command.commit);
       case 'inspect': return await land.inspect(command.refs);
       case 'merge': return await land.merge(command);
       case 'land': return await land.land(command);
@@ -35,9 +36,22 @@ export async function runCommand({ work, land, patches }: Workers, command: Obse
   }
 }
 
+const failed = (code: ErrorCode, message: string): CommandReply => ({ ok: false, code, message, commit: null, answer: null });
+
 /** Where a ref of origin points now, as the scan sees it. */
 async function resolve(work: GitWork, ref: string): Promise<CommandReply> {
   const commit = await work.resolveRef(ref);
-  if (commit === null) return { ok: false, code: ErrorCode.unknownRef, message: `there is no ${ref} in origin`, commit: null, answer: null };
+  if (commit === null) return failed(ErrorCode.unknownRef, `there is no ${ref} in origin`);
   return { ok: true, code: null, message: `${ref} is at ${commit}`, commit, answer: null };
+}
+
+/** The commit a full or short id names in origin, and a branch of origin it is on. */
+async function locate(work: GitWork, prefix: string): Promise<CommandReply> {
+  const found = await work.locateCommit(prefix);
+  switch (found.kind) {
+    case 'none': return failed(ErrorCode.unknownCommit, `origin has no commit ${prefix}`);
+    case 'ambiguous': return failed(ErrorCode.ambiguousCommit, `${prefix} is the start of ${found.commits.length}${found.more ? '+' : ''} commits: ${found.commits.join(', ')}; give more digits`);
+    case 'nowhere': return failed(ErrorCode.unknownRef, `commit ${found.commit} is on no branch of origin`);
+    case 'found': return { ok: true, code: null, message: `${found.commit} is on ${found.ref}`, commit: found.commit, answer: { op: 'locate', ref: found.ref } };
+  }
 }

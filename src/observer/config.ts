@@ -8,7 +8,7 @@ import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseSeconds } from '../common/flags.js';
 import { createGitContext, type GitContext, type Identity } from '../common/git/run.js';
-import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { loadSecurity, SECURITY_FLAGS, securityUsage, type Security } from '../common/security.js';
 import { isPrintable } from '../protocol/codec.js';
 import { LIMITS } from '../protocol/limits.js';
 import { isName, isRefName, isRepoUrl } from '../protocol/validate.js';
@@ -46,8 +46,9 @@ export interface ObserverConfig {
 }
 
 export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--interval SECONDS]
-       [--branch NAME]... [--state DIR] [--repo-url URL]
-       [--git-name NAME] [--git-email EMAIL] [--notes [--notes-format keel|appraise]] [--public-url URL] <clone>
+       [--branch NAME]... [--state DIR] [--repo-url URL] [--project NAME] [--supersede]
+       [--git-name NAME] [--git-email EMAIL] [--notes [--notes-format keel|appraise]] [--public-url URL]
+       [--token-file FILE] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] <clone>
 
   <clone>                 the git clone to watch; fetched from its origin when it has one
   --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
@@ -65,7 +66,7 @@ export const OBSERVER_USAGE = `usage: keel observer [--dispatcher HOST:PORT] [--
                           makes: merges, applied patches (default Keel)
   --git-email EMAIL       their email (default keel@<this host's name>)
 ${NOTES_USAGE}
-${SECURITY_USAGE}`;
+${securityUsage('an observer token (keel token observer), or the master')}`;
 
 const MIN_INTERVAL_S = 0.05;
 const MAX_INTERVAL_S = 86_400;

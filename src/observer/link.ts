@@ -13,11 +13,13 @@
 import { formatAddress, type Address } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
 import { Connection } from '../common/connection.js';
-import { dial } from '../common/dial.js';
+import { dial, explainClose } from '../common/dial.js';
 import { Watchdog } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
+import { AuthRefusals } from '../common/auth-refusals.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Security } from '../common/security.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { PROTOCOL_VERSION, type CommandResult, type Finished, type Message, type ObserverCommand, type Queued } from '../protocol/messages.js';
 import type { PendingCommit } from './cursor.js';
 
@@ -50,6 +52,8 @@ export interface LinkOptions {
   log: Log;
   source: LinkSource;
   welcomeTimeoutMs?: number;
+  /** The dispatcher refused this observer's secret (or lack of one) a few times in a row: give up. */
+  onRefused?(reason: string): void;
 }
 
 const WELCOME_TIMEOUT_MS = 10_000;
@@ -64,6 +68,11 @@ export class DispatcherLink {
   private retryTimer: NodeJS.Timeout | null = null;
   private welcomeTimer: NodeJS.Timeout | null = null;
   private refusal: string | null = null;
+  /** Why the dispatcher will not admit this observer, learnt on the current connection. */
+  private authRefusal: string | null = null;
+  private readonly refusals = new AuthRefusals();
+  /** The dispatcher has sent something on the current connection. */
+  private heard = false;
   private watchdog: Watchdog | null = null;
   private readonly where: string;
   /** Patch reads waiting for their `patch-bytes`, by patch, version and offset. */
@@ -118,6 +127,8 @@ export class DispatcherLink {
     this.conn = conn;
     this.welcomed = false;
     this.refusal = null;
+    this.authRefusal = null;
+    this.heard = false;
     this.inFlight.clear();
     conn.send(hello('observer', this.options.name));
     this.welcomeTimer = setTimeout(() => {
@@ -139,27 +150,38 @@ export class DispatcherLink {
     for (const read of this.reads.values()) read.reject(new Error('the connection to the dispatcher closed'));
     this.reads.clear();
     if (this.stopped) return;
-    const detail = this.refusal ?? cause?.message ?? (wasWelcomed ? 'connection closed' : 'closed the connection before welcome');
+    if (this.authRefusal !== null) {
+      // Said once; after a few refusals in a row the observer gives up rather than retry forever.
+      const reason = `dispatcher at ${this.where} refused this observer: ${this.authRefusal}`;
+      const step = this.refusals.refused(reason);
+      if (step.say !== null) this.options.log(step.say);
+      if (step.giveUp && this.options.onRefused) return this.options.onRefused(reason);
+      return this.retry(null);
+    }
+    const explained = explainClose(cause, this.options.dispatcher, this.options.security.tls, this.heard)?.message ?? null;
+    const detail = this.refusal ?? explained ?? (wasWelcomed ? 'connection closed' : 'closed the connection before welcome');
     this.retry(wasWelcomed ? `lost the connection (${detail})` : detail);
   }
 
-  private retry(reason: string): void {
+  /** Reconnects after a backoff; `reason` is logged once per outage (null: already said). */
+  private retry(reason: string | null): void {
     if (this.stopped) return;
     // One line per outage, not one per attempt.
-    if (this.failures === 0) this.options.log(`dispatcher unreachable: ${reason}; retrying`);
+    if (this.failures === 0 && reason !== null) this.options.log(`dispatcher unreachable: ${reason}; retrying`);
     const delay = backoffDelay(this.failures);
     this.failures += 1;
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
 
   private receive(conn: Connection, message: Message): void {
+    this.heard = true;
     this.watchdog?.kick();
     switch (message.type) {
       case 'challenge':
         try {
           conn.send(answerChallenge(message.nonce, this.options.security.secret, 'observer', this.options.name));
         } catch (error) {
-          this.refusal = (error as Error).message;
+          this.authRefusal = (error as Error).message;
           conn.close();
         }
         return;
@@ -182,6 +204,7 @@ export class DispatcherLink {
         if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
         this.welcomed = true;
         this.failures = 0;
+        this.refusals.admitted();
         this.options.log(`connected to dispatcher at ${this.where}, observing ${message.project === null ? 'the default project' : `project ${message.project}`}`);
         this.flush();
         return;
@@ -191,7 +214,8 @@ export class DispatcherLink {
         return;
       case 'error':
         // The dispatcher closes after an error; the reason goes in the outage line.
-        this.refusal = `refused (${message.code}: ${message.message})`;
+        if (message.code === ErrorCode.authFailed && !this.welcomed) this.authRefusal = `${message.code}: ${message.message}`;
+        else this.refusal = `refused (${message.code}: ${message.message})`;
         conn.close();
         return;
       case 'scan':

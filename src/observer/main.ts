@@ -55,9 +55,19 @@ export async function main(argv: string[]): Promise<void> {
     supersede: config.supersede,
     log,
     source: observer,
+    // Its secret will not do: like a bad flag, a reason and exit 2, once the cursor is saved.
+    onRefused: (reason) => {
+      log(`giving up: ${reason}`);
+      void observer.stop().finally(() => process.exit(2));
+    },
   });
   const branches = config.branches?.join(', ') ?? `all of ${config.hasOrigin ? 'origin' : 'the clone'}`;
+  if (config.security.warning) log(`warning: ${config.security.warning}`);
   log(`watching ${config.clone} (branches: ${branches}), reporting to ${formatAddress(config.dispatcher)}`);
+  if (!config.hasOrigin) {
+    // Said once, at start: a clone without origin is usually a mistake, and otherwise nothing shows it.
+    log(`warning: ${config.clone} has no origin, so the observer watches the clone's own branches: only commits made in it or pushed into it are seen, and runners fetch from ${config.repoUrl}. To watch a central repository, git remote add origin URL in the clone`);
+  }
   if (saved === null) log(`no cursor at ${config.cursorFile}: first run, reporting the current heads only`);
   else if (saved.pending.length > 0) log(`${saved.pending.length} commit(s) from the last run still to deliver`);
   // Armed before the first scan, so a push during it is not missed.

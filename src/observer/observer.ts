@@ -19,7 +19,7 @@ import { writeCursor, type Cursor, type PendingCommit } from './cursor.js';
 import { fetchOrigin, listNewCommits, readBranchHeads, type BranchHeads, type RepoView } from './git-refs.js';
 import type { DispatcherLink, LinkSource } from './link.js';
 import type { NotesWriter } from './notes.js';
-import { findNewCommits } from './scan.js';
+import { findNewCommits, MAX_COMMITS_PER_BRANCH } from './scan.js';
 
 type Failure = 'fetch' | 'origin' | 'scan' | 'save';
 
@@ -152,7 +152,11 @@ export class Observer implements LinkSource {
       heads,
       list: (head, exclude, limit) => listNewCommits(this.settings.git, view.clone, head, exclude, limit),
     });
-    for (const branch of result.capped) this.log(`branch ${branch} has too many new commits; reporting only the newest`);
+    for (const branch of result.capped) this.log(`branch ${branch} has more than ${MAX_COMMITS_PER_BRANCH} new commits; reporting only the newest ${MAX_COMMITS_PER_BRANCH}`);
+    for (const { branch, head, skipped, more } of result.fresh) {
+      if (skipped === 0) continue;
+      this.log(`branch ${branch} is new: reporting only its head ${head}, not the ${skipped}${more ? '+' : ''} commit(s) before it (a new branch's history is not built; every commit it gains from now on is)`);
+    }
     for (const branch of result.deleted) this.log(`branch ${branch} is gone; forgetting its cursor`);
 
     let changed = this.firstRun || !sameBranches(this.cursor.branches, result.branches);

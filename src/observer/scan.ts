@@ -3,9 +3,14 @@
 // here can be read (and tested) apart from how the heads were obtained.
 //
 //   first run (no cursor)  → each head once, no history;
-//   known branch O → H     → rev-list H --not O (right after force-pushes too);
-//   branch new since then  → rev-list H --not <every other known head>, so a
-//                            branch off main reports only its own commits;
+//   known branch O → H     → rev-list H --not O (right after force-pushes too):
+//                            every commit a known branch gains is built;
+//   branch new since then  → its head alone, as on a first run (and as GitLab
+//                            and GitHub build a new branch), unless that head
+//                            is on a known branch already; its history is not
+//                            built, or the first push of a project (or of a
+//                            branch watched with --branch before it existed)
+//                            would queue a build per commit;
 //   branch gone            → its cursor is dropped.
 
 import type { CommitList } from './git-refs.js';
@@ -29,6 +34,17 @@ export interface ScanResult {
   capped: string[];
   /** Branches that were in the cursor and are gone now. */
   deleted: string[];
+  /** New branches whose head was reported, and how many commits before it were not. */
+  fresh: FreshBranch[];
+}
+
+export interface FreshBranch {
+  readonly branch: string;
+  readonly head: string;
+  /** Commits on it before its head that no known branch has: not reported. */
+  readonly skipped: number;
+  /** There were more than `skipped` (the count stopped at the limit). */
+  readonly more: boolean;
 }
 
 export interface ScanInput {
@@ -43,7 +59,7 @@ export interface ScanInput {
 export async function findNewCommits(input: ScanInput): Promise<ScanResult> {
   const { previous, heads, list } = input;
   const limit = input.limit ?? MAX_COMMITS_PER_BRANCH;
-  const result: ScanResult = { found: [], branches: new Map(heads), capped: [], deleted: [] };
+  const result: ScanResult = { found: [], branches: new Map(heads), capped: [], deleted: [], fresh: [] };
   const seen = new Set<string>();
   const report = (branch: string, commits: readonly string[]) => {
     for (const commit of commits) {
@@ -73,12 +89,14 @@ export async function findNewCommits(input: ScanInput): Promise<ScanResult> {
   }
 
   // Everything that was already reported, plus where the known branches are
-  // now: a fresh branch's commits are the ones on no other known branch.
+  // now: a fresh branch's head is new only when no known branch has it.
   const exclude = [...new Set([...previous.values(), ...known.map((branch) => heads.get(branch)!)])];
   for (const branch of fresh) {
-    const listed = await list(heads.get(branch)!, exclude, limit);
-    if (listed.capped) result.capped.push(branch);
-    report(branch, listed.commits);
+    const head = heads.get(branch)!;
+    const listed = await list(head, exclude, limit);
+    if (listed.commits.length === 0) continue;
+    report(branch, [head]);
+    result.fresh.push({ branch, head, skipped: listed.commits.length - 1, more: listed.capped });
   }
   return result;
 }

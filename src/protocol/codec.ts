@@ -9,8 +9,8 @@ import { ADMIN_OPS, PATCH_OPS, ROLES, STREAMS, type Message, type MessageType } 
 import { author, baseSpec, chunk, patchPath, patchRecord, patchSummary, sha256, subject } from './patch-fields.js';
 import { PATCH_STATES } from './records.js';
 import {
-  buildRecord, buildSummary, command, commandAnswer, commitId as commit, count, errorCode, jobSummary, landSummary, outcome, plainName as name,
-  refName as ref, repoUrl as repo, requestId, runnerSummary,
+  artifactPath, artifactPattern, buildRecord, buildSummary, command, commandAnswer, commitId as commit, commitPrefix, count, errorCode, jobSummary,
+  landSummary, outcome, plainName as name, refName as ref, repoUrl as repo, requestId, runnerSummary,
 } from './record-fields.js';
 
 // ignoreBOM keeps a byte-order mark in the text, so JSON.parse refuses it as it
@@ -28,6 +28,8 @@ export function encode(message: Message): string {
 }
 
 const lease = (o: Fields, f: string) => checked(o, f, (v) => LEASE.test(v), 'a lease id');
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64_CHUNK = Math.ceil(LIMITS.artifactChunk / 3) * 4;
 const printable = (o: Fields, f: string) => checked(o, f, isPrintable, `printable text of at most ${LIMITS.printable} characters`);
 
 const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type: T }>, 'type'> } = {
@@ -57,7 +59,14 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     run: nullable(o, 'run', (x, k) => list(x, k, LIMITS.runArgs, (y, j) => text(y, j, LIMITS.text))),
     env: stringRecord(o, 'env', ENV_NAME, LIMITS.envVariables, LIMITS.text),
     junit: nullable(o, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
+    artifacts: list(o, 'artifacts', LIMITS.artifactPatterns, artifactPattern),
+    artifactBytes: count(o, 'artifactBytes'),
   }),
+  artifact: (o) => {
+    const size = count(o, 'size');
+    const data = checked(o, 'data', (v) => v.length <= BASE64_CHUNK && BASE64.test(v), `base64 of at most ${LIMITS.artifactChunk} bytes`);
+    return { lease: lease(o, 'lease'), path: artifactPath(o, 'path'), size, offset: int(o, 'offset', 0, size), data };
+  },
   abort: (o) => ({ lease: lease(o, 'lease') }),
   output: (o) => ({ lease: lease(o, 'lease'), stream: oneOf(o, 'stream', STREAMS), data: text(o, 'data', LIMITS.outputChunk) }),
   result: (o) => ({ lease: lease(o, 'lease'), outcome: outcome(o, 'outcome') }),
@@ -76,6 +85,8 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   finished: (o) => ({ id: count(o, 'id'), build: buildSummary(o, 'build'), jobs: list(o, 'jobs', LIMITS.jobsPerBuild, jobSummary) }),
   heard: (o) => ({ id: count(o, 'id') }),
   query: (o) => ({ commit: nullable(o, 'commit', commit), project: nullable(o, 'project', name) }),
+  'find-commit': (o) => ({ prefix: commitPrefix(o, 'prefix'), project: nullable(o, 'project', name) }),
+  commits: (o) => ({ prefix: commitPrefix(o, 'prefix'), commits: list(o, 'commits', LIMITS.commitMatches, commit), more: bool(o, 'more') }),
   notify: () => ({}),
   notified: (o) => ({ observers: count(o, 'observers') }),
   history: (o) => ({
@@ -90,7 +101,14 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
   admins: (o) => ({ op: oneOf(o, 'op', ADMIN_OPS), name: nullable(o, 'name', name) }),
   cancel: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name) }),
   retry: (o) => ({ commit: commit(o, 'commit'), project: nullable(o, 'project', name), job: nullable(o, 'job', name) }),
-  build: (o) => ({ ref: ref(o, 'ref'), project: nullable(o, 'project', name) }),
+  build: (o) => {
+    const built = { ref: nullable(o, 'ref', ref), commit: nullable(o, 'commit', commitPrefix), project: nullable(o, 'project', name) };
+    if ((built.ref === null) === (built.commit === null)) checked(o, 'ref', () => false, 'a ref, or null with a commit in "commit"');
+    return built;
+  },
+  'cancel-many': (o) => ({ project: nullable(o, 'project', name), ref: nullable(o, 'ref', ref), queued: bool(o, 'queued'), dryRun: bool(o, 'dryRun') }),
+  'cancelled-many': (o) => ({ dryRun: bool(o, 'dryRun'), count: count(o, 'count'), commits: list(o, 'commits', LIMITS.commitMatches, commit) }),
+  pause: (o) => ({ runner: name(o, 'runner'), paused: bool(o, 'paused') }),
   done: (o) => ({ ok: bool(o, 'ok'), code: nullable(o, 'code', errorCode), message: text(o, 'message', LIMITS.text), request: nullable(o, 'request', requestId) }),
   land: (o) => ({
     branch: ref(o, 'branch'), target: nullable(o, 'target', ref), project: nullable(o, 'project', name),

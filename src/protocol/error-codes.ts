@@ -18,6 +18,8 @@ export const ErrorCode = {
   busy: 'busy',
   idle: 'idle',
   notAllowed: 'not-allowed',
+  /** A plain-TCP peer at a TLS port. */
+  tlsRequired: 'tls-required',
   // Acting on someone else's work.
   notYourLease: 'not-your-lease',
   notYourProject: 'not-your-project',
@@ -34,6 +36,11 @@ export const ErrorCode = {
   unknownJob: 'unknown-job',
   noJobs: 'no-jobs',
   unknownRef: 'unknown-ref',
+  /** A short commit id that more than one commit starts with. */
+  ambiguousCommit: 'ambiguous-commit',
+  /** A commit id (or the start of one) the repository does not have. */
+  unknownCommit: 'unknown-commit',
+  notPaused: 'not-paused',
   gitFailed: 'git-failed',
   noObserver: 'no-observer',
   // How a land or try request ended, when not well.
@@ -57,6 +64,7 @@ export const ErrorCode = {
   badKeelJson: 'bad-keel-json',
   badCursor: 'bad-cursor',
   badJournal: 'bad-journal',
+  stateLocked: 'state-locked',
   noTests: 'no-tests',
   timeout: 'timeout',
   unreachable: 'unreachable',

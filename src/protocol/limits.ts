@@ -93,6 +93,18 @@ export const LIMITS = {
   logChunk: 64 * KIB,
   /** Bytes a client following a log (or a page's events) may leave unread before it is dropped or made to catch up from the file. */
   followerBacklog: 256 * KIB,
+  /** Commits a short id is answered with: the candidates of an ambiguous one, and a bulk cancel's sample. */
+  commitMatches: 16,
+  /** keel.json `artifacts`: patterns per job, and the length of one. */
+  artifactPatterns: 16,
+  artifactPattern: 256,
+  /** A file a job's artifacts hold: its path inside the repository, and how many one job sends. */
+  artifactPath: 512,
+  artifactFiles: 1000,
+  /** Bytes of a file in one `artifact` message, before base64 (which makes them a third longer). */
+  artifactChunk: 512 * KIB,
+  /** Notes about a job's artifacts (skipped, over the limit, not kept), each LIMITS.text at most. */
+  artifactNotes: 16,
 } as const;
 
 export type Limit = keyof typeof LIMITS;

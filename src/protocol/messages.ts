@@ -48,11 +48,22 @@ export interface Job {
   env: Record<string, string>;
   /** Relative path of JUnit XML the job writes, to send back. */
   junit: string | null;
+  /** Files to send back after the job, by path or pattern; empty: none. */
+  artifacts: string[];
+  /** At most this many bytes of them (the build's --max-artifact-mib). */
+  artifactBytes: number;
 }
 /** Dispatcher -> runner: stop this job now (it was cancelled); no result is expected. */
 export interface Abort { type: 'abort'; lease: string }
 export interface Output { type: 'output'; lease: string; stream: Stream; data: string }
 export interface Result { type: 'result'; lease: string; outcome: RunOutcome }
+/**
+ * Runner -> dispatcher, before the `result` of the lease: a piece of one of
+ * the job's artifact files, `data` base64 of at most LIMITS.artifactChunk
+ * bytes at `offset` of the file's `size`. Offset 0 starts the file over
+ * (the runner sends every file again after a reconnect). Unanswered.
+ */
+export interface Artifact { type: 'artifact'; lease: string; path: string; size: number; offset: number; data: string }
 export interface Recorded { type: 'recorded'; lease: string; accepted: boolean }
 /** The runner is shutting down: give it no more jobs. */
 export interface Drain { type: 'drain' }
@@ -86,6 +97,8 @@ export interface BranchHead { request: string; branch: string; commit: string }
 export type ObserverCommand =
   /** The commit a ref of origin points to now. */
   | { op: 'resolve'; ref: string }
+  /** The commit a full or short id names in origin, and a branch of origin it is on. */
+  | { op: 'locate'; commit: string }
   /** Where these refs of origin point now, and which branch origin's HEAD names. */
   | { op: 'inspect'; refs: string[] }
   /**
@@ -117,10 +130,12 @@ export type ObserverCommand =
     op: 'apply'; patch: string; version: number; n: number; format: 'mbox' | 'diff'; onto: string;
     author: string | null; subject: string | null; bytes: number; sha256: string;
   };
-export const COMMAND_OPS = ['resolve', 'inspect', 'merge', 'land', 'prune', 'base', 'range', 'apply'] as const;
+export const COMMAND_OPS = ['resolve', 'locate', 'inspect', 'merge', 'land', 'prune', 'base', 'range', 'apply'] as const;
 
 /** What a command found beyond `commit`: per op, and null when there is nothing more. */
 export type CommandAnswer =
+  /** `ref`: a branch of origin that has the commit located (its head first, then the default branch). */
+  | { op: 'locate'; ref: string }
   | { op: 'inspect'; refs: Array<{ ref: string; commit: string | null }>; defaultBranch: string | null }
   /** `base`: the target's tip merged onto; `heads`: each branch as merged; `conflict`: the step that did not merge. */
   | { op: 'merge'; base: string | null; heads: BranchHead[]; conflict: { request: string; files: string[] } | null }
@@ -132,7 +147,7 @@ export type CommandAnswer =
   | { op: 'range'; commits: string[]; truncated: boolean }
   /** `applied`: the commit made; `testsOnly`: the test changes alone; `conflict`: why it did not apply. */
   | { op: 'apply'; applied: string | null; testsOnly: string | null; conflict: { message: string; files: string[] } | null };
-export const ANSWER_OPS = ['inspect', 'merge', 'land', 'base', 'range', 'apply'] as const;
+export const ANSWER_OPS = ['locate', 'inspect', 'merge', 'land', 'base', 'range', 'apply'] as const;
 
 export interface CommandMessage { type: 'command'; id: string; command: ObserverCommand }
 /** `commit`: the commit the work found or made (resolved, merged, landed, applied); null when there is none. */
@@ -150,6 +165,10 @@ export interface Heard { type: 'heard'; id: number }
 
 // Client <-> dispatcher.
 export interface Query { type: 'query'; commit: string | null; project: string | null }
+/** Which commits of the builds the dispatcher knows (active, recent, with result files) start with `prefix`; answered by `commits`. */
+export interface FindCommit { type: 'find-commit'; prefix: string; project: string | null }
+/** At most LIMITS.commitMatches of them; `more` when there were others. */
+export interface Commits { type: 'commits'; prefix: string; commits: string[]; more: boolean }
 /** Asks every connected observer to scan now; answered by `notified`. */
 export interface Notify { type: 'notify' }
 export interface Notified { type: 'notified'; observers: number }
@@ -190,7 +209,18 @@ export interface AdminList { type: 'admin-list'; names: string[]; token: string 
 // branch's head now. Answered by `done`: `ok`, and a `code` when it is not.
 export interface Cancel { type: 'cancel'; commit: string; project: string | null }
 export interface Retry { type: 'retry'; commit: string; project: string | null; job: string | null }
-export interface Build { type: 'build'; ref: string; project: string | null }
+/** Exactly one of `ref` (build its head) and `commit` (a full or short id: build that commit, on a branch that has it). */
+export interface Build { type: 'build'; ref: string | null; commit: string | null; project: string | null }
+/**
+ * Cancel every unfinished push build of the project on `ref` (null: any
+ * branch), only those not started when `queued`; with `dryRun` nothing is
+ * cancelled and the reply says what would be. Answered by `cancelled-many`.
+ */
+export interface CancelMany { type: 'cancel-many'; project: string | null; ref: string | null; queued: boolean; dryRun: boolean }
+/** How many builds were (or would be) cancelled, and the first few commits. */
+export interface CancelledMany { type: 'cancelled-many'; dryRun: boolean; count: number; commits: string[] }
+/** Admin -> dispatcher: keel runner pause / resume. A paused runner finishes what it runs and takes nothing new. Answered by `done`. */
+export interface Pause { type: 'pause'; runner: string; paused: boolean }
 /** `request`: the id of the request it made or answers (L-17), when there is one. */
 export interface Done { type: 'done'; ok: boolean; code: ErrorCode | null; message: string; request: string | null }
 
@@ -254,10 +284,10 @@ export interface Status {
 
 export type Message =
   | Hello | Welcome | Challenge | Auth | ErrorMessage
-  | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Recorded | Drain
+  | Register | Registered | Ping | Pong | Job | Abort | Output | Result | Artifact | Recorded | Drain
   | Observe | Observing | Commit | Queued | Scan | CommandMessage | CommandResult | Finished | Heard
-  | Query | Status | Notify | Notified | History | HistoryPage | Logs | LogChunk | LogProgress | LogEnd
-  | Admins | AdminList | Cancel | Retry | Build | Done
+  | Query | Status | Notify | Notified | FindCommit | Commits | History | HistoryPage | Logs | LogChunk | LogProgress | LogEnd
+  | Admins | AdminList | Cancel | Retry | Build | Pause | CancelMany | CancelledMany | Done
   | Land | LandWait | LandCancel | QueueQuery | LandQueue
   | Patch | PatchData | PatchOpMessage | PatchesQuery | PatchList | PatchShow | PatchRecordMessage | PatchRead | PatchBytes;
 

@@ -12,10 +12,10 @@ import { LIMITS } from './limits.js';
 import { ANSWER_OPS, COMMAND_OPS, type BranchHead, type CommandAnswer, type MergeStep, type ObserverCommand } from './messages.js';
 import {
   BUILD_STATUSES, LAND_STATES, OUTCOME_STATUSES, SUBJECT_KINDS,
-  type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec, type JobSummary,
-  type LandSummary, type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
+  type ArtifactFile, type ArtifactsKept, type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec,
+  type JobSummary, type LandSummary, type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
 } from './records.js';
-import { isCommitId, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
+import { isArtifactPath, isArtifactPattern, isCommitId, isCommitPrefix, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
 import { author, baseSpec, sha256, subject as patchSubject } from './patch-fields.js';
 
 const MAX_INT = Number.MAX_SAFE_INTEGER;
@@ -29,6 +29,25 @@ export const refName = (o: Fields, f: string) => checked(o, f, isRefName, 'a ful
 export const repoUrl = (o: Fields, f: string) => checked(o, f, isRepoUrl, 'an absolute path or a file://, ssh://, git://, http(s):// or user@host:path URL');
 export const plainName = (o: Fields, f: string) => checked(o, f, isName, `a name of letters, digits, ".", "_" or "-" (at most ${LIMITS.name})`);
 export const requestId = (o: Fields, f: string) => checked(o, f, isRequestId, 'a request id such as L-17');
+export const commitPrefix = (o: Fields, f: string) => checked(o, f, isCommitPrefix, 'a commit id or its start (7 to 64 lower-case hex digits)');
+export const artifactPath = (o: Fields, f: string) => checked(o, f, isArtifactPath, 'a relative path of plain names (no "..", "." or empty part)');
+export const artifactPattern = (o: Fields, f: string) => checked(o, f, isArtifactPattern, 'a relative path or pattern of plain names (no "..", "." or empty part)');
+
+function artifactFile(o: Fields, f: string): ArtifactFile {
+  const a = object(o, f);
+  return { path: artifactPath(a, 'path'), bytes: count(a, 'bytes') };
+}
+
+const note = (o: Fields, f: string) => text(o, f, LIMITS.text);
+
+export function artifactsKept(o: Fields, f: string): ArtifactsKept {
+  const a = object(o, f);
+  return {
+    dir: nullable(a, 'dir', (x, k) => text(x, k, LIMITS.printable)),
+    files: list(a, 'files', LIMITS.artifactFiles, artifactFile),
+    notes: list(a, 'notes', LIMITS.artifactNotes, note),
+  };
+}
 export const time = (o: Fields, f: string) => text(o, f, 64);
 export const count = (o: Fields, f: string) => int(o, f, 0, MAX_INT);
 /** A difference of two clock readings: a clock stepped back makes it negative. */
@@ -57,6 +76,7 @@ export function command(o: Fields, f: string): ObserverCommand {
   const op = oneOf(c, 'op', COMMAND_OPS);
   switch (op) {
     case 'resolve': return { op, ref: refName(c, 'ref') };
+    case 'locate': return { op, commit: commitPrefix(c, 'commit') };
     case 'inspect': return { op, refs: refs(c, 'refs') };
     case 'merge': return {
       op, batch: requestId(c, 'batch'), kind: oneOf(c, 'kind', ['land', 'try'] as const), target: refName(c, 'target'),
@@ -82,6 +102,7 @@ export function commandAnswer(o: Fields, f: string): CommandAnswer {
   const a = object(o, f);
   const op = oneOf(a, 'op', ANSWER_OPS);
   switch (op) {
+    case 'locate': return { op, ref: refName(a, 'ref') };
     case 'inspect': return {
       op,
       refs: list(a, 'refs', LIMITS.heldLeases, (x, k) => {
@@ -162,6 +183,9 @@ export function outcome(o: Fields, f: string): RunOutcome {
     cancelled: r.cancelled === undefined ? false : bool(r, 'cancelled'),
     failedTests: list(r, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
     junit: nullable(r, 'junit', (x, k) => text(x, k, LIMITS.junitChars)),
+    // Absent from outcomes of an older Keel and of jobs without artifacts.
+    ...(r.artifacts === undefined ? {} : { artifacts: list(r, 'artifacts', LIMITS.artifactFiles, artifactFile) }),
+    ...(r.artifactNotes === undefined ? {} : { artifactNotes: list(r, 'artifactNotes', LIMITS.artifactNotes, note) }),
   };
 }
 
@@ -177,6 +201,7 @@ export function jobSpec(o: Fields, f: string): JobSpec {
     retryDelayMs: count(s, 'retryDelayMs'),
     labels: list(s, 'labels', LIMITS.labels, plainName),
     junit: nullable(s, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
+    ...(s.artifacts === undefined ? {} : { artifacts: list(s, 'artifacts', LIMITS.artifactPatterns, artifactPattern) }),
   };
 }
 
@@ -184,6 +209,7 @@ function attemptRecord(o: Fields, f: string): AttemptRecord {
   const a = object(o, f);
   return {
     attempt: int(a, 'attempt', 1, MAX_INT),
+    ...(a.run === undefined ? {} : { run: int(a, 'run', 1, MAX_INT) }),
     lease: text(a, 'lease', LIMITS.leaseChars),
     runner: plainName(a, 'runner'),
     status: oneOf(a, 'status', ATTEMPT_STATUSES),
@@ -220,6 +246,7 @@ function jobRecord(o: Fields, f: string): JobRecord {
     junit: nullable(j, 'junit', (x, k) => text(x, k, LIMITS.printable)),
     failedTests: list(j, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
     notBefore: nullable(j, 'notBefore', time),
+    ...(j.artifacts === undefined ? {} : { artifacts: artifactsKept(j, 'artifacts') }),
   };
 }
 
@@ -305,5 +332,7 @@ export function runnerSummary(o: Fields, f: string): RunnerSummary {
     busy: int(r, 'busy', 0, LIMITS.slots),
     running: list(r, 'running', LIMITS.slots, commitId),
     draining: bool(r, 'draining'),
+    paused: bool(r, 'paused'),
+    unhealthy: nullable(r, 'unhealthy', (x, k) => text(x, k, LIMITS.text)),
   };
 }

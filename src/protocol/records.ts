@@ -37,11 +37,32 @@ export interface RunOutcome {
   failedTests: string[];
   /** The JUnit XML the tests wrote, when the job declares it or the runner can ask for it. */
   junit: string | null;
+  /** The files of the job's `artifacts` the runner sends (in `artifact` messages, before the result); absent: none. */
+  artifacts?: ArtifactFile[];
+  /** What the runner left out of them, and why (a symlink, a name it would not send, the size limit). */
+  artifactNotes?: string[];
+}
+
+/** One file of a job's artifacts: its path inside the repository and its size. */
+export interface ArtifactFile {
+  path: string;
+  bytes: number;
+}
+
+/** The artifacts the dispatcher kept of a job's last attempt. */
+export interface ArtifactsKept {
+  /** Beside the results: <sha>.<job>.artifacts, holding the files at their paths; null when none were kept. */
+  dir: string | null;
+  files: ArtifactFile[];
+  /** What was left out, by the runner or the dispatcher, and why. */
+  notes: string[];
 }
 
 /** One attempt at a job; `lost` means the runner died or went silent. */
 export interface AttemptRecord {
   attempt: number;
+  /** The build's run it belongs to (1, then one more per keel retry); absent in records from before runs were kept per attempt. */
+  run?: number;
   lease: string;
   runner: string;
   status: OutcomeStatus | 'lost' | 'cancelled' | 'running';
@@ -71,6 +92,8 @@ export interface JobSpec {
   labels: string[];
   /** Where the job writes JUnit XML, relative to the repository root. */
   junit: string | null;
+  /** Files to send back after the job (keel.json `artifacts`): paths and patterns (*, **, ?); absent: none. */
+  artifacts?: string[];
 }
 
 export interface JobRecord {
@@ -97,6 +120,8 @@ export interface JobRecord {
   failedTests: string[];
   /** When a retry may start (after a failure, with retryDelay); null when not waiting. */
   notBefore: string | null;
+  /** The artifacts of its last attempt, when it declares any. */
+  artifacts?: ArtifactsKept;
 }
 
 /**
@@ -196,6 +221,10 @@ export interface RunnerSummary {
   /** The commits of those jobs, at most a few. */
   running: string[];
   draining: boolean;
+  /** An admin paused it: it takes no new job. */
+  paused: boolean;
+  /** Why it gets no jobs for a while (infrastructure failures in a row), and until when; null when healthy. */
+  unhealthy: string | null;
 }
 
 /** Where a land or try request is. `passed`: a try whose merge passed (a try never lands). */

@@ -1,6 +1,8 @@
 // Validators for values that arrive from the wire and later reach git
 // arguments or file names. They are pure so the protocol decoder can use them.
 
+import { LIMITS } from './limits.js';
+
 const COMMIT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const URL_SCHEMES = ['file://', 'ssh://', 'git://', 'http://', 'https://'];
@@ -11,6 +13,26 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /** A full commit id: 40 hex digits (SHA-1) or 64 (SHA-256), lower case. */
 export function isCommitId(value: string): boolean {
   return COMMIT_ID.test(value);
+}
+
+/** The start of a commit id, as people type it: 7 to 64 lower-case hex digits. */
+export function isCommitPrefix(value: string): boolean {
+  return /^[0-9a-f]{7,64}$/.test(value);
+}
+
+/** One part of a path from a repository: a file or folder name that cannot climb out or hide a separator. */
+function isPathPart(part: string): boolean {
+  return part !== '' && part !== '.' && part !== '..' && Buffer.byteLength(part) <= 255 && !CONTROL.test(part) && !part.includes('\\');
+}
+
+/** A file's path inside a job's artifacts: relative, "/"-separated, every part a plain name. */
+export function isArtifactPath(path: string): boolean {
+  return path.length > 0 && path.length <= LIMITS.artifactPath && path.split('/').every(isPathPart);
+}
+
+/** A keel.json `artifacts` pattern: like a path, whose parts may hold *, ** and ?. */
+export function isArtifactPattern(pattern: string): boolean {
+  return pattern.length > 0 && pattern.length <= LIMITS.artifactPattern && pattern.split('/').every(isPathPart);
 }
 
 /** Runner names and labels: short, no path or option characters. */

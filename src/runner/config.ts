@@ -4,7 +4,7 @@ import { parseAddress, type Address } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import { parseFlags, parseInteger, parseSeconds } from '../common/flags.js';
 import { createGitContext, type GitContext } from '../common/git/run.js';
-import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
+import { loadSecurity, SECURITY_FLAGS, securityUsage, type Security } from '../common/security.js';
 import { LIMITS } from '../protocol/limits.js';
 import { isName } from '../protocol/validate.js';
 import { inheritedEnv } from './test-env.js';
@@ -42,7 +42,7 @@ export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name
                           finish for this long; then cancel them and hand them
                           back to the dispatcher (default 60). A second signal
                           exits at once
-${SECURITY_USAGE}`;
+${securityUsage('a runner token (keel token runner), or the master')}`;
 
 function defaultName(): string {
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 50) || 'runner';

@@ -2,7 +2,8 @@
 // out into a clean worktree, run the job's command there (its own `run`, or
 // what test-command.ts finds in tests/), read its JUnit report if it has one,
 // kill whatever it left running outside its process group (found by its
-// KEEL_JOB_ID), and give the worktree back for the next job. Every way this
+// KEEL_JOB_ID), copy its artifacts to the spool, and give the worktree back
+// for the next job. Every way this
 // can go wrong ends as a RunOutcome, never as a throw; `infra` marks the ways
 // that were the runner's fault.
 
@@ -13,6 +14,7 @@ import type { WorktreePool } from '../common/git/worktree-pool.js';
 import type { Job } from '../protocol/messages.js';
 import type { RunOutcome } from '../protocol/records.js';
 import { JOB_ID_VARIABLE, killJobProcesses, newJobId } from './job-processes.js';
+import { collectArtifacts } from './artifact-collect.js';
 import { attachJunit } from './junit-file.js';
 import { boundOutcome, errorOutcome } from './outcome.js';
 import { runTests, type OutputSink } from './run-tests.js';
@@ -30,6 +32,8 @@ export interface JobOptions {
   signal: AbortSignal;
   /** For what the runner decided about this job (ignored env names, an unreadable report). */
   log: (message: string) => void;
+  /** Where this attempt's artifacts are copied to wait with its result (the spool). */
+  artifactsDir: string;
 }
 
 export async function runJob(job: Job, options: JobOptions): Promise<RunOutcome> {
@@ -52,32 +56,57 @@ async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcom
     return errorOutcome(startedAt, `checkout failed: ${(error as Error).message}`, true);
   }
   const jobId = newJobId(job.lease, job.attempt);
+  let outcome: RunOutcome;
   try {
-    const plan = await choosePlan(job, worktree);
-    if (plan.junit !== undefined) {
-      // The repository could have committed a symlink there; the reporter must not write through it.
-      await rm(join(worktree, plan.junit), { recursive: true, force: true });
-    }
-    const outcome = await runTests({
-      cwd: worktree,
-      plan,
-      env: environment(job, jobId, options),
-      timeoutMs: job.timeoutMs ?? options.timeoutMs,
-      killGraceMs: options.killGraceMs,
-      output: options.output,
-      signal: options.signal,
-    });
-    const junit = job.junit ?? plan.junit ?? null;
-    if (junit === null || options.signal.aborted) return outcome;
-    return await attachJunit(outcome, worktree, junit, options.log);
+    outcome = await runIn(worktree, job, jobId, options);
   } catch (error) {
-    if (error instanceof NoTestsError) return errorOutcome(startedAt, error.message, false);
-    return errorOutcome(startedAt, `could not run the tests: ${(error as Error).message}`, true);
-  } finally {
+    outcome = error instanceof NoTestsError
+      ? errorOutcome(startedAt, error.message, false)
+      : errorOutcome(startedAt, `could not run the tests: ${(error as Error).message}`, true);
+  }
+  try {
     // Before the worktree goes to the next job: a daemon could still be writing in it.
     await killLeftovers(jobId, options);
+    // Also of a failed run (a coverage report, a log); not of a cancelled one, whose result nobody waits for.
+    if (job.artifacts.length > 0 && !options.signal.aborted) outcome = await withArtifacts(outcome, worktree, job, options);
+  } finally {
     worktrees.release(mirror, worktree);
   }
+  return outcome;
+}
+
+/** The outcome with the artifacts copied to the spool, and notes on what was left out. */
+async function withArtifacts(outcome: RunOutcome, worktree: string, job: Job, options: JobOptions): Promise<RunOutcome> {
+  let collected;
+  try {
+    collected = await collectArtifacts(worktree, job.artifacts, options.artifactsDir, job.artifactBytes);
+  } catch (error) {
+    // A full spool disk, say: the result still goes, without them.
+    collected = { files: [], notes: [`could not be gathered: ${(error as Error).message}`] };
+  }
+  for (const note of collected.notes) options.log(`artifacts: ${note}`);
+  return { ...outcome, artifacts: collected.files, artifactNotes: collected.notes };
+}
+
+/** Runs the job's plan in its worktree, with its JUnit report when it has one. */
+async function runIn(worktree: string, job: Job, jobId: string, options: JobOptions): Promise<RunOutcome> {
+  const plan = await choosePlan(job, worktree);
+  if (plan.junit !== undefined) {
+    // The repository could have committed a symlink there; the reporter must not write through it.
+    await rm(join(worktree, plan.junit), { recursive: true, force: true });
+  }
+  const outcome = await runTests({
+    cwd: worktree,
+    plan,
+    env: environment(job, jobId, options),
+    timeoutMs: job.timeoutMs ?? options.timeoutMs,
+    killGraceMs: options.killGraceMs,
+    output: options.output,
+    signal: options.signal,
+  });
+  const junit = job.junit ?? plan.junit ?? null;
+  if (junit === null || options.signal.aborted) return outcome;
+  return await attachJunit(outcome, worktree, junit, options.log);
 }
 
 /** Kills the processes of this attempt that outlived it, and says which in the log and in the job's output. */

@@ -7,19 +7,23 @@
 // the commit again), output produced meanwhile is held in a bounded backlog,
 // and results wait in the spool until the dispatcher answers `recorded`.
 // After `registered` the runner sends, in this order: `drain` (if shutting
-// down), the held output, then every spooled result.
+// down), the held output, then every spooled result, each after its
+// artifacts (artifact-send.ts).
 
 import { formatAddress } from '../common/address.js';
 import { backoffDelay } from '../common/backoff.js';
 import { ANSWERED, Connection } from '../common/connection.js';
-import { dial } from '../common/dial.js';
+import { dial, explainClose } from '../common/dial.js';
+import { AuthRefusals } from '../common/auth-refusals.js';
 import { answerChallenge, hello } from '../common/hello.js';
 import type { Log } from '../common/log.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import type { ProtocolError } from '../protocol/errors.js';
 import { LIMITS } from '../protocol/limits.js';
 import { type Job, type Message, type Result, type Stream } from '../protocol/messages.js';
 import type { RunnerConfig } from './config.js';
 import { OutputBacklog } from './output-backlog.js';
+import { sendWithArtifacts } from './artifact-send.js';
 import { refusedJobLease } from './refused-job.js';
 import type { ResultSpool } from './result-spool.js';
 
@@ -32,6 +36,8 @@ export interface LinkOptions {
   onAbort(lease: string): void;
   /** Leases of the jobs running now. */
   runningLeases(): Iterable<string>;
+  /** The dispatcher refused this runner's secret (or lack of one) MAX_AUTH_REFUSALS times in a row: give up. */
+  onRefused(reason: string): void;
 }
 
 export class DispatcherLink {
@@ -44,6 +50,15 @@ export class DispatcherLink {
   private retryTimer: NodeJS.Timeout | null = null;
   private deadlineMs = 0;
   private readonly backlog = new OutputBacklog();
+  /** The results being sent on the current connection, in order. */
+  private delivering: Promise<void> = Promise.resolve();
+  private readonly refusals = new AuthRefusals();
+  /** Why the dispatcher will not admit this runner, learnt on the current connection. */
+  private authRefusal: string | null = null;
+  /** An `error` the dispatcher sent before `registered` (tls-required, ...): why it closed. */
+  private refusal: string | null = null;
+  /** The dispatcher has sent something on the current connection. */
+  private heard = false;
   /** Output writers waiting for the socket to drain; also released when it closes. */
   private drainWaiters: (() => void)[] = [];
 
@@ -79,10 +94,15 @@ export class DispatcherLink {
     if (first) this.conn!.onDrain(() => this.releaseDrainWaiters());
   }
 
-  /** Spools the result, then sends it if registered; it is re-sent after every reconnect until recorded. */
+  /** Spools the result, then sends it (after its artifacts) if registered; it is re-sent after every reconnect until recorded. */
   async sendResult(result: Result): Promise<void> {
     await this.options.spool.add(result);
-    if (this.isRegistered) this.conn!.send(result);
+    if (this.isRegistered) this.deliver(this.conn!, result);
+  }
+
+  /** Results go one after another on a connection, each after its artifacts, so files are not read all at once. */
+  private deliver(conn: Connection, result: Result): void {
+    this.delivering = this.delivering.then(() => (conn.isOpen ? sendWithArtifacts(conn, result, this.options.spool.artifactsDir(result.lease), this.log) : undefined));
   }
 
   /** Drops held output of a job whose output nobody will want (handed back unfinished). */
@@ -126,6 +146,9 @@ export class DispatcherLink {
       onProtocolError: (error, line) => this.badLine(error, line),
     });
     this.conn = conn;
+    this.authRefusal = null;
+    this.refusal = null;
+    this.heard = false;
     conn.send(hello('runner', this.config.name));
     void conn.closed.then((cause) => {
       if (this.conn !== conn) return;
@@ -135,7 +158,10 @@ export class DispatcherLink {
       if (this.watchdog) clearTimeout(this.watchdog);
       // A closed socket never emits 'drain'; writers resume into the backlog instead.
       this.releaseDrainWaiters();
-      if (!this.stopped) this.retry(`${wasRegistered ? 'lost' : 'could not register with'} dispatcher at ${where}${cause ? `: ${cause.message}` : ''}`);
+      if (this.stopped) return;
+      if (this.authRefusal !== null) return this.refused(`dispatcher at ${where} refused this runner: ${this.authRefusal}`);
+      const why = this.refusal ?? explainClose(cause, this.config.dispatcher, this.config.security.tls, this.heard)?.message;
+      this.retry(`${wasRegistered ? 'lost' : 'could not register with'} dispatcher at ${where}${why ? `: ${why}` : ''}`);
     });
   }
 
@@ -150,11 +176,20 @@ export class DispatcherLink {
     return ANSWERED;
   }
 
-  private retry(reason: string): void {
+  /** Said once; after a few refusals in a row the runner gives up rather than retry forever. */
+  private refused(reason: string): void {
+    const step = this.refusals.refused(reason);
+    if (step.say !== null) this.log(step.say);
+    if (step.giveUp) return this.options.onRefused(reason);
+    this.retry(null);
+  }
+
+  /** Reconnects after a backoff; `reason` is logged once per outage (null: already said). */
+  private retry(reason: string | null): void {
     if (this.stopped) return;
     const delay = backoffDelay(this.failures);
     // One line per outage, not one per attempt.
-    if (this.failures === 0) this.log(`${reason}; reconnecting`);
+    if (this.failures === 0 && reason !== null) this.log(`${reason}; reconnecting`);
     this.failures += 1;
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
@@ -180,6 +215,7 @@ export class DispatcherLink {
   private onRegistered(conn: Connection, name: string): void {
     this.registered = true;
     this.failures = 0;
+    this.refusals.admitted();
     this.log(`registered with dispatcher at ${formatAddress(this.config.dispatcher)} as ${name}`);
     if (this.draining) conn.send({ type: 'drain' });
     const { messages, dropped } = this.backlog.take();
@@ -187,16 +223,19 @@ export class DispatcherLink {
     for (const message of messages) conn.send(message);
     const results = this.options.spool.values();
     if (results.length > 0) this.log(`sending ${results.length} unrecorded result(s)`);
-    for (const result of results) conn.send(result);
+    this.delivering = Promise.resolve();
+    for (const result of results) this.deliver(conn, result);
   }
 
   private receive(conn: Connection, message: Message): void {
+    this.heard = true;
     if (this.deadlineMs > 0) this.armWatchdog(conn);
     switch (message.type) {
       case 'challenge':
         try {
           conn.send(answerChallenge(message.nonce, this.config.security.secret, 'runner', this.config.name));
         } catch (error) {
+          this.authRefusal = (error as Error).message;
           conn.close(error as Error);
         }
         return;
@@ -223,7 +262,10 @@ export class DispatcherLink {
         void this.options.spool.remove(message.lease);
         return;
       case 'error':
-        this.log(`dispatcher error: ${message.code}: ${message.message}`);
+        // Refused admission: the connection closes next, and the reason is said there.
+        if (message.code === ErrorCode.authFailed && !this.registered) this.authRefusal = `${message.code}: ${message.message}`;
+        else if (!this.registered) this.refusal = `${message.code}: ${message.message}`;
+        else this.log(`dispatcher error: ${message.code}: ${message.message}`);
         return;
       default:
         this.log(`unexpected ${message.type} from dispatcher`);

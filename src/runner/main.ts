@@ -54,11 +54,17 @@ export async function main(argv: string[]): Promise<void> {
     onRefusedJob: (lease, error) => jobs.refuse(lease, error),
     onAbort: (lease) => jobs.abort(lease),
     runningLeases: () => jobs.leases(),
+    // Its secret will not do: like a bad flag, a reason and exit 2, once the jobs it runs are stopped.
+    onRefused: (reason) => {
+      log(`giving up: ${reason}`);
+      void jobs.handBack().then(() => link.stop()).finally(() => process.exit(2));
+    },
   });
   const mirrors = new Mirrors(config.workdir, config.git);
   const worktrees = new WorktreePool({ workdir: config.workdir, mirrors, git: config.git });
   await worktrees.removeStale();
-  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, worktrees, link });
+  const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, worktrees, link, artifactsDir: (lease) => spool.artifactsDir(lease) });
+  if (config.security.warning) log(`warning: ${config.security.warning}`);
   log(`starting; dispatcher ${formatAddress(config.dispatcher)}, workdir ${config.workdir}, ${config.slots} slot(s)`);
   link.start();
 

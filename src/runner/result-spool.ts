@@ -3,8 +3,10 @@
 // outage and a runner restart. A result is written before it is first sent
 // and its file deleted when the dispatcher answers `recorded`, accepted or
 // not: either way the dispatcher has decided and will not want it again.
+// The job's artifacts wait beside it in <lease>.artifacts/, copied there
+// before the result is written, and go with it.
 
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import type { Log } from '../common/log.js';
@@ -12,6 +14,7 @@ import { decode, LEASE } from '../protocol/codec.js';
 import type { Result } from '../protocol/messages.js';
 
 const SUFFIX = '.json';
+const ARTIFACTS = '.artifacts';
 
 /** The protocol's lease rule, checked again here because a lease becomes a file name. */
 export function isLease(value: string): boolean {
@@ -41,6 +44,12 @@ export class ResultSpool {
     return [...this.results.values()];
   }
 
+  /** Where the artifacts of the attempt holding `lease` wait with its result. */
+  artifactsDir(lease: string): string {
+    if (!isLease(lease)) throw new Error(`refusing an artifacts folder for lease ${JSON.stringify(lease)}: not a lease id`);
+    return join(this.dir, `${lease}${ARTIFACTS}`);
+  }
+
   /**
    * Reads what an earlier run left behind. A file that cannot be read or is
    * not a valid result for the lease in its name is logged and skipped (left
@@ -49,10 +58,16 @@ export class ResultSpool {
   async load(): Promise<Result[]> {
     await mkdir(this.dir, { recursive: true });
     const loaded: Result[] = [];
-    for (const name of (await readdir(this.dir)).sort()) {
+    const names = (await readdir(this.dir)).sort();
+    for (const name of names) {
       // Leftovers of a write cut short by a crash; the result itself was never spooled.
       if (name.startsWith('.') && name.endsWith('.tmp')) {
         await unlink(join(this.dir, name)).catch(() => {});
+        continue;
+      }
+      if (name.endsWith(ARTIFACTS)) {
+        // Artifacts whose result was never written (a crash in between) will never be sent.
+        if (!names.includes(`${name.slice(0, -ARTIFACTS.length)}${SUFFIX}`)) await rm(join(this.dir, name), { recursive: true, force: true });
         continue;
       }
       const result = await this.read(name);
@@ -90,6 +105,9 @@ export class ResultSpool {
           this.log(`cannot delete spooled result ${this.path(lease)}: ${(error as Error).message}`);
         }
       }
+      await rm(this.artifactsDir(lease), { recursive: true, force: true }).catch((error: Error) => {
+        this.log(`cannot delete the spooled artifacts of lease ${lease}: ${error.message}`);
+      });
     });
   }
 

@@ -18,6 +18,19 @@ import { parseCounts } from './counts.js';
 import { pipeOutput, Tail } from './pipe-output.js';
 import { terminateGroup } from './process-group.js';
 import type { TestPlan } from './test-command.js';
+import { UnittestFailures } from './unittest-failures.js';
+
+/** A tail that also hands every piece to the failure reader. */
+class WatchedTail extends Tail {
+  constructor(private readonly failures: UnittestFailures) {
+    super();
+  }
+
+  override push(piece: string): void {
+    super.push(piece);
+    this.failures.push(piece);
+  }
+}
 
 export interface OutputSink {
   /** False means the receiver is behind: the child's pipes pause until onDrain. */
@@ -75,7 +88,9 @@ type Ending = Pick<RunOutcome, 'status' | 'exitCode' | 'signal' | 'timedOut' | '
 export async function runTests(options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { steps } = options.plan;
-  const tails: Record<Stream, Tail> = { stdout: new Tail(), stderr: new Tail() };
+  // One reader per stream: their lines interleave, so a partial line of one must not meet the other's.
+  const failed = { stdout: new UnittestFailures(), stderr: new UnittestFailures() };
+  const tails: Record<Stream, Tail> = { stdout: new WatchedTail(failed.stdout), stderr: new WatchedTail(failed.stderr) };
   const finish = ({ infra = false, cancelled = false, ...ending }: Ending): RunOutcome => ({
     ...ending,
     infra,
@@ -84,7 +99,7 @@ export async function runTests(options: RunOptions): Promise<RunOutcome> {
     durationMs: Date.now() - startedAt.getTime(),
     command: steps.map((argv) => argv.join(' ')),
     counts: parseCounts(`${tails.stdout.text}\n${tails.stderr.text}`),
-    failedTests: [],
+    failedTests: [...new Set([...failed.stderr.names(), ...failed.stdout.names()])],
     junit: null,
   });
   const stopped = { status: 'error', exitCode: null, signal: null, timedOut: false } as const;

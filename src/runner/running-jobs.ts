@@ -38,7 +38,7 @@ export class RunningJobs {
   constructor(
     private readonly config: RunnerConfig,
     private readonly log: Log,
-    private readonly parts: { mirrors: Mirrors; worktrees: WorktreePool; link: JobLink },
+    private readonly parts: { mirrors: Mirrors; worktrees: WorktreePool; link: JobLink; artifactsDir(lease: string): string },
   ) {}
 
   get size(): number {
@@ -71,6 +71,7 @@ export class RunningJobs {
       timeoutMs: this.config.timeoutMs,
       killGraceMs: this.config.killGraceMs,
       signal: controller.signal,
+      artifactsDir: this.parts.artifactsDir(job.lease),
       log: (message) => this.log(`${what}: ${message}`),
       output: {
         write: (stream, data) => link.sendOutput(job.lease, stream, data),

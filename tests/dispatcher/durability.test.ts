@@ -155,7 +155,9 @@ test('results that cannot be written hold back new jobs past --max-unwritten, an
   await waitFor(() => h.lines.some((line) => line.includes('1 finished builds are waiting for their result files to be written (--max-unwritten)')), 'the hold-back', 10_000);
   const client = await h.peer('client');
   client.send({ type: 'query', commit: SHA[1]!, project: null });
-  assert.equal((await client.next('status')).builds[0]?.status, 'queued', 'the second build waits while the first result is unwritten');
+  const waiting = (await client.next('status')).builds[0];
+  assert.equal(waiting?.status, 'queued', 'the second build waits while the first result is unwritten');
+  assert.equal(waiting?.note, 'waiting for disk: 1 finished builds\' result files are not written yet (--max-unwritten)', 'and says so');
   assert.equal(runner.received.filter((m) => m.type === 'job').length, 0, 'no second job was sent');
 
   unblock();

@@ -363,3 +363,12 @@ test('a journal and a snapshot written before builds had subjects replay: pushes
   assert.equal(restored.leases.get('-zArh_uOAsSo-5')?.build.commit, four);
   assert.equal(restored.builds.get(three!)?.run, 1);
 });
+
+test('pause and resume records: a runner paused by name stays paused through a snapshot; resume forgets it', () => {
+  const pause = (runner: string, paused: boolean): JournalRecord => ({ op: 'pause', runner, paused, by: 'admin owner', at: AT });
+  const { state } = run([pause('r1', true), pause('r2', true), pause('r2', false)].map((record) => DISPATCHER_JOURNAL.readRecord(JSON.parse(JSON.stringify({ seq: 1, ...record })))));
+  assert.deepEqual([...state.paused], ['r1']);
+  const restored = stateFrom(DISPATCHER_JOURNAL.readSnapshot(JSON.parse(JSON.stringify(snapshotOf(state)))));
+  assert.deepEqual([...restored.paused], ['r1']);
+  assert.throws(() => DISPATCHER_JOURNAL.readRecord({ seq: 1, ...pause('../x', true) }), /runner/);
+});

@@ -89,7 +89,7 @@ test('keel cancel L-n during the test kills its jobs and leaves main untouched; 
   assert.match(again.stdout, /L-1 is already over \(cancelled\)/);
   const usage = await g.d.keel('cancel', 'L-x');
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /SHA\|REQUEST must be one full commit id .* or a request id/);
+  assert.match(usage.stderr, /SHA\|REQUEST must be a commit id .* or a request id/);
 });
 
 test('a branch or target that does not exist, or a bad name, is one line and exit 2, and nothing is queued', async (t) => {

@@ -19,9 +19,9 @@ test('keel logs --follow: every job to its end, lines prefixed by job, exit stat
   const w = world(t);
   const pki = makePki(t);
   const master = join(w.tmp, 'master.token');
-  writeFileSync(master, MASTER);
+  writeFileSync(master, MASTER, { mode: 0o600 });
   const client = join(w.tmp, 'client.token');
-  writeFileSync(client, formatToken(MASTER_KEY, 'client'));
+  writeFileSync(client, formatToken(MASTER_KEY, 'client'), { mode: 0o600 });
   const script = [
     '#!/bin/sh', ...w.scripts.recordRun('job'), 'echo "$1 starts"', `echo $$ > "${w.control}/started-$1"`,
     `while [ ! -e '${w.control}/release' ]; do sleep 0.05; done`, 'printf "$1 \\033[32mdone\\033[0m\\n"', '[ "$1" != lint ]', '',

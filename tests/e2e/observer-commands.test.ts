@@ -77,7 +77,7 @@ test('an observer speaks only for its own project: a second one is refused, and 
 
   const other = await connectObserver(t, d.port, { repo: '/srv/git/lib.git', project: 'lib' }, { name: 'lib-observer' });
   const admin = await connectAs(t, d.port, 'admin', 'owner');
-  admin.send({ type: 'build', ref: 'refs/heads/main', project: 'app' });
+  admin.send({ type: 'build', ref: 'refs/heads/main', commit: null, project: 'app' });
   const command = await first.peer.next('command');
   assert.deepEqual(command.command, { op: 'resolve', ref: 'refs/heads/main' });
   other.peer.send({ type: 'command-result', id: command.id, ok: true, code: null, message: 'forged', commit: 'f'.repeat(40), answer: null });

@@ -157,7 +157,7 @@ test('the secret never crosses the wire: a real `keel status` and a raw handshak
   }
 });
 
-test('a real runner with a runner token registers; one with a wrong token is refused and keeps retrying', async (t) => {
+test('a real runner with a runner token registers; one with a wrong token is told why once, and exits 2 after a few tries', async (t) => {
   const w = world(t);
   const d = await w.dispatcher({ secret: MASTER });
   const goodToken = join(w.tmp, 'runner.token');
@@ -167,11 +167,12 @@ test('a real runner with a runner token registers; one with a wrong token is ref
   const wrongToken = join(w.tmp, 'wrong.token');
   writeFileSync(wrongToken, `${formatToken(otherMasterKey('not-the-master'), 'runner')}\n`);
   const bad = w.startRunner('bad-runner', d, { extra: ['--token-file', wrongToken] });
+  assert.equal((await w.exit(bad)).code, 2, bad.lines.join('\n'));
   // Logs kept: a refusal reaches only the refused peer and the dispatcher's log, and their saying so is the point.
-  await bad.waitForLine(/auth-failed/);
-  // Refused again after its backoff: it retries rather than exiting.
-  await w.until(() => d.count(/authentication as runner failed/) >= 2, 'a second refused attempt');
-  assert.equal(bad.child.exitCode, null, `the refused runner is still running:\n${bad.lines.join('\n')}`);
+  assert.equal(bad.count(/auth-failed: this secret is not derived from the dispatcher's master \(authenticating as runner\); trying 2 more times before giving up/), 1, `said once:\n${bad.lines.join('\n')}`);
+  assert.equal(bad.count(/reconnecting/), 0, 'no vague line besides it');
+  assert.equal(bad.count(/giving up: /), 1);
+  assert.ok(d.count(/this secret is not derived from the dispatcher's master/) >= 2, 'it did try again before giving up');
   const { runners } = await d.status();
   assert.deepEqual(runners.map((r) => r.name), ['good-runner'], 'the refused runner never registered');
 });

@@ -131,7 +131,7 @@ test('--client-idle: a client that asks nothing is closed; one waiting on an ans
 
   const observer = await connectObserver(t, d.port, { repo: w.central }, { name: 'slow-observer' });
   const admin = await connectAs(t, d.port, 'admin', 'owner');
-  admin.send({ type: 'build', ref: 'refs/heads/main', project: null });
+  admin.send({ type: 'build', ref: 'refs/heads/main', commit: null, project: null });
   const command = await observer.peer.next('command');
   // A client that connects now and asks nothing is the clock: once it is closed, an idle period has passed.
   const clock = await connectAs(t, d.port, 'client', 'clock');

@@ -62,7 +62,7 @@ function plainHello(port: number): Promise<{ text: string; ended: string }> {
   });
 }
 
-test('TLS: keel status trusts only the given CA; a plain-TCP peer gets no protocol answer; a runner registers over TLS', async (t) => {
+test('TLS: keel status trusts only the given CA; a plain-TCP peer is told to use TLS and nothing else; a runner registers over TLS', async (t) => {
   const pki = makePki(t);
   const w = world(t);
   const d = await w.dispatcher({ extra: ['--tls-cert', pki.server, '--tls-key', pki.serverKey], tls: { ca: readFileSync(pki.ca) } });
@@ -81,7 +81,10 @@ test('TLS: keel status trusts only the given CA; a plain-TCP peer gets no protoc
 
   const plain = await plainHello(d.port);
   assert.notEqual(plain.ended, 'still open after 10 s', 'the TLS port closes on a plain-TCP peer');
-  assert.doesNotMatch(plain.text, /"type"|welcome|challenge/, 'no protocol message in plain text');
+  // One plain-text line saying why, and no protocol conversation.
+  assert.deepEqual(plain.text.split('\n').filter(Boolean).map((line) => JSON.parse(line)), [
+    { type: 'error', code: 'tls-required', message: 'this dispatcher speaks TLS: give --tls-ca FILE (the CA that signed its certificate)' },
+  ]);
 
   // Listed in the status the harness asks for over TLS.
   await w.runner('tls-runner', d, { extra: ['--tls-ca', pki.ca] });

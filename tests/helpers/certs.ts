@@ -1,6 +1,7 @@
 // Throwaway certificates for TLS tests, made with the `openssl` command in a
 // temp folder: a CA and a server certificate for localhost/127.0.0.1 signed
-// by it, an unrelated CA, and a client CA with a client certificate. EC keys
+// by it (and one for localhost only), an unrelated CA, and a client CA with a
+// client certificate. EC keys
 // keep it fast. Arguments are always arrays; nothing goes through a shell.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -23,6 +24,9 @@ export interface Pki {
   /** A client certificate signed by otherCa, not clientCa. */
   rogueClient: string;
   rogueClientKey: string;
+  /** A server certificate signed by `ca` for the name localhost only (no IP address). */
+  localhostOnly: string;
+  localhostOnlyKey: string;
 }
 
 const KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -57,6 +61,7 @@ export function makePki(t: TestContext): Pki {
     'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
   makeLeaf(dir, 'client', 'client-ca', 'keel-test-client', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
   makeLeaf(dir, 'rogue-client', 'other-ca', 'keel-test-rogue', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+  makeLeaf(dir, 'localhost-only', 'ca', 'localhost', 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n');
   const at = (file: string) => join(dir, file);
   return {
     dir,
@@ -69,5 +74,7 @@ export function makePki(t: TestContext): Pki {
     clientKey: at('client.key'),
     rogueClient: at('rogue-client.pem'),
     rogueClientKey: at('rogue-client.key'),
+    localhostOnly: at('localhost-only.pem'),
+    localhostOnlyKey: at('localhost-only.key'),
   };
 }

@@ -1,6 +1,9 @@
-// GitWork.resolveRef on real repositories: a bare origin and a clone of it,
-// origin read in place when it is a folder, the clone's view of it when not.
+// GitWork.resolveRef and locateCommit on real repositories: a bare origin
+// and a clone of it, origin read in place when it is a folder, the clone's
+// view of it when not.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -81,4 +84,40 @@ test('a ref that is not a full, well-formed ref name never reaches git', async (
   for (const ref of ['main', '--all', 'refs/heads/a..b', 'refs/heads/*', 'refs/heads/x\nrefs/heads/y', '']) {
     await assert.rejects(gitWork.resolveRef(ref), /^Error: refusing to pass .* to git: not a full ref name$/, JSON.stringify(ref));
   }
+});
+
+/**
+ * Two commit objects whose ids share their first 7 hex digits: parentless
+ * commits of the empty tree that differ only in their message, searched for
+ * by hashing them here (a collision of 28 bits comes within some 20,000).
+ */
+function collidingCommits(): [string, string] {
+  const seen = new Map<string, string>();
+  for (let i = 0; ; i += 1) {
+    const body = `tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor Keel Test <test@keel.invalid> 1700000000 +0000\ncommitter Keel Test <test@keel.invalid> 1700000000 +0000\n\ncollide ${i}\n`;
+    const id = createHash('sha1').update(`commit ${Buffer.byteLength(body)}\0${body}`).digest('hex');
+    const other = seen.get(id.slice(0, 7));
+    if (other !== undefined) return [other, body];
+    seen.set(id.slice(0, 7), body);
+  }
+}
+
+test('locateCommit: a short id names the commit and a branch that has it (its head first, then main), or says why not', async (t) => {
+  const { central, clone, work, first } = originAndClone(t);
+  const second = commitFiles(work, { 'a.txt': '2' }, 'second');
+  git(work, 'push', '-q', 'origin', 'main', `${first}:refs/heads/old`, `${second}:refs/heads/topic`);
+  const gitWork = await gitWorkOf(t, clone);
+  assert.deepEqual(await gitWork.locateCommit(first.slice(0, 7)), { kind: 'found', commit: first, ref: 'refs/heads/old' }, 'the branch whose head it is');
+  assert.deepEqual(await gitWork.locateCommit(second), { kind: 'found', commit: second, ref: 'refs/heads/main' }, 'main before topic');
+  assert.deepEqual(await gitWork.locateCommit('0000000'), { kind: 'none' });
+  await assert.rejects(gitWork.locateCommit('--all'), /not a commit id/);
+
+  const tree = git(central, 'rev-parse', `${first}^{tree}`);
+  const dangling = git(central, 'commit-tree', tree, '-m', 'on no branch');
+  assert.deepEqual(await gitWork.locateCommit(dangling.slice(0, 9)), { kind: 'nowhere', commit: dangling });
+
+  const ids = collidingCommits().map((body) => execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: central, input: body, encoding: 'utf8' }).trim());
+  assert.equal(ids[0]!.slice(0, 7), ids[1]!.slice(0, 7));
+  assert.deepEqual(await gitWork.locateCommit(ids[0]!.slice(0, 7)), { kind: 'ambiguous', commits: [...ids].sort(), more: false });
+  assert.equal((await gitWork.locateCommit(ids[0]!)).kind, 'nowhere', 'the whole id is not ambiguous');
 });

@@ -66,7 +66,7 @@ function freePort(): Promise<number> {
 }
 
 describe('observer process', { concurrency: true }, () => {
-  test('first run reports the head only, then every pushed commit oldest first, and a new branch only its own', async (t) => {
+  test('first run reports the head only, then every pushed commit oldest first, and a new branch its head', async (t) => {
     const start = observers(t);
     const s = setup(t);
     const server = await fakeDispatcher(t);
@@ -86,17 +86,17 @@ describe('observer process', { concurrency: true }, () => {
     git(s.work, 'checkout', '-q', '-b', 'feature');
     const feature = commits(s.work, 2, 'feature');
     git(s.work, 'push', '-q', 'origin', 'feature');
-    await waitFor(() => server.shas.length === 13, 'the feature commits');
-    assert.deepEqual(server.shas.slice(11), feature);
-    assert.ok(server.commits.slice(11).every((c) => c.ref === 'refs/heads/feature'));
+    await waitFor(() => server.shas.length === 12, 'the head of the new branch');
+    assert.deepEqual(server.shas.slice(11), [feature[1]]);
+    assert.equal(server.commits[11]!.ref, 'refs/heads/feature');
 
     // A later commit proves the scans in between found nothing else.
     git(s.work, 'checkout', '-q', 'main');
     const [marker] = commits(s.work, 1, 'marker');
     git(s.work, 'push', '-q', 'origin', 'main');
     await observer.waitForLine(new RegExp(`dispatcher queued ${marker}`));
-    assert.deepEqual(server.shas.slice(13), [marker]);
-    assert.equal(server.commits.length, 14, 'nothing sent twice');
+    assert.deepEqual(server.shas.slice(12), [marker]);
+    assert.equal(server.commits.length, 13, 'nothing sent twice');
 
     await waitFor(() => readCursorFile(s).pending.length === 0, 'an empty pending list on disk');
     observer.child.kill('SIGTERM');
@@ -198,6 +198,8 @@ describe('observer process', { concurrency: true }, () => {
     await waitFor(() => server.shas.length === 4, 'the local commits');
     assert.deepEqual(server.shas, [head, ...more, ...side]);
     assert.equal(server.commits[3]!.ref, 'refs/heads/side');
+    // Log kept: the warning is the feature. Said once, however many scans ran.
+    assert.equal(observer.count(/warning: .* has no origin, so the observer watches the clone's own branches: only commits made in it or pushed into it are seen, and runners fetch from /), 1);
   });
 
   test('bad flags or state exit 2 with one line naming the problem, before any connection', async (t) => {

@@ -53,26 +53,47 @@ test('a merge reports the merged commits with parents before children', async (t
   assert.equal(order.at(-1), merge);
 });
 
-test('a new branch reports only the commits on no known branch', async (t) => {
+test('a new branch reports its head only, and counts the commits before it that were not reported', async (t) => {
   const repo = makeRepo(t);
   const [base] = commits(repo, 1, 'base');
   git(repo, 'checkout', '-q', '-b', 'feature');
   const feature = commits(repo, 3, 'feature');
   const result = await scanOf(repo, new Map([['main', base!]]));
-  assert.deepEqual(result.found, feature.map((commit) => ({ commit, branch: 'feature' })));
+  assert.deepEqual(result.found, [{ commit: feature[2], branch: 'feature' }]);
+  assert.deepEqual(result.fresh, [{ branch: 'feature', head: feature[2], skipped: 2, more: false }]);
+  assert.deepEqual(result.capped, []);
 });
 
-test('a new branch off a main that also moved in the same scan reports only its own commits', async (t) => {
+test('the first push of a project (an empty cursor) reports its head, not its history', async (t) => {
+  const repo = makeRepo(t);
+  const history = commits(repo, 30, 'history');
+  const result = await scanOf(repo, new Map(), 10);
+  assert.deepEqual(result.found, [{ commit: history[29], branch: 'main' }]);
+  assert.deepEqual(result.fresh, [{ branch: 'main', head: history[29], skipped: 9, more: true }]);
+  assert.deepEqual(result.capped, [], 'a new branch is not capped: it reports one commit');
+});
+
+test('a new branch whose head a known branch already has reports nothing', async (t) => {
+  const repo = makeRepo(t);
+  const [, main] = commits(repo, 2, 'main');
+  git(repo, 'branch', 'copy-of-main');
+  git(repo, 'branch', 'older', 'HEAD~1');
+  const result = await scanOf(repo, new Map([['main', main!]]));
+  assert.deepEqual(result.found, []);
+  assert.deepEqual(result.fresh, []);
+});
+
+test('a new branch off a main that also moved in the same scan: every new commit of main, the head of the branch', async (t) => {
   const repo = makeRepo(t);
   const [base] = commits(repo, 1, 'base');
-  const [moved] = commits(repo, 1, 'moved');
+  const moved = commits(repo, 2, 'moved');
   git(repo, 'checkout', '-q', '-b', 'feature');
   const feature = commits(repo, 2, 'feature');
   const { found } = await scanOf(repo, new Map([['main', base!]]));
-  assert.deepEqual(found, [{ commit: moved, branch: 'main' }, ...feature.map((commit) => ({ commit, branch: 'feature' }))]);
+  assert.deepEqual(found, [...moved.map((commit) => ({ commit, branch: 'main' })), { commit: feature[1], branch: 'feature' }]);
 });
 
-test('two new branches sharing commits report each commit once, under the first branch', async (t) => {
+test('two new branches each report their head', async (t) => {
   const repo = makeRepo(t);
   const [base] = commits(repo, 1, 'base');
   git(repo, 'checkout', '-q', '-b', 'a');
@@ -81,10 +102,7 @@ test('two new branches sharing commits report each commit once, under the first 
   const own = commits(repo, 1, 'own');
   git(repo, 'checkout', '-q', 'main');
   const { found } = await scanOf(repo, new Map([['main', base!]]));
-  assert.deepEqual(found, [
-    ...shared.map((commit) => ({ commit, branch: 'a' })),
-    ...own.map((commit) => ({ commit, branch: 'b' })),
-  ]);
+  assert.deepEqual(found, [{ commit: shared[1], branch: 'a' }, { commit: own[0], branch: 'b' }]);
 });
 
 test('after a force-push only the commits not reported before come back', async (t) => {

@@ -66,20 +66,21 @@ for (const { message } of fixtures) {
   for (const field of Object.keys(message).filter((f) => f !== 'type')) {
     badField(`${message.type} without ${field}`, message, { [field]: undefined });
     // Where null is allowed (query.commit, job.timeoutMs/run/junit, project, admins.name, admin-list.token, retry.job,
-    // the code of a reply, command-result.commit/answer, status.record, done.request, land.target, history's cursors, logs.job),
+    // the code of a reply, command-result.commit/answer, status.record, done.request, land.target, build.commit, cancel-many.ref, history's cursors, logs.job),
     // `true` is the wrong type instead.
     const nullable = message.type === 'query' || ['timeoutMs', 'token', 'run', 'junit', 'project', 'code', 'record', 'answer', 'before', 'next'].includes(field)
       || (message.type === 'done' && field === 'request') || (message.type === 'land' && field === 'target')
       || (message.type === 'patch' && ['base', 'author', 'subject'].includes(field)) || (message.type === 'patch-op' && field === 'flag')
       || (message.type === 'patches' && ['state', 'sinceMs'].includes(field))
       || (message.type === 'admins' && field === 'name') || ((message.type === 'retry' || message.type === 'logs') && field === 'job')
-      || (message.type === 'command-result' && field === 'commit');
+      || (message.type === 'command-result' && field === 'commit')
+      || (message.type === 'build' && field === 'commit') || (message.type === 'cancel-many' && field === 'ref');
     badField(`${message.type} with ${field} ${nullable ? 'true' : 'null'}`, message, { [field]: nullable ? true : null });
   }
 }
 const outcome = sample('result').outcome;
-// `cancelled` may be absent (an outcome from an older runner's spool): see codec.test.ts.
-for (const field of Object.keys(outcome).filter((f) => f !== 'cancelled')) {
+// `cancelled` may be absent (an outcome from an older runner's spool): see codec.test.ts; so may the artifacts of a job without any.
+for (const field of Object.keys(outcome).filter((f) => !['cancelled', 'artifacts', 'artifactNotes'].includes(f))) {
   badField(`result outcome without ${field}`, sample('result'), { outcome: { ...outcome, [field]: undefined } });
 }
 for (const field of ['tests', 'passed', 'failed', 'skipped']) {

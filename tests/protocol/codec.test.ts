@@ -60,6 +60,8 @@ test('decode accepts values at their limits', () => {
     { type: 'result', lease: 'l', outcome: { ...sample('result').outcome, exitCode: -255 } },
     { type: 'result', lease: 'l', outcome: { ...sample('result').outcome, exitCode: 255 } },
     { type: 'query', commit: SHA1, project: null },
+    // A whole piece of an artifact file: 512 KiB, two thirds of a megabyte of base64, within the line limit.
+    { type: 'artifact', lease: 'L', path: `${'d/'.repeat(100)}f`, size: 1024 * 1024, offset: 512 * 1024, data: Buffer.alloc(512 * 1024, 7).toString('base64') },
   ];
   for (const message of limits) {
     assert.deepEqual(decode(JSON.stringify(message)), message, JSON.stringify(message).slice(0, 100));

@@ -17,10 +17,10 @@ export const NASTY =
 /** Every message type, checked by the compiler: adding a type breaks this until a fixture exists. */
 export const ALL_TYPES: Record<MessageType, true> = {
   hello: true, welcome: true, challenge: true, auth: true, error: true,
-  register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, recorded: true,
+  register: true, registered: true, drain: true, ping: true, pong: true, job: true, output: true, result: true, artifact: true, recorded: true,
   observe: true, observing: true, commit: true, queued: true, scan: true, command: true, 'command-result': true, finished: true, heard: true,
-  query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true,
-  abort: true, cancel: true, retry: true, build: true, done: true,
+  query: true, status: true, notify: true, notified: true, admins: true, 'admin-list': true, 'find-commit': true, commits: true,
+  abort: true, cancel: true, retry: true, build: true, pause: true, 'cancel-many': true, 'cancelled-many': true, done: true,
   land: true, 'land-wait': true, 'land-cancel': true, queue: true, 'land-queue': true,
   patch: true, 'patch-data': true, 'patch-op': true, patches: true, 'patch-list': true, 'patch-show': true, 'patch-record': true,
   'patch-read': true, 'patch-bytes': true,
@@ -40,6 +40,8 @@ export const fullOutcome: RunOutcome = {
   infra: false, cancelled: false,
   failedTests: ['math.adds', `odd ${NASTY}`],
   junit: `<testsuites><testcase name="a &amp; b"/></testsuites>${NASTY}`,
+  artifacts: [{ path: 'dist/app.js', bytes: 1234 }, { path: 'coverage/lcov.info', bytes: 0 }],
+  artifactNotes: [`dist/link: a symbolic link, not followed ${NASTY}`],
 };
 
 export const killedOutcome: RunOutcome = {
@@ -99,6 +101,7 @@ const jobRecord: JobRecord = {
   junit: null,
   failedTests: ['math.adds'],
   notBefore: null,
+  artifacts: { dir: `${SHA1}.test.artifacts`, files: [{ path: 'dist/app.js', bytes: 1234 }], notes: ['coverage/lcov.info: not kept, it did not arrive whole'] },
 };
 
 export const buildRecord: BuildRecord = {
@@ -142,7 +145,10 @@ export const patchRecord: PatchRecord = {
   }],
 };
 
-export const runnerSummary: RunnerSummary = { name: 'runner-1', slots: 2, labels: ['linux', 'node-20'], busy: 1, running: [SHA1], draining: false };
+export const runnerSummary: RunnerSummary = {
+  name: 'runner-1', slots: 2, labels: ['linux', 'node-20'], busy: 1, running: [SHA1], draining: false, paused: true,
+  unhealthy: `unhealthy until 2024-05-01T12:01:00.000Z after infrastructure failures in a row (last: fetch failed: ${NASTY})`,
+};
 
 export const buildSummary: BuildSummary = {
   commit: SHA1, project: 'lib', ref: 'refs/heads/main', subject: { kind: 'land', base: SHA1_B, request: 'B-4', requests: ['L-17', 'L-18'] }, run: 2,
@@ -191,6 +197,7 @@ export const fixtures: Fixture[] = [
       type: 'job', lease: 'lease_1-a', attempt: 1, job: 'test', commit: SHA1,
       repo: '/srv/git/app.git', ref: 'refs/heads/main', timeoutMs: 600_000,
       title: 'test (NODE=20, "quoted")', run: ['sh', '-c', `echo ${NASTY.replace(/\u0000/g, '')}`], env: { NODE: '20', _X1: '' }, junit: 'reports/junit.xml',
+      artifacts: ['dist/**', 'coverage/lcov.info', 'rep?rts/*.x\u00e9ml'], artifactBytes: 256 * 1024 * 1024,
     },
   },
   {
@@ -198,9 +205,11 @@ export const fixtures: Fixture[] = [
     message: {
       type: 'job', lease: 'L'.repeat(64), attempt: 3, job: 'lint.node-20', commit: SHA256,
       repo: 'ssh://git@example.com/app.git', ref: 'refs/tags/v1.0', timeoutMs: null,
-      title: 'lint', run: null, env: {}, junit: null,
+      title: 'lint', run: null, env: {}, junit: null, artifacts: [], artifactBytes: 0,
     },
   },
+  { name: 'artifact piece', message: { type: 'artifact', lease: 'lease_1-a', path: 'dist/app \u00e9 "x".js', size: 10, offset: 4, data: Buffer.from('abcdef').toString('base64') } },
+  { name: 'artifact, empty file', message: { type: 'artifact', lease: 'lease_1-a', path: 'coverage/.empty', size: 0, offset: 0, data: '' } },
   { name: 'output stdout', message: { type: 'output', lease: 'lease_1-a', stream: 'stdout', data: NASTY } },
   { name: 'output stderr empty', message: { type: 'output', lease: 'lease_1-a', stream: 'stderr', data: '' } },
   { name: 'result with full outcome', message: { type: 'result', lease: 'lease_1-a', outcome: fullOutcome } },
@@ -215,6 +224,8 @@ export const fixtures: Fixture[] = [
   { name: 'command resolve', message: { type: 'command', id: 'C-12', command: { op: 'resolve', ref: 'refs/heads/main' } } },
   { name: 'command-result ok', message: { type: 'command-result', id: 'C-12', ok: true, code: null, message: `main is at ${SHA1}`, commit: SHA1, answer: null } },
   { name: 'command-result failed', message: { type: 'command-result', id: 'C-999999999999999', ok: false, code: 'unknown-ref', message: NASTY, commit: null, answer: null } },
+  { name: 'command locate', message: { type: 'command', id: 'C-13', command: { op: 'locate', commit: 'abcdef0' } } },
+  { name: 'command-result located', message: { type: 'command-result', id: 'C-13', ok: true, code: null, message: `${SHA1} is on refs/heads/main`, commit: SHA1, answer: { op: 'locate', ref: 'refs/heads/main' } } },
   { name: 'command inspect', message: { type: 'command', id: 'Q-3', command: { op: 'inspect', refs: ['refs/heads/feature-x', 'refs/heads/main'] } } },
   {
     name: 'command merge',
@@ -260,7 +271,17 @@ export const fixtures: Fixture[] = [
   { name: 'finished', message: { type: 'finished', id: 17, build: buildSummary, jobs: jobSummaries } },
   { name: 'finished, a build with no jobs', message: { type: 'finished', id: Number.MAX_SAFE_INTEGER, build: queuedSummary, jobs: [] } },
   { name: 'heard', message: { type: 'heard', id: 17 } },
-  { name: 'build', message: { type: 'build', ref: 'refs/heads/release/1.x', project: 'lib' } },
+  { name: 'build', message: { type: 'build', ref: 'refs/heads/release/1.x', commit: null, project: 'lib' } },
+  { name: 'build a commit by its start', message: { type: 'build', ref: null, commit: '0123456', project: null } },
+  { name: 'build a commit by its whole id', message: { type: 'build', ref: null, commit: SHA256, project: 'lib' } },
+  { name: 'find-commit', message: { type: 'find-commit', prefix: '0123456', project: null } },
+  { name: 'commits', message: { type: 'commits', prefix: '0123456789ab', commits: [SHA1, SHA256], more: true } },
+  { name: 'commits, none', message: { type: 'commits', prefix: 'fffffff', commits: [], more: false } },
+  { name: 'cancel-many of a branch, queued only, dry run', message: { type: 'cancel-many', project: 'lib', ref: 'refs/heads/flood', queued: true, dryRun: true } },
+  { name: 'cancel-many of everything', message: { type: 'cancel-many', project: null, ref: null, queued: false, dryRun: false } },
+  { name: 'cancelled-many', message: { type: 'cancelled-many', dryRun: false, count: 1000, commits: [SHA1, SHA1_B] } },
+  { name: 'pause a runner', message: { type: 'pause', runner: 'runner-1', paused: true } },
+  { name: 'resume a runner', message: { type: 'pause', runner: 'r.2_x-y', paused: false } },
   { name: 'abort', message: { type: 'abort', lease: 'lease_1-a' } },
   { name: 'cancel', message: { type: 'cancel', commit: SHA1, project: null } },
   { name: 'retry one job', message: { type: 'retry', commit: SHA1, project: 'lib', job: 'unit.NODE-18' } },

@@ -49,7 +49,7 @@ export function jobRepoOf(
     files,
     job: (lease, extra = {}) => ({
       lease, attempt: 1, job: 'tests', commit, repo: central, ref: 'refs/heads/main', timeoutMs: null,
-      title: 'tests', run: null, env: {}, junit: null, ...extra,
+      title: 'tests', run: null, env: {}, junit: null, artifacts: [], artifactBytes: 0, ...extra,
     }),
     spooled: (lease) => join(workdir, 'results', `${lease}.json`),
   };

@@ -297,7 +297,7 @@ test('real node --test: one passing and one failing test file give counts', asyn
   assert.match(readFileSync(join(dir, JUNIT_FILE), 'utf8'), /<testcase name="bad"/);
 });
 
-test('real python unittest gives counts', async (t) => {
+test('real python unittest gives counts and names each failed test and error', async (t) => {
   const dir = tempDir(t);
   mkdirSync(join(dir, 'tests'));
   writeFileSync(join(dir, 'tests', 'test_things.py'), [
@@ -305,13 +305,18 @@ test('real python unittest gives counts', async (t) => {
     'class Things(unittest.TestCase):',
     '    def test_ok(self): pass',
     '    def test_bad(self): self.assertEqual(1, 2)',
+    '    def test_broken(self): raise RuntimeError("boom")',
+    '    def test_params(self):',
+    '        for i in (1, 2):',
+    '            with self.subTest(i=i): self.assertLess(i, 2)',
     '    @unittest.skip("later")',
     '    def test_later(self): pass',
     '',
   ].join('\n'));
   const outcome = await runTests(options(dir, await chooseTestCommand(dir), collector()));
   assert.equal(outcome.status, 'failed');
-  assert.deepEqual(outcome.counts, { tests: 3, passed: 1, failed: 1, skipped: 1 });
+  assert.deepEqual(outcome.counts, { tests: 5, passed: 1, failed: 3, skipped: 1 });
+  assert.deepEqual([...outcome.failedTests].sort(), ['test_things.Things.test_bad', 'test_things.Things.test_broken', 'test_things.Things.test_params (i=2)']);
 });
 
 test('killGroup reports a group that is gone', async (t) => {

@@ -82,11 +82,25 @@ export function git(context: GitContext, args: string[], options: GitOptions): P
     execFile('git', args, { cwd: options.cwd, env, maxBuffer: MAX_OUTPUT, encoding: 'utf8' }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       if (error && !options.allowFailure) {
-        const reason = stderr.trim().split('\n').pop() || error.message;
-        reject(new GitError(`git ${args[0]} failed: ${reason}`, stderr, { cause: error }));
+        reject(new GitError(`git ${args[0]} failed: ${gitReason(stderr) || error.message}`, stderr, { cause: error }));
         return;
       }
       resolve({ stdout, stderr, code });
     });
   });
+}
+
+const REASON_LINES = 4;
+const REASON_CHARS = 600;
+
+/**
+ * git's own words for a failure: the first few lines of its stderr, on one
+ * line. The first lines carry the cause ("fatal: detected dubious ownership
+ * in repository at …" and how to allow it); the last is often a generic
+ * afterword ("… and the repository exists."), which alone hid the cause.
+ */
+export function gitReason(stderr: string): string {
+  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '').slice(0, REASON_LINES);
+  const reason = lines.join(' / ');
+  return reason.length <= REASON_CHARS ? reason : `${reason.slice(0, REASON_CHARS - 1)}…`;
 }

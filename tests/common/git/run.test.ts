@@ -2,7 +2,7 @@
 // author but the identity a call passes.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { createGitContext, git, GitError } from '../../../src/common/git/run.js';
+import { createGitContext, git, GitError, gitReason } from '../../../src/common/git/run.js';
 import { git as plainGit, makeRepo } from '../../helpers/git-repo.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -41,4 +41,18 @@ test('a failing command is a GitError with git\'s reason; allowFailure resolves 
   });
   const { code } = await git(context, ['rev-parse', '--verify', '--quiet', 'refs/heads/nowhere'], { cwd: repo, allowFailure: true });
   assert.equal(code, 1);
+});
+
+test('a GitError says git\'s first lines, where the cause is, not its generic last one', async (t) => {
+  const repo = makeRepo(t);
+  const context = createGitContext(process.env);
+  await assert.rejects(git(context, ['fetch', '--quiet', '--', '/nonexistent/repo.git'], { cwd: repo }), (error: unknown) => {
+    assert.ok(error instanceof GitError);
+    assert.match(error.message, /^git fetch failed: fatal: '\/nonexistent\/repo\.git' does not appear to be a git repository \/ fatal: Could not read from remote repository\. \/ /);
+    assert.doesNotMatch(error.message, /\n/);
+    return true;
+  });
+  assert.equal(gitReason('fatal: detected dubious ownership in repository at \'/srv/x\'\nTo add an exception for this directory, call:\n\n\tgit config --global --add safe.directory /srv/x\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n'),
+    'fatal: detected dubious ownership in repository at \'/srv/x\' / To add an exception for this directory, call: / git config --global --add safe.directory /srv/x / fatal: Could not read from remote repository.');
+  assert.equal(gitReason('x'.repeat(700)).length, 600);
 });
