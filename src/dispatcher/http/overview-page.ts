@@ -15,7 +15,7 @@ import type { OverviewView, QueueRow, RunnerRow } from './views.js';
 function runnersTable(runners: RunnerRow[], now: number): Html {
   if (runners.length === 0) return html`<p class="muted">No runner is connected. Start one: <code>npx keel runner --dispatcher HOST:PORT</code></p>`;
   const rows = runners.map((runner) => html`<tr>
-<td class="name">${runner.name}${runner.draining ? html` <span class="muted">(draining)</span>` : ''}</td>
+<td class="name">${runner.name}${runner.draining ? html` <span class="muted">(draining)</span>` : ''}${runner.paused ? html` <span class="muted">(paused)</span>` : ''}${runner.unhealthy === null ? '' : html` <div class="warning">unhealthy: ${runner.unhealthy}</div>`}</td>
 <td>${runner.labels.length > 0 ? runner.labels.map((label) => html`<span class="label">${label}</span> `) : html`<span class="muted">none</span>`}</td>
 <td>${runner.busy}/${runner.slots}</td>
 <td>${ago(runner.lastSeenAt, now)}</td>

@@ -13,7 +13,7 @@ import type { BuildLookup } from '../build-lookup.js';
 import type { Changes } from '../changes.js';
 import type { Journal } from '../journal.js';
 import type { LiveLogs } from '../live-logs.js';
-import { overview } from '../queries.js';
+import { overview, type Placing } from '../queries.js';
 import type { ResultStore } from '../result-store.js';
 import type { RunnerRegistry } from '../runner-registry.js';
 import type { State } from '../state.js';
@@ -25,6 +25,8 @@ export interface SiteParts {
   config: HttpConfig;
   state: State;
   runners: RunnerRegistry;
+  /** The scheduler: who is paused or backs off, and what holds every job back, as `keel status` says. */
+  placing: Placing;
   heartbeats: Heartbeats<Connection>;
   index: BuildIndex;
   lookup: BuildLookup;
@@ -70,7 +72,7 @@ export class Site {
   }
 
   status(): Status {
-    return overview(this.parts.state, this.parts.runners);
+    return overview(this.parts.state, this.parts.runners, Date.now(), this.parts.placing);
   }
 
   /** The overview of one project (or, undefined, of all), with its commits' subjects. */
@@ -78,9 +80,9 @@ export class Site {
     const now = Date.now();
     const key = `${this.parts.changes.version}\u0000${project === undefined ? '*' : project ?? ''}`;
     if (this.lastOverview && this.lastOverview.key === key && now - this.lastOverview.at < OVERVIEW_REUSE_MS) return this.lastOverview;
-    const { state, runners, heartbeats, index } = this.parts;
+    const { state, runners, placing, heartbeats, index } = this.parts;
     const view = overviewView({
-      state, runners: runners.all(), views: runners.views(), recent: index.recent, now,
+      state, runners: runners.all(), placing, recent: index.recent, now,
       lastSeen: (conn) => heartbeats.lastSeenOf(conn.peer as Connection),
     }, this.status(), project);
     const infos = await this.infosOf([...view.status.builds, ...view.branches.flatMap((branch) => branch.builds.slice(0, 1))]);

@@ -10,8 +10,8 @@ import type { Branch, BranchRecent } from '../branch-recent.js';
 import { isFinished } from '../build.js';
 import { queueOf, summariseRequest } from '../gate/summary.js';
 import { listPatches } from '../patches/query.js';
-import { waitReason, type RunnerView } from '../placement.js';
-import { summarise } from '../queries.js';
+import { waitReason } from '../placement.js';
+import { summarise, type Placing } from '../queries.js';
 export { withoutLeases } from '../queries.js';
 import { keyOf } from '../records.js';
 import type { RunnerConn } from '../runner-registry.js';
@@ -30,6 +30,10 @@ export interface RunnerRow {
   slots: number;
   busy: number;
   draining: boolean;
+  /** An admin paused it (keel runner pause). */
+  paused: boolean;
+  /** Why it gets no jobs for a while after infrastructure failures; null when healthy. */
+  unhealthy: string | null;
   /** When it was last heard from (any message counts), ISO. */
   lastSeenAt: string | null;
   running: Array<{ commit: string; project: string | null; ref: string; job: string; title: string; attempt: number; startedAt: string }>;
@@ -70,7 +74,7 @@ export interface OverviewView {
 export interface ViewInputs {
   state: State;
   runners: Iterable<RunnerConn>;
-  views: RunnerView[];
+  placing: Placing;
   lastSeen(runner: RunnerConn): number | undefined;
   recent: BranchRecent;
   now: number;
@@ -84,6 +88,7 @@ export function overviewView(inputs: ViewInputs, status: Status, project: string
     const seen = inputs.lastSeen(conn);
     return {
       name: conn.name, labels: [...conn.labels], slots: conn.slots, busy: conn.leases.size, draining: conn.draining,
+      paused: state.paused.has(conn.name), unhealthy: inputs.placing.runnerHealth(conn.name, now),
       lastSeenAt: seen === undefined ? null : new Date(seen).toISOString(),
       running: [...conn.leases].flatMap((id) => {
         const lease = state.leases.get(id);
@@ -94,9 +99,10 @@ export function overviewView(inputs: ViewInputs, status: Status, project: string
     };
   });
   const queued = state.queue.filter((q) => mine(q.build.project));
+  const views = inputs.placing.runnerViews(now);
   const queue = queued.slice(0, SHOWN_QUEUE).map(({ build, job }, i): QueueRow => ({
     commit: build.commit, project: build.project, ref: build.ref, job: job.name, title: job.spec.title, labels: [...job.spec.labels],
-    queuedAt: build.queuedAt, reason: waitReason(job, inputs.views, state.queue.indexOf(queued[i]!) + 1, now),
+    queuedAt: build.queuedAt, reason: waitReason(job, views, state.queue.indexOf(queued[i]!) + 1, now, inputs.placing.waitContext),
   }));
   return {
     status: project === undefined ? status : { ...status, builds: status.builds.filter((b) => b.project === project) },

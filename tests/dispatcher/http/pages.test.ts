@@ -49,7 +49,7 @@ test('the overview shows hostile names, subjects, labels and notes as text', () 
   const view: OverviewView = {
     status: { type: 'status', builds: [hostileSummary], omitted: 0, runners: [runnerSummary], runnersOmitted: 0, queued: 1, unwritten: [], unwrittenCount: 0, record: null, note: '' },
     runners: [{
-      name: 'runner-1', labels: ['gpu'], slots: 2, busy: 1, draining: false, lastSeenAt: '2024-05-01T12:00:04.000Z',
+      name: 'runner-1', labels: ['gpu'], slots: 2, busy: 1, draining: false, paused: true, unhealthy: EVIL, lastSeenAt: '2024-05-01T12:00:04.000Z',
       running: [{ commit: SHA1, project: null, ref: EVIL_REF, job: 'tests', title: EVIL, attempt: 1, startedAt: '2024-05-01T12:00:00.000Z' }],
     }],
     queue: [{ commit: SHA1, project: null, ref: EVIL_REF, job: 'tests', title: EVIL, labels: ['gpu'], queuedAt: '2024-05-01T12:00:00.000Z', reason: 'waiting for a runner with labels gpu' }],
@@ -65,6 +65,7 @@ test('the overview shows hostile names, subjects, labels and notes as text', () 
   const page = overviewPage(view, infos, new Links(null), NOW).text;
   assertInert(page);
   assert.match(page, /waiting for a runner with labels gpu/);
+  assert.match(page, /runner-1 <span class="muted">\(paused\)<\/span> <div class="warning">unhealthy: &lt;\/td&gt;&lt;script&gt;/, 'paused, and why it is unhealthy, escaped');
   assert.match(page, /<td class="name">L-7<\/td>[^]*status-failed">conflict</, 'the land request, its state coloured as a failure');
   assert.match(page, /<td class="name">P-3<\/td>[^]*>ready-for-checkin</, 'the patch and its flag');
   assert.match(page, new RegExp(`href="/builds/${SHA1}"`), 'each links the build it was tested as');
