@@ -241,13 +241,14 @@ function parseError(text: string): string {
 const KEYWORDS = new Set([
   '$schema', '$id', '$defs', '$ref', 'title', 'description', 'default', 'examples', 'type', 'properties', 'required',
   'additionalProperties', 'propertyNames', 'minProperties', 'maxProperties', 'items', 'minItems', 'maxItems',
-  'uniqueItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'oneOf',
+  'uniqueItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'oneOf', 'anyOf',
 ]);
 
 function valid(value: unknown, s: Schema): boolean {
   for (const key of Object.keys(s)) assert.ok(KEYWORDS.has(key), `schema keyword ${key} not understood by the test`);
   if (s.$ref !== undefined && !valid(value, schema.$defs[String(s.$ref).replace('#/$defs/', '')])) return false;
   if (s.oneOf !== undefined && s.oneOf.filter((option: Schema) => valid(value, option)).length !== 1) return false;
+  if (s.anyOf !== undefined && !s.anyOf.some((option: Schema) => valid(value, option))) return false;
   const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
   if (s.type === 'integer' ? !Number.isInteger(value) : s.type !== undefined && s.type !== type) return false;
   if (typeof value === 'string') {
