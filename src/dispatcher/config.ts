@@ -4,6 +4,8 @@ import { parseDays, parseFlags, parseInteger, parseSeconds } from '../common/fla
 import { createGitContext, type GitContext } from '../common/git/run.js';
 import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../common/security.js';
 import { LIMITS } from '../protocol/limits.js';
+import { parseScalingFlags, SCALING_FLAGS, SCALING_USAGE, type ScalingConfig } from './autoscale-config.js';
+import { parseSecretFlags, SECRET_FLAGS, SECRET_USAGE, type SecretStore } from './secrets.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -36,6 +38,12 @@ export interface DispatcherConfig {
   readonly maxUnwritten: number;
   /** The environment git runs with (reading keel.json), from the env given at start. */
   readonly git: GitContext;
+  /** Trust everyone who can connect: listen beyond loopback without a secret, send secrets over plain TCP. */
+  readonly insecure: boolean;
+  /** --secrets and --protected; null without --secrets. */
+  readonly secrets: SecretStore | null;
+  /** Runners started on demand (--runner-start); null without. */
+  readonly scaling: ScalingConfig | null;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -44,6 +52,7 @@ const MIB = 1024 * 1024;
 export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N] [--results DIR] [--state DIR]
        [--heartbeat SECONDS] [--deadline SECONDS] [--max-attempts N] [--token-file FILE]
        [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [--recover] [limits]
+       [--secrets FILE --protected BRANCHES] [--runner-start CMD [--runner-stop CMD] ...]
 
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             TCP port; 0 picks a free one and prints it (default 8888)
@@ -62,11 +71,13 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-log-mib N      log kept per job; beyond it the head and the last MiB are kept (default 128)
   --max-unwritten N    finished builds waiting for their result files before no new job starts (default 256)
   --admins FILE        names allowed to act as admin (default STATE/admins)
-  --insecure           allow listening beyond loopback without a secret
+  --insecure           allow listening beyond loopback without a secret, and secrets sent over plain TCP
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
   --batch N            land requests for one target merged and tested together at most; 1 turns batching off (default 8)
   --max-remerge N      merges again after the target moved, before a land request gives up (default 5)
   --keep-refs DAYS     how long refs/keel/land/* of finished requests stay in origin (default 7)
+${SECRET_USAGE}
+${SCALING_USAGE}
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -97,6 +108,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       'max-log-mib': { type: 'string', default: '128' },
       admins: { type: 'string' },
       insecure: { type: 'boolean', default: false },
+      ...SECRET_FLAGS,
+      ...SCALING_FLAGS,
       ...SECURITY_FLAGS,
     },
   });
@@ -144,5 +157,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     maxLogBytes: parseInteger(values['max-log-mib'], '--max-log-mib', 2, 1_000_000) * MIB,
     maxErrors: parseInteger(values['max-errors'], '--max-errors', 0, 1_000_000),
     git: createGitContext(env),
+    insecure: values.insecure,
+    secrets: parseSecretFlags(values),
+    scaling: parseScalingFlags(values),
   });
 }

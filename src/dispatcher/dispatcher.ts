@@ -6,7 +6,7 @@
 import type { Connection } from '../common/connection.js';
 import { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
-import type { BuildRecord } from '../protocol/records.js';
+import type { BuildRecord, JobSpec } from '../protocol/records.js';
 import { AdminList } from './admins.js';
 import { BuildCommands } from './commands.js';
 import type { DispatcherConfig } from './config.js';
@@ -25,11 +25,20 @@ import { RunnerSessions } from './runner-sessions.js';
 import { Scheduler } from './scheduler.js';
 import { DispatcherServer } from './server.js';
 import { Gate } from './gate/gate.js';
+import { readGenerated } from './generated-jobs.js';
+import { branchOfRef } from './job-conditions.js';
+import { decideJobs } from './job-decisions.js';
+import { secretValues } from './secrets.js';
 import { STACK_DEPTH } from './gate/plan.js';
 import { snapshotOf, stateFrom, type Snapshot } from './state.js';
 
 /** Finished land refs are looked at this often (and at start) for removal past --keep-refs. */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+/** Whether an address is this machine's own (secrets may go to it over plain TCP). */
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^(?:::ffff:)?127\./.test(address);
+}
 
 export interface RunningDispatcher {
   host: string;
@@ -54,6 +63,17 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   for (const record of opened.records) reduce(state, record, rules);
 
   const runners = new RunnerRegistry();
+  /** The branch a build is of, for `when` and secrets: a push's, or the target of a try or land. */
+  const branchOf = (build: { ref: string; subject: BuildRecord['subject'] }): string | null => {
+    if (build.subject.kind === 'push') return branchOfRef(build.ref);
+    if (build.subject.kind === 'patch') return null;
+    const target = build.subject.request === null ? undefined : state.batches.get(build.subject.request)?.target;
+    return target === undefined ? null : branchOfRef(target);
+  };
+  const decide = (build: { repo: string; commit: string; ref: string; subject: BuildRecord['subject'] }, jobs: JobSpec[]) => decideJobs(jobs, {
+    branch: branchOf(build), subject: build.subject.kind,
+    changed: () => jobSource.changedPaths(build.repo, build.commit, build.subject.base),
+  }, config.secrets);
   const writer: ResultWriter = new ResultWriter({
     results, log,
     currentRun: (build) => state.builds.get(keyOf(build))?.run ?? null,
@@ -81,11 +101,14 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
       log(`could not keep the JUnit XML of ${build.commit} (${job.name}): ${error.message}`);
     }),
     finished,
+    generated: (build, outcome) => readGenerated(build, outcome.generated, (jobs) => decide(build, jobs)),
+    secretsOf: (job) => secretValues(job.secrets, config.secrets),
   });
   const intake = new Intake({
     builds: state.builds,
     hasResult: (build) => results.hasResult(build),
     jobsFor: parts.jobsFor ?? ((repo, commit) => jobSource.jobsFor(repo, commit)),
+    decide,
     record: (record) => scheduler.record(record),
     recorded: () => scheduler.schedule(),
     isLanded: (project, commit) => gate.isLanded(project, commit),
@@ -136,7 +159,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     log,
     limits: config,
     heartbeats,
-    runner: { scheduler, sessions: runnerSessions, heartbeats, journal },
+    runner: { scheduler, sessions: runnerSessions, heartbeats, journal, secure: (peer) => config.security.tls !== null || config.insecure || isLoopback(peer.source) },
     observer: { sessions: observerSessions, heartbeats, log },
     client: {
       scheduler, runners, results, commands, gate, observers: observerSessions,

@@ -8,6 +8,7 @@ import { PUSH, type BuildRecord, type JobRecord } from '../protocol/records.js';
 import { cancelJob, finishAttempt, isFinished, loseAttempt, newBuild, reopenBuild, settleBuild, startAttempt, summarise } from './build.js';
 import { buildKey, keyOf, type JournalRecord } from './records.js';
 import { forgetOld } from './gate/retention.js';
+import { settleGenerator } from './generated-jobs.js';
 import type { Lease, State } from './state.js';
 
 export interface Rules {
@@ -39,6 +40,9 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
       finishAttempt(lease.job, lease.attempt, record.outcome, rules.maxAttempts, at);
       if (record.junitFile !== null) lease.job.junit = record.junitFile;
       if (lease.job.status === 'queued') state.queue.unshift({ build: lease.build, job: lease.job });
+      if (lease.job.spec.generator) {
+        for (const job of settleGenerator(lease.build, lease.job, record.generated, at)) state.queue.push({ build: lease.build, job });
+      }
       return settle(state, lease.build, at);
     }
     case 'cancel': {
@@ -91,8 +95,9 @@ function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit'
   const build = newBuild({ ...record, subject, specs: record.jobs }, at);
   state.builds.set(key, build);
   const finished: BuildRecord[] = [];
-  if (record.error !== null) finished.push(...settle(state, build, at));
-  else for (const job of build.jobs) state.queue.push({ build, job });
+  for (const job of build.jobs) if (job.status === 'queued') state.queue.push({ build, job });
+  // A bad keel.json's build, or one whose every job was skipped by its `when`, is finished already.
+  finished.push(...settle(state, build, at));
   if (!record.supersede || subject.kind !== 'push') return finished;
   // A newer commit on the branch makes older builds that never started moot.
   for (const older of state.builds.values()) {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Log } from '../common/log.js';
 import type { BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
+import type { Generated } from './generated-jobs.js';
 import { jobMessage } from './job-message.js';
 import { place } from './placement.js';
 import { keyOf, type JournalRecord } from './records.js';
@@ -28,6 +29,10 @@ export interface SchedulerParts {
   keepJunit(build: BuildRecord, job: JobRecord, xml: string): string;
   /** A finished build is durable: write its files, tell its observer. */
   finished(build: BuildRecord): void;
+  /** What a generator's output makes: its jobs, read and decided, or why there are none. */
+  generated?(build: BuildRecord, outcome: RunOutcome): Promise<Generated>;
+  /** The values of the secrets an attempt of the job is sent (never recorded). */
+  secretsOf?(job: JobRecord): Record<string, string>;
 }
 
 export type Verdict = 'accepted' | 'stale' | 'not-yours';
@@ -78,7 +83,21 @@ export class Scheduler {
     this.parts.log(`${keyOf(build)} (${job.name}) ${outcome.status} on ${attempt.runner}${outcome.message ? `: ${outcome.message}` : ''}`);
     const junitFile = outcome.junit === null ? null : this.parts.keepJunit(build, job, outcome.junit);
     this.parts.runners.unbind(id);
-    const durable = this.record({ op: 'result', lease: id, outcome: { ...outcome, junit: null }, junitFile, at: new Date().toISOString() });
+    const { generated: output, ...kept } = outcome;
+    const record = (generated?: Generated) => this.record({
+      op: 'result', lease: id, outcome: { ...kept, junit: null }, junitFile, at: new Date().toISOString(), ...(generated ? { generated } : {}),
+    });
+    if (job.spec.generator && outcome.status === 'passed' && this.parts.generated) {
+      // The printed jobs are read (and their `when` decided) before the result is recorded with them.
+      const durable = this.parts.generated(build, { ...outcome, generated: output }).then((generated) => {
+        const recorded = record(generated);
+        this.parts.log(`${keyOf(build)}: the generator ${generated.error ?? `made ${generated.jobs.length} job(s)`}`);
+        this.schedule();
+        return recorded;
+      });
+      return { verdict: 'accepted', durable };
+    }
+    const durable = record();
     if (job.status === 'queued') this.parts.log(`${keyOf(build)} (${job.name}): ${job.message}`);
     this.schedule();
     return { verdict: 'accepted', durable };
@@ -132,7 +151,7 @@ export class Scheduler {
     const attempt = job.attempts.at(-1)!;
     this.parts.appendLog(build, job, `=== attempt ${attempt.attempt} of job ${job.spec.title} on runner ${runnerName} at ${attempt.startedAt} ===\n`);
     this.parts.log(`job ${keyOf(build)} (${job.name}) attempt ${attempt.attempt} -> ${runnerName}`);
-    const message = jobMessage(build, job, id, attempt.attempt);
+    const message = jobMessage(build, job, id, attempt.attempt, this.parts.secretsOf?.(job));
     void durable.then(() => {
       // The lease may have been lost meanwhile (the runner went away).
       if (this.parts.runners.holder(id) === runner) runner.peer.send(message);

@@ -160,7 +160,7 @@ function condition(o: Fields, f: string): JobCondition {
 
 const secretNames = (o: Fields, f: string) => list(o, f, LIMITS.jobSecrets, (x, k) => checked(x, k, (v) => ENV_NAME.test(v), 'a variable name'));
 
-function secretGrant(o: Fields, f: string): SecretGrant {
+export function secretGrant(o: Fields, f: string): SecretGrant {
   const g = object(o, f);
   return { granted: secretNames(g, 'granted'), withheld: secretNames(g, 'withheld'), reason: text(g, 'reason', LIMITS.text) };
 }
@@ -181,6 +181,7 @@ export function jobSpec(o: Fields, f: string): JobSpec {
     ...(s.when === undefined ? {} : { when: condition(s, 'when') }),
     ...(s.secrets === undefined ? {} : { secrets: secretNames(s, 'secrets') }),
     ...(s.generator === undefined ? {} : { generator: bool(s, 'generator') }),
+    ...(s.generated === undefined ? {} : { generated: bool(s, 'generated') }),
   };
 }
 

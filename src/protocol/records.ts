@@ -79,6 +79,8 @@ export interface JobSpec {
   secrets?: string[];
   /** This job is keel.json's `generate`: its stdout names the build's further jobs. */
   generator?: boolean;
+  /** A job the build's generator printed. */
+  generated?: boolean;
 }
 
 /** keel.json's `when`: every part given must hold (branch globs, subject kinds, path globs of changed files). */
