@@ -56,10 +56,18 @@ function buildTable(builds: BuildSummary[]): string[] {
   return table(['COMMIT', 'STATUS', 'PASSED', 'RUNNERS', 'DURATION', 'REF', 'NOTE'], rows);
 }
 
+/** Runners started on demand, and why; failed starts and any backoff. */
+function describeScaling({ started, failures, lastFailure, backoffUntil }: NonNullable<Status['scaling']>): string {
+  const runners = started.map((r) => `${r.name} (${r.state}${r.labels.length ? `, ${r.labels.join(',')}` : ''}: ${r.reason})`);
+  const failed = failures > 0 ? `; ${failures} failed start(s), last: ${lastFailure}${backoffUntil ? `; backing off until ${backoffUntil}` : ''}` : '';
+  return `started on demand: ${runners.length === 0 ? 'none now' : runners.join(', ')}${failed}`;
+}
+
 function printOverview(status: Status): void {
   const runners = status.runners.map((r) => `${r.name} (${r.busy}/${r.slots} busy${r.draining ? ', draining' : ''}${r.labels.length ? `, ${r.labels.join(',')}` : ''})`);
   if (status.runnersOmitted > 0) runners.push(`and ${status.runnersOmitted} more`);
   console.log(`runners: ${runners.length === 0 ? 'none' : runners.join(', ')}`);
+  if (status.scaling) console.log(describeScaling(status.scaling));
   console.log(`queued jobs: ${status.queued}`);
   if (status.unwrittenCount > 0) {
     const more = status.unwrittenCount > status.unwritten.length ? ` and ${status.unwrittenCount - status.unwritten.length} more` : '';

@@ -15,6 +15,8 @@ export interface ScalingConfig {
   readonly maxStarted: number;
   /** A started runner that has not registered by then counts as a failed start. */
   readonly startDeadlineMs: number;
+  /** What the commands run with: the dispatcher's environment without KEEL_* (its secret stays its own). */
+  readonly env: Readonly<NodeJS.ProcessEnv>;
 }
 
 export const SCALING_FLAGS = {
@@ -42,7 +44,7 @@ interface ScalingValues {
   'start-deadline': string;
 }
 
-export function parseScalingFlags(values: ScalingValues): ScalingConfig | null {
+export function parseScalingFlags(values: ScalingValues, env: NodeJS.ProcessEnv): ScalingConfig | null {
   const command = (flag: 'runner-start' | 'runner-stop') => {
     const value = values[flag];
     if (value !== undefined && (value.trim() === '' || value.includes('\0'))) throw new ConfigError(`--${flag} must be a command, got "${value}"`);
@@ -61,5 +63,6 @@ export function parseScalingFlags(values: ScalingValues): ScalingConfig | null {
     idleStopMs: parseSeconds(values['idle-stop'], '--idle-stop', 0.1, 7 * 86_400),
     maxStarted: parseInteger(values['max-started'], '--max-started', 1, 1000),
     startDeadlineMs: parseSeconds(values['start-deadline'], '--start-deadline', 0.1, 86_400),
+    env: Object.freeze(Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('KEEL_')))),
   });
 }

@@ -11,7 +11,7 @@ import { trace } from '../common/log.js';
 import type { Security } from '../common/security.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Message, Status } from '../protocol/messages.js';
-import { PUSH, type BuildRecord } from '../protocol/records.js';
+import { PUSH, type BuildRecord, type ScalingSummary } from '../protocol/records.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { AdminList } from './admins.js';
 import type { Gate } from './gate/gate.js';
@@ -39,6 +39,8 @@ export interface ClientPeerParts {
   journal: Pick<Journal<unknown, object>, 'synced' | 'stalled'>;
   context: PeerContext;
   log: Log;
+  /** Runners started on demand, when the dispatcher starts any. */
+  scaling?: () => ScalingSummary;
 }
 
 export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message): void {
@@ -68,7 +70,7 @@ export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message)
     case 'query':
       peer.busy += 1;
       void query(parts, message.commit, message.project).then(
-        (status) => peer.conn.send(status),
+        (status) => peer.conn.send(parts.scaling ? { ...status, scaling: parts.scaling() } : status),
         (error: Error) => {
           parts.log(`query failed: ${error.message}`);
           trace('%s', error.stack);

@@ -159,6 +159,6 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     git: createGitContext(env),
     insecure: values.insecure,
     secrets: parseSecretFlags(values),
-    scaling: parseScalingFlags(values),
+    scaling: parseScalingFlags(values, env),
   });
 }

@@ -7,7 +7,9 @@ import type { Connection } from '../common/connection.js';
 import { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
 import type { BuildRecord, JobSpec } from '../protocol/records.js';
+import { formatAddress } from '../common/address.js';
 import { AdminList } from './admins.js';
+import { Autoscaler } from './autoscale.js';
 import { BuildCommands } from './commands.js';
 import type { DispatcherConfig } from './config.js';
 import { Intake, type IntakeParts } from './intake.js';
@@ -153,6 +155,8 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     silent: (conn, silentMs) => conn.close(new Error(`silent for ${silentMs} ms, past the deadline of ${config.deadlineMs} ms`)),
   });
   const admins = new AdminList(config.admins);
+  let listening = '';
+  const autoscaler = config.scaling ? new Autoscaler({ config: config.scaling, state, runners, log, address: () => listening }) : null;
   const server = new DispatcherServer({
     admins,
     security: config.security,
@@ -164,6 +168,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     client: {
       scheduler, runners, results, commands, gate, observers: observerSessions,
       admins, security: config.security, journal, log,
+      ...(autoscaler ? { scaling: () => autoscaler.summary() } : {}),
     },
     left: (peer, reason) => {
       if (peer.role === 'runner') runnerSessions.left(peer.conn, reason);
@@ -171,10 +176,13 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     },
   });
   const address = await server.listen(config.host, config.port);
+  listening = formatAddress({ host: address.host === '0.0.0.0' || address.host === '::' ? '127.0.0.1' : address.host, port: address.port });
+  autoscaler?.start();
   return {
     ...address,
     close: async () => {
       scheduler.stop();
+      autoscaler?.stop();
       jobSource.close();
       if (orphanTimer) clearTimeout(orphanTimer);
       clearInterval(pruneTimer);
