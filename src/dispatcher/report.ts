@@ -3,7 +3,7 @@
 // characters escaped, so a newline in an env value cannot add a line (a
 // second `status:`) to the report; only the output tails are shown as they are.
 
-import type { BuildRecord, JobRecord, TestCounts } from '../protocol/records.js';
+import type { BuildRecord, JobRecord, SecretGrant, TestCounts } from '../protocol/records.js';
 import type { LostRange } from './file-appender.js';
 
 export const MAX_OUTPUT_IN_REPORT = 64 * 1024;
@@ -44,6 +44,14 @@ export function formatCounts(counts: TestCounts | null): string {
   return `${counts.tests} tests, ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`;
 }
 
+/** "A given; B withheld: why": names only, never values. */
+function formatGrant({ granted, withheld, reason }: SecretGrant): string {
+  return [
+    ...(granted.length > 0 ? [`${granted.join(', ')} given`] : []),
+    ...(withheld.length > 0 ? [`${withheld.join(', ')} withheld: ${e(reason)}`] : []),
+  ].join('; ');
+}
+
 function formatJob(job: JobRecord, lost: LostRange[]): string[] {
   const env = Object.entries(job.spec.env).map(([name, value]) => `${name}=${e(value)}`).join(' ');
   const lines = [
@@ -51,6 +59,7 @@ function formatJob(job: JobRecord, lost: LostRange[]): string[] {
     `  command:  ${job.command.length > 0 ? e(job.command.join(' ; ')) : '-'}`,
     ...(env ? [`  env:      ${env}`] : []),
     ...(job.spec.labels.length ? [`  labels:   ${job.spec.labels.join(', ')}`] : []),
+    ...(job.secrets ? [`  secrets:  ${formatGrant(job.secrets)}`] : []),
     `  runner:   ${job.runner ?? '-'}`,
     `  attempts: ${job.attempts.length}`,
     `  exit:     ${job.exitCode ?? '-'}${job.signal ? ` (signal ${job.signal})` : ''}${job.timedOut ? ' (timed out)' : ''}`,
