@@ -55,6 +55,8 @@ export class Autoscaler {
   }
 
   summary(): ScalingSummary {
+    // As things are now, not as the last tick saw them.
+    this.follow(Date.now());
     return {
       started: [...this.started.values()].map(({ name, labels, state, reason, since }) => ({ name, labels: [...labels], state, reason, since: new Date(since).toISOString() })),
       failures: this.failures,
@@ -143,6 +145,8 @@ export class Autoscaler {
     const child = spawn('sh', ['-c', command], {
       env: { ...this.parts.config.env, ...extra, KEEL_DISPATCHER: this.parts.address() },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: what it starts is not the dispatcher's, and a Ctrl-C of the dispatcher is not its.
+      detached: true,
     });
     let output = '';
     const keep = (chunk: Buffer) => {
