@@ -30,17 +30,12 @@ import { Gate } from './gate/gate.js';
 import { readGenerated } from './generated-jobs.js';
 import { branchOfRef } from './job-conditions.js';
 import { decideJobs } from './job-decisions.js';
-import { secretValues } from './secrets.js';
+import { maySendSecrets, secretValues } from './secrets.js';
 import { STACK_DEPTH } from './gate/plan.js';
 import { snapshotOf, stateFrom, type Snapshot } from './state.js';
 
 /** Finished land refs are looked at this often (and at start) for removal past --keep-refs. */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
-
-/** Whether an address is this machine's own (secrets may go to it over plain TCP). */
-function isLoopback(address: string): boolean {
-  return address === '::1' || /^(?:::ffff:)?127\./.test(address);
-}
 
 export interface RunningDispatcher {
   host: string;
@@ -163,7 +158,7 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
     log,
     limits: config,
     heartbeats,
-    runner: { scheduler, sessions: runnerSessions, heartbeats, journal, secure: (peer) => config.security.tls !== null || config.insecure || isLoopback(peer.source) },
+    runner: { scheduler, sessions: runnerSessions, heartbeats, journal, secure: (peer) => maySendSecrets(peer.source, config) },
     observer: { sessions: observerSessions, heartbeats, log },
     client: {
       scheduler, runners, results, commands, gate, observers: observerSessions,

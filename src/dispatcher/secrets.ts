@@ -82,6 +82,15 @@ export function grantFor(spec: JobSpec, build: { branch: string | null; subject:
   };
 }
 
+/**
+ * Whether secrets may be sent to a runner connected from `address`: over
+ * TLS, to this machine (loopback), or anywhere when the operator said
+ * --insecure; never in the clear over a network.
+ */
+export function maySendSecrets(address: string, { security, insecure }: { security: { tls: unknown }; insecure: boolean }): boolean {
+  return security.tls !== null || insecure || address === '::1' || /^(?:::ffff:)?127\./.test(address);
+}
+
 /** The values of the secrets a job was granted, for its `job` message alone. */
 export function secretValues(grant: SecretGrant | undefined, store: SecretStore | null): Record<string, string> {
   const values: Record<string, string> = {};

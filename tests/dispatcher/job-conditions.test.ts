@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { matchesGlob, unmetCondition, type ConditionFacts } from '../../src/dispatcher/job-conditions.js';
 import { decideJobs, jobsToRerun } from '../../src/dispatcher/job-decisions.js';
 import { DEFAULT_JOB } from '../../src/dispatcher/keel-json.js';
-import { grantFor, loadSecrets, secretValues, withheldFrom, type SecretStore } from '../../src/dispatcher/secrets.js';
+import { grantFor, loadSecrets, maySendSecrets, secretValues, withheldFrom, type SecretStore } from '../../src/dispatcher/secrets.js';
+import { place } from '../../src/dispatcher/placement.js';
 import type { BuildRecord, JobRecord, SubjectKind } from '../../src/protocol/records.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -90,4 +91,21 @@ test('--secrets: refused when others may read it; NAME=value lines, comments and
     assert.throws(() => loadSecrets(file), message);
   }
   assert.throws(() => loadSecrets(join(dir, 'none')), /--secrets must be a readable file/);
+});
+
+test('secrets travel only over TLS, to loopback, or with --insecure; a job given some waits for such a runner', () => {
+  const plain = { security: { tls: null }, insecure: false };
+  assert.equal(maySendSecrets('127.0.0.1', plain), true);
+  assert.equal(maySendSecrets('::ffff:127.0.0.5', plain), true);
+  assert.equal(maySendSecrets('::1', plain), true);
+  assert.equal(maySendSecrets('192.0.2.7', plain), false);
+  assert.equal(maySendSecrets('::ffff:192.0.2.7', plain), false);
+  assert.equal(maySendSecrets('192.0.2.7', { ...plain, insecure: true }), true);
+  assert.equal(maySendSecrets('192.0.2.7', { security: { tls: {} }, insecure: false }), true);
+  const job = { name: 'deploy', status: 'queued', notBefore: null, spec: { ...DEFAULT_JOB, id: 'deploy' }, secrets: { granted: ['T'], withheld: [], reason: '' } } as unknown as JobRecord;
+  const queued = [{ build: {} as BuildRecord, job }];
+  const runner = { name: 'far', slots: 1, busy: 0, labels: [], draining: false, secure: false };
+  assert.deepEqual(place(queued, [runner], 0).assignments, []);
+  assert.deepEqual(place(queued, [{ ...runner, secure: true }], 0).assignments.map((a) => a.runner), ['far']);
+  assert.deepEqual(place([{ build: {} as BuildRecord, job: { ...job, secrets: { granted: [], withheld: ['T'], reason: 'x' } } }], [runner], 0).assignments.length, 1, 'without secrets, any runner');
 });
