@@ -101,10 +101,12 @@ function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit'
   if (!record.supersede || subject.kind !== 'push') return finished;
   // A newer commit on the branch makes older builds that never started moot.
   for (const older of state.builds.values()) {
+    // Jobs its `when` skipped do not count as started.
     const untouched = older !== build && older.project === build.project && older.subject.kind === 'push' && older.ref === build.ref
-      && older.status === 'queued' && older.jobs.every((job) => job.status === 'queued' && job.attempts.length === 0);
+      && older.status === 'queued' && older.jobs.every((job) => (job.status === 'queued' || job.status === 'skipped') && job.attempts.length === 0);
     if (!untouched) continue;
     for (const job of older.jobs) {
+      if (job.status !== 'queued') continue;
       unqueue(state, job);
       cancelJob(job, 'skipped', `superseded by ${build.commit}`, at);
     }

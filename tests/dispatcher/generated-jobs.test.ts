@@ -84,3 +84,15 @@ test('a commit record and a result record of an older Keel, without decisions or
   assert.deepEqual(state.queue.map(({ job }) => job.name), ['tests']);
   assert.equal(state.builds.get(A)!.jobs[0]!.secrets, undefined);
 });
+
+test('a newer commit supersedes a build whose only started-looking jobs were skipped by when; their reasons stay', () => {
+  const B = 'b'.repeat(40);
+  const skipped = { skipped: { a: 'when.paths: none of the 1 changed file matches web/**' }, grants: {} };
+  const older = { ...commit([spec('a'), spec('b')], skipped), supersede: true } as JournalRecord;
+  const newer = { ...commit([spec('a'), spec('b')]), commit: B, supersede: true } as JournalRecord;
+  const state = replay([older, newer]);
+  const build = state.builds.get(A)!;
+  assert.equal(build.status, 'skipped');
+  assert.deepEqual(build.jobs.map((job) => job.message), ['when.paths: none of the 1 changed file matches web/**', `superseded by ${B}`]);
+  assert.deepEqual(state.queue.map(({ build: b, job }) => `${b.commit.slice(0, 1)}:${job.name}`), ['b:a', 'b:b']);
+});

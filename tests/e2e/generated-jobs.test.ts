@@ -50,6 +50,8 @@ test('a generator scans the repository and prints a matrix; its jobs run, are on
   const report = w.report(sha);
   assert.match(report, /job generate: PASSED/);
   assert.match(report, /job suite \(SUITE=gamma\): PASSED/);
+  assert.match(report, /printed: +3 jobs: suite\.SUITE-alpha, suite\.SUITE-beta, suite\.SUITE-gamma/);
+  assert.match(report, /job suite \(SUITE=alpha\): PASSED\n(?:.*\n)*? +from: +the generator/);
   assert.deepEqual(w.scripts.runs('generate'), [sha]);
   assert.equal(w.scripts.runs('suite').length, 3);
 
