@@ -3,11 +3,11 @@
 // heartbeats and the server. main.ts and the component tests both start a
 // dispatcher here.
 
+import { formatAddress } from '../common/address.js';
 import type { Connection } from '../common/connection.js';
 import { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
 import type { BuildRecord, JobSpec } from '../protocol/records.js';
-import { formatAddress } from '../common/address.js';
 import { AdminList } from './admins.js';
 import { Autoscaler } from './autoscale.js';
 import { BuildCommands } from './commands.js';
@@ -173,6 +173,10 @@ export async function startDispatcher(config: DispatcherConfig, log: Log, parts:
   const address = await server.listen(config.host, config.port);
   listening = formatAddress({ host: address.host === '0.0.0.0' || address.host === '::' ? '127.0.0.1' : address.host, port: address.port });
   autoscaler?.start();
+  if (config.secrets) {
+    const branches = config.secrets.protectedBranches;
+    log(`${config.secrets.values.size} secret(s) for jobs of push and land builds of ${branches.length > 0 ? branches.join(', ') : 'no branch (no --protected): no build gets them'}`);
+  }
   return {
     ...address,
     close: async () => {

@@ -83,15 +83,18 @@ export class Scheduler {
     this.parts.log(`${keyOf(build)} (${job.name}) ${outcome.status} on ${attempt.runner}${outcome.message ? `: ${outcome.message}` : ''}`);
     const junitFile = outcome.junit === null ? null : this.parts.keepJunit(build, job, outcome.junit);
     this.parts.runners.unbind(id);
-    const { generated: output, ...kept } = outcome;
+    // A generator's output is journaled as the jobs it makes, not as text.
+    const { generated: _output, ...kept } = outcome;
     const record = (generated?: Generated) => this.record({
       op: 'result', lease: id, outcome: { ...kept, junit: null }, junitFile, at: new Date().toISOString(), ...(generated ? { generated } : {}),
     });
     if (job.spec.generator && outcome.status === 'passed' && this.parts.generated) {
       // The printed jobs are read (and their `when` decided) before the result is recorded with them.
-      const durable = this.parts.generated(build, { ...outcome, generated: output }).then((generated) => {
+      const reading = this.parts.generated(build, outcome)
+        .catch((error: Error): Generated => ({ jobs: [], error: `could not read the generator's output: ${error.message}` }));
+      const durable = reading.then((generated) => {
         const recorded = record(generated);
-        this.parts.log(`${keyOf(build)}: the generator ${generated.error ?? `made ${generated.jobs.length} job(s)`}`);
+        this.parts.log(`${keyOf(build)}: ${generated.error ?? `the generator made ${generated.jobs.length} job(s)`}`);
         this.schedule();
         return recorded;
       });

@@ -17,8 +17,17 @@ interface Variant {
 /** The forms a value may take in output: as it is, base64 (padded or not, standard or URL-safe), URL-encoded. */
 function variantsOf(name: string, value: string): Variant[] {
   const base64 = Buffer.from(value, 'utf8').toString('base64');
-  const forms = new Set([value, base64, base64.replace(/=+$/, ''), Buffer.from(value, 'utf8').toString('base64url'), encodeURIComponent(value)]);
+  const forms = new Set([value, base64, base64.replace(/=+$/, ''), Buffer.from(value, 'utf8').toString('base64url'), urlEncoded(value)]);
   return [...forms].filter((text) => text !== '').map((text) => ({ text, label: `[secret ${name}]` }));
+}
+
+/** encodeURIComponent, which throws on a lone surrogate (possible in a value from the wire): then the value as it is. */
+function urlEncoded(value: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 export class Masker {

@@ -75,3 +75,8 @@ test('an outcome\'s texts are masked before it is spooled', () => {
   assert.ok(!JSON.stringify(outcome).includes(TOKEN), JSON.stringify(outcome));
   assert.equal(outcome.message, 'failed with [secret DEPLOY_TOKEN]');
 });
+
+test('a value no URL can hold (a lone surrogate) is still masked as it is', () => {
+  const odd = new Masker({ ODD: 'ab\ud800cd' });
+  assert.equal(odd.mask('x ab\ud800cd y'), 'x [secret ODD] y');
+});
