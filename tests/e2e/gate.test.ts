@@ -143,7 +143,7 @@ test('four requests in a batch, one red: both halves are tested, the three green
   const half = request('L-2').landedAs;
   assert.equal(half, g.refOf('refs/keel/land/B-3'));
   assert.equal(request('L-3').landedAs, half);
-  const parents = git(g.central, 'rev-list', '--parents', '-n', '1', half).split(' ').slice(1);
+  const parents = git(g.central, 'rev-list', '--parents', '-n', '1', half!).split(' ').slice(1);
   assert.deepEqual(parents.slice(1), [g.refOf('refs/heads/a'), g.refOf('refs/heads/b')]);
   assert.deepEqual(g.landingsOf('L-2'), [half]);
   assert.deepEqual(g.landingsOf('L-3'), [half]);
