@@ -7,6 +7,8 @@
 
 import type { RunOutcome } from '../protocol/records.js';
 import type { Stream } from '../protocol/messages.js';
+import { LIMITS } from '../protocol/limits.js';
+import { splitChunk } from './pipe-output.js';
 import type { OutputSink } from './run-tests.js';
 
 interface Variant {
@@ -94,20 +96,26 @@ export class Masker {
 
   /** `sink` with this masking in front of it; `flush` sends what each stream still holds. */
   wrap(sink: OutputSink): OutputSink & { flush(): void } {
-    if (!this.active) return { ...sink, flush: () => {} };
+    if (!this.active) return { write: (stream, data) => sink.write(stream, data), onDrain: (listener) => sink.onDrain(listener), flush: () => {} };
     const held: Record<Stream, string> = { stdout: '', stderr: '' };
+    // What was held back, and labels longer than their values, can make a piece longer than a chunk may be.
+    const send = (stream: Stream, text: string) => {
+      let ok = true;
+      for (const piece of text === '' ? [] : splitChunk(text, LIMITS.outputChunk)) ok = sink.write(stream, piece) && ok;
+      return ok;
+    };
     return {
       write: (stream, data) => {
         const { ready, held: rest } = this.split(held[stream] + data);
         held[stream] = rest;
-        return ready === '' ? true : sink.write(stream, ready);
+        return send(stream, ready);
       },
       onDrain: (listener) => sink.onDrain(listener),
       flush: () => {
         for (const stream of ['stdout', 'stderr'] as const) {
           const rest = this.mask(held[stream]);
           held[stream] = '';
-          if (rest !== '') sink.write(stream, rest);
+          send(stream, rest);
         }
       },
     };

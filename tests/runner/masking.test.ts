@@ -80,3 +80,15 @@ test('a value no URL can hold (a lone surrogate) is still masked as it is', () =
   const odd = new Masker({ ODD: 'ab\ud800cd' });
   assert.equal(odd.mask('x ab\ud800cd y'), 'x [secret ODD] y');
 });
+
+test('masked output still comes in pieces no longer than a chunk may be', () => {
+  const short = new Masker({ S: 'abcd' });
+  const pieces: string[] = [];
+  const wrapped = short.wrap({ write: (_stream, data) => (pieces.push(data), true), onDrain: (listener) => listener() });
+  // Every 4 characters become 10: the masked text is far longer than what came in.
+  wrapped.write('stdout', 'abcd'.repeat(16_384));
+  wrapped.write('stdout', 'ab');
+  wrapped.flush();
+  assert.ok(pieces.every((piece) => piece.length <= 65_536), String(pieces.map((p) => p.length)));
+  assert.equal(pieces.join(''), '[secret S]'.repeat(16_384) + 'ab');
+});
