@@ -31,8 +31,8 @@ const KEPT_OUTPUT = 2048;
 
 export class Autoscaler {
   private readonly started = new Map<string, StartedRunner>();
-  /** When each queued job was first seen waiting. */
-  private readonly waitingSince = new WeakMap<object, number>();
+  /** When each queued job was first seen waiting, this time in the queue. */
+  private waitingSince = new Map<object, number>();
   private failures = 0;
   private failuresInARow = 0;
   private lastFailure = '';
@@ -67,12 +67,15 @@ export class Autoscaler {
 
   tick(now: number): void {
     this.follow(now);
+    const seen = new Map<object, number>();
     const waiting = this.parts.state.queue.flatMap(({ job }) => {
       if (job.notBefore !== null && Date.parse(job.notBefore) > now) return [];
-      let since = this.waitingSince.get(job);
-      if (since === undefined) this.waitingSince.set(job, (since = now));
+      const since = this.waitingSince.get(job) ?? now;
+      seen.set(job, since);
       return [{ labels: job.spec.labels, since }];
     });
+    // A job that left the queue and came back (a retry, a lost runner) waits afresh.
+    this.waitingSince = seen;
     const actions = planScaling({
       waiting, runners: this.parts.runners.views(), started: [...this.started.values()], backoffUntil: this.backoffUntil,
     }, this.parts.config, now);
