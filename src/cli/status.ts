@@ -9,7 +9,7 @@ import { parseFlags } from '../common/flags.js';
 import type { Status } from '../protocol/messages.js';
 import type { BuildRecord } from '../protocol/records.js';
 import { isCommitId } from '../protocol/validate.js';
-import { formatCounts } from '../dispatcher/report.js';
+import { formatCounts, formatGrant } from '../dispatcher/report.js';
 import { request } from './client.js';
 import { branchStatus } from './status-branch.js';
 import { buildTable, duration } from './build-table.js';
@@ -48,10 +48,18 @@ function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
   };
 }
 
+/** Runners started on demand, and why; failed starts and any backoff. */
+function describeScaling({ started, failures, lastFailure, backoffUntil }: NonNullable<Status['scaling']>): string {
+  const runners = started.map((r) => `${r.name} (${r.state}${r.labels.length ? `, ${r.labels.join(',')}` : ''}: ${r.reason})`);
+  const failed = failures > 0 ? `; ${failures} failed start(s), last: ${lastFailure}${backoffUntil ? `; backing off until ${backoffUntil}` : ''}` : '';
+  return `started on demand: ${runners.length === 0 ? 'none now' : runners.join(', ')}${failed}`;
+}
+
 function printOverview(status: Status): void {
   const runners = status.runners.map((r) => `${r.name} (${r.busy}/${r.slots} busy${r.draining ? ', draining' : ''}${r.labels.length ? `, ${r.labels.join(',')}` : ''})`);
   if (status.runnersOmitted > 0) runners.push(`and ${status.runnersOmitted} more`);
   console.log(`runners: ${runners.length === 0 ? 'none' : runners.join(', ')}`);
+  if (status.scaling) console.log(describeScaling(status.scaling));
   console.log(`queued jobs: ${status.queued}`);
   if (status.unwrittenCount > 0) {
     const more = status.unwrittenCount > status.unwritten.length ? ` and ${status.unwrittenCount - status.unwritten.length} more` : '';
@@ -75,7 +83,10 @@ function printBuild(build: BuildRecord, unwritten: boolean): void {
   if (build.message) console.log(`reason:   ${build.message}`);
   if (unwritten) console.log('results:  not yet written (the dispatcher keeps it and retries)');
   for (const job of build.jobs) {
-    const notes = [`${job.attempts.length} attempt(s)`, ...(job.flaky ? ['flaky'] : []), ...(job.message ? [job.message] : [])];
+    const notes = [
+      `${job.attempts.length} attempt(s)`, ...(job.flaky ? ['flaky'] : []), ...(job.spec?.generated ? ['from the generator'] : []),
+      ...(job.secrets ? [`secrets: ${formatGrant(job.secrets)}`] : []), ...(job.message ? [job.message] : []),
+    ];
     console.log(`job ${job.spec?.title ?? job.name}: ${job.status} (${notes.join('; ')})`);
   }
 }

@@ -6,6 +6,8 @@ import { loadSecurity, SECURITY_FLAGS, SECURITY_USAGE, type Security } from '../
 import { LIMITS } from '../protocol/limits.js';
 import { OUTPUT_FLAGS, OUTPUT_USAGE, parseOutputsConfig, type OutputsConfig } from './outputs-config.js';
 import { HTTP_FLAGS, HTTP_USAGE, parseHttpConfig, type HttpConfig } from './http/config.js';
+import { parseScalingFlags, SCALING_FLAGS, SCALING_USAGE, type ScalingConfig } from './autoscale-config.js';
+import { parseSecretFlags, SECRET_FLAGS, SECRET_USAGE, type SecretStore } from './secrets.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -46,6 +48,12 @@ export interface DispatcherConfig {
   readonly outputs: OutputsConfig;
   /** The status page; null with --http-port off. */
   readonly http: HttpConfig | null;
+  /** Trust everyone who can connect: listen beyond loopback without a secret, send secrets over plain TCP. */
+  readonly insecure: boolean;
+  /** --secrets and --protected; null without --secrets. */
+  readonly secrets: SecretStore | null;
+  /** Runners started on demand (--runner-start); null without. */
+  readonly scaling: ScalingConfig | null;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -56,6 +64,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
        [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [--recover] [limits]
        [--public-url URL] [--forge-status URL --forge-token-file FILE] [--on-result CMD]
        [--http-port N|off] [--http-host ADDR] [--http-auth FILE] [--http-max-clients N]
+       [--secrets FILE --protected BRANCHES] [--runner-start CMD [--runner-stop CMD] ...]
 
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             TCP port; 0 picks a free one and prints it (default 8888)
@@ -74,7 +83,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-log-mib N      log kept per job; beyond it the head and the last MiB are kept (default 128)
   --max-unwritten N    finished builds waiting for their result files before no new job starts (default 256)
   --admins FILE        names allowed to act as admin (default STATE/admins)
-  --insecure           allow listening beyond loopback without a secret
+  --insecure           allow listening beyond loopback without a secret, and secrets sent over plain TCP
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
   --batch N            land requests for one target merged and tested together at most; 1 turns batching off (default 8)
   --max-remerge N      merges again after the target moved, before a land request gives up (default 5)
@@ -83,6 +92,8 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-retests N      patch retests on a newer trunk under way at once (default 8)
 ${OUTPUT_USAGE}
 ${HTTP_USAGE}
+${SECRET_USAGE}
+${SCALING_USAGE}
 ${SECURITY_USAGE}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -117,6 +128,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       insecure: { type: 'boolean', default: false },
       ...OUTPUT_FLAGS,
       ...HTTP_FLAGS,
+      ...SECRET_FLAGS,
+      ...SCALING_FLAGS,
       ...SECURITY_FLAGS,
     },
   });
@@ -169,5 +182,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     git: createGitContext(env),
     outputs: parseOutputsConfig(values, env, values.insecure),
     http: parseHttpConfig(values, { host: values.host, port, insecure: values.insecure }),
+    insecure: values.insecure,
+    secrets: parseSecretFlags(values),
+    scaling: parseScalingFlags(values, env),
   });
 }

@@ -15,6 +15,8 @@ export interface RunnerView {
   busy: number;
   labels: readonly string[];
   draining: boolean;
+  /** Its connection may carry secrets: TLS, loopback, or the dispatcher's --insecure. */
+  secure?: boolean;
 }
 
 export interface Assignment {
@@ -28,7 +30,10 @@ export interface Placement {
   nextDueAt: number | null;
 }
 
-const canRun = (runner: RunnerView, job: JobRecord) => job.spec.labels.every((label) => runner.labels.includes(label));
+/** A job given secrets goes only to a runner whose connection may carry them. */
+const needsSecure = (job: JobRecord) => (job.secrets?.granted.length ?? 0) > 0;
+const canRun = (runner: RunnerView, job: JobRecord) =>
+  job.spec.labels.every((label) => runner.labels.includes(label)) && (runner.secure === true || !needsSecure(job));
 const freeSlots = (runner: RunnerView, busy: number) => (runner.draining ? 0 : runner.slots - busy);
 
 function dueAt(job: JobRecord, now: number): number {
@@ -71,7 +76,8 @@ export function waitReason(job: JobRecord, runners: readonly RunnerView[], posit
   const labels = job.spec.labels;
   const withLabels = labels.length > 0 ? ` with labels ${labels.join(',')}` : '';
   const able = runners.filter((runner) => canRun(runner, job));
-  if (able.length === 0) return `waiting for a runner${withLabels}`;
+  const secure = needsSecure(job) ? ' over TLS or loopback (it is given secrets)' : '';
+  if (able.length === 0) return `waiting for a runner${withLabels}${secure}`;
   if (able.every((runner) => freeSlots(runner, runner.busy) <= 0)) {
     return `all ${able.length} runner${able.length === 1 ? '' : 's'}${withLabels} busy`;
   }

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Log } from '../common/log.js';
 import type { BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
+import type { Generated } from './generated-jobs.js';
 import { jobMessage } from './job-message.js';
 import { place } from './placement.js';
 import { keyOf, type JournalRecord } from './records.js';
@@ -30,6 +31,10 @@ export interface SchedulerParts {
   finished(build: BuildRecord): void;
   /** The outbox items `from` to `to - 1` a record made are durable (outbox-pump.ts). */
   outboxAdded(from: number, to: number): void;
+  /** What a generator's output makes: its jobs, read and decided, or why there are none. */
+  generated?(build: BuildRecord, outcome: RunOutcome): Promise<Generated>;
+  /** The values of the secrets an attempt of the job is sent (never recorded). */
+  secretsOf?(job: JobRecord): Record<string, string>;
 }
 
 export type Verdict = 'accepted' | 'stale' | 'not-yours';
@@ -83,7 +88,24 @@ export class Scheduler {
     this.parts.log(`${keyOf(build)} (${job.name}) ${outcome.status} on ${attempt.runner}${outcome.message ? `: ${outcome.message}` : ''}`);
     const junitFile = outcome.junit === null ? null : this.parts.keepJunit(build, job, outcome.junit);
     this.parts.runners.unbind(id);
-    const durable = this.record({ op: 'result', lease: id, outcome: { ...outcome, junit: null }, junitFile, at: new Date().toISOString() });
+    // A generator's output is journaled as the jobs it makes, not as text.
+    const { generated: _output, ...kept } = outcome;
+    const record = (generated?: Generated) => this.record({
+      op: 'result', lease: id, outcome: { ...kept, junit: null }, junitFile, at: new Date().toISOString(), ...(generated ? { generated } : {}),
+    });
+    if (job.spec.generator && outcome.status === 'passed' && this.parts.generated) {
+      // The printed jobs are read (and their `when` decided) before the result is recorded with them.
+      const reading = this.parts.generated(build, outcome)
+        .catch((error: Error): Generated => ({ jobs: [], error: `could not read the generator's output: ${error.message}` }));
+      const durable = reading.then((generated) => {
+        const recorded = record(generated);
+        this.parts.log(`${keyOf(build)}: ${generated.error ?? `the generator made ${generated.jobs.length} job(s)`}`);
+        this.schedule();
+        return recorded;
+      });
+      return { verdict: 'accepted', durable };
+    }
+    const durable = record();
     if (job.status === 'queued') this.parts.log(`${keyOf(build)} (${job.name}): ${job.message}`);
     this.schedule();
     return { verdict: 'accepted', durable };
@@ -137,7 +159,7 @@ export class Scheduler {
     const attempt = job.attempts.at(-1)!;
     this.parts.appendLog(build, job, `=== attempt ${attempt.attempt} of job ${job.spec.title} on runner ${runnerName} at ${attempt.startedAt} ===\n`);
     this.parts.log(`job ${keyOf(build)} (${job.name}) attempt ${attempt.attempt} -> ${runnerName}`);
-    const message = jobMessage(build, job, id, attempt.attempt);
+    const message = jobMessage(build, job, id, attempt.attempt, this.parts.secretsOf?.(job));
     void durable.then(() => {
       // The lease may have been lost meanwhile (the runner went away).
       if (this.parts.runners.holder(id) === runner) runner.peer.send(message);

@@ -10,8 +10,9 @@ import { author, baseSpec, chunk, patchPath, patchRecord, patchSummary, sha256, 
 import { PATCH_STATES } from './records.js';
 import {
   buildRecord, buildSummary, command, commandAnswer, commitId as commit, count, errorCode, jobSummary, landSummary, outcome, plainName as name,
-  refName as ref, repoUrl as repo, requestId, runnerSummary,
+  refName as ref, repoUrl as repo, requestId, runnerSummary, scalingSummary,
 } from './record-fields.js';
+import { SUBJECT_KINDS } from './records.js';
 
 // ignoreBOM keeps a byte-order mark in the text, so JSON.parse refuses it as it
 // would the same line given as a string.
@@ -57,6 +58,12 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     run: nullable(o, 'run', (x, k) => list(x, k, LIMITS.runArgs, (y, j) => text(y, j, LIMITS.text))),
     env: stringRecord(o, 'env', ENV_NAME, LIMITS.envVariables, LIMITS.text),
     junit: nullable(o, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
+    // Absent from an older dispatcher's jobs.
+    ...(o.build === undefined ? {} : { build: text(o, 'build', 2 * LIMITS.printable) }),
+    ...(o.subject === undefined ? {} : { subject: oneOf(o, 'subject', SUBJECT_KINDS) }),
+    ...(o.base === undefined ? {} : { base: nullable(o, 'base', commit) }),
+    ...(o.generate === undefined ? {} : { generate: bool(o, 'generate') }),
+    ...(o.secrets === undefined ? {} : { secrets: stringRecord(o, 'secrets', ENV_NAME, LIMITS.jobSecrets, LIMITS.text) }),
   }),
   abort: (o) => ({ lease: lease(o, 'lease') }),
   output: (o) => ({ lease: lease(o, 'lease'), stream: oneOf(o, 'stream', STREAMS), data: text(o, 'data', LIMITS.outputChunk) }),
@@ -130,6 +137,7 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     unwrittenCount: count(o, 'unwrittenCount'),
     record: nullable(o, 'record', buildRecord),
     note: text(o, 'note', LIMITS.text),
+    ...(o.scaling === undefined ? {} : { scaling: scalingSummary(o, 'scaling') }),
   }),
 };
 

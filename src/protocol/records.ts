@@ -37,6 +37,8 @@ export interface RunOutcome {
   failedTests: string[];
   /** The JUnit XML the tests wrote, when the job declares it or the runner can ask for it. */
   junit: string | null;
+  /** A generator's stdout (keel.json `generate`): the jobs it names, as JSON text. Absent for other jobs. */
+  generated?: string;
 }
 
 /** One attempt at a job; `lost` means the runner died or went silent. */
@@ -71,6 +73,29 @@ export interface JobSpec {
   labels: string[];
   /** Where the job writes JUnit XML, relative to the repository root. */
   junit: string | null;
+  /** Run only when this holds; otherwise the job is skipped, with the reason. Absent: always. */
+  when?: JobCondition;
+  /** Names of the dispatcher's secrets the job asks for (given only to protected builds). */
+  secrets?: string[];
+  /** This job is keel.json's `generate`: its stdout names the build's further jobs. */
+  generator?: boolean;
+  /** A job the build's generator printed. */
+  generated?: boolean;
+}
+
+/** keel.json's `when`: every part given must hold (branch globs, subject kinds, path globs of changed files). */
+export interface JobCondition {
+  branches?: string[];
+  subjects?: SubjectKind[];
+  paths?: string[];
+}
+
+/** The secrets a job asked for: the names it is given, and those withheld and why. */
+export interface SecretGrant {
+  granted: string[];
+  withheld: string[];
+  /** Why the withheld ones are, for the report; "" when none is. */
+  reason: string;
 }
 
 export interface JobRecord {
@@ -97,6 +122,8 @@ export interface JobRecord {
   failedTests: string[];
   /** When a retry may start (after a failure, with retryDelay); null when not waiting. */
   notBefore: string | null;
+  /** The secrets it asked for (spec.secrets): given or withheld. Absent when it asked for none. */
+  secrets?: SecretGrant;
 }
 
 /**
@@ -196,6 +223,28 @@ export interface RunnerSummary {
   /** The commits of those jobs, at most a few. */
   running: string[];
   draining: boolean;
+}
+
+/** A runner the dispatcher started on demand (--runner-start), and why. */
+export interface StartedRunner {
+  name: string;
+  labels: string[];
+  /** `starting`: the start command ran, the runner has not registered yet; `stopping`: idle, drained, stop command run. */
+  state: 'starting' | 'running' | 'stopping';
+  reason: string;
+  since: string;
+}
+
+export const STARTED_STATES = ['starting', 'running', 'stopping'] as const;
+
+/** What the dispatcher's on-demand runners are doing: those it started, and how starting went. */
+export interface ScalingSummary {
+  started: StartedRunner[];
+  /** Starts that failed (the command failed, or its runner never registered) since the dispatcher started. */
+  failures: number;
+  lastFailure: string;
+  /** No runner is started before this, after failures; null when not backing off. */
+  backoffUntil: string | null;
 }
 
 /** Where a land or try request is. `passed`: a try whose merge passed (a try never lands). */
