@@ -4,7 +4,7 @@
 // jobs; `keel retry` running the generated jobs again without the
 // generator; a job skipped by each condition. Real processes, real git.
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { world } from '../helpers/e2e.js';
@@ -119,4 +119,30 @@ test('matrix include and exclude, and when: each condition skips its job with th
   assert.equal(byName.get('web')!.message, 'when.paths: none of the 2 changed files matches web/**');
   assert.equal(byName.get('docs')!.status, 'passed', 'all three of its conditions hold');
   assert.match(w.report(sha), /job release: SKIPPED[\s\S]*reason: +when\.branches/);
+});
+
+test('keel logs --follow follows the jobs a generator prints as they join the build', async (t) => {
+  const w = world(t);
+  const release = join(w.control, 'release');
+  const generator = [
+    '#!/bin/sh',
+    `touch '${w.control}/generating'`,
+    `while [ ! -e '${release}' ]; do sleep 0.05; done`,
+    'echo \'{"one": {"run": "echo from one"}, "two": {"run": "echo from two"}}\'',
+    '',
+  ].join('\n');
+  const sha = w.push({ 'keel.json': keelJson({ generate: { run: './gen.sh' } }), 'gen.sh': generator }, 'a generator that waits');
+  w.cloneFor();
+  const dispatcher = await w.dispatcher();
+  await w.runner('r1', dispatcher, { slots: 2 });
+  w.observer(dispatcher);
+  await w.until(() => existsSync(join(w.control, 'generating')), 'the generator to start');
+  // Asked while the build has one job, the generator.
+  const following = dispatcher.keel('logs', sha, '--follow');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  writeFileSync(release, '');
+  const followed = await following;
+  assert.equal(followed.code, 0, followed.stdout + followed.stderr + w.logs());
+  assert.match(followed.stdout, /^\[one\] from one$/m);
+  assert.match(followed.stdout, /^\[two\] from two$/m);
 });
