@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { measureAssignments } from './assignments.js';
 import { measureGate } from './gate.js';
 import { measureIdleRunners } from './idle-runners.js';
+import { measureGeneratorLatency, measureMasking } from './jobs.js';
 import { measureInstantLatency, measurePollingLatency } from './latency.js';
 import { measureLogThroughput } from './log-throughput.js';
 import { measureMemory } from './memory.js';
@@ -34,6 +35,8 @@ const BENCHES: Record<string, () => Promise<Figure[]>> = {
   sse: measureLiveLogLatency,
   pages: measurePages,
   followers: measureFollowers,
+  generator: measureGeneratorLatency,
+  masking: measureMasking,
 };
 
 function formatFigure(figure: Figure): string {

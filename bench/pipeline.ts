@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { git, startDispatcher, startKeel, tempDir, waitUntil } from './support.js';
+import { git, makeRepos, startDispatcher, startKeel, waitUntil } from './support.js';
 
 export interface PipelineOptions {
   name: string;
@@ -29,15 +29,8 @@ export interface Timing {
 }
 
 export async function startPipeline(options: PipelineOptions) {
-  const dir = tempDir(options.name);
-  const central = join(dir, 'central.git');
-  const work = join(dir, 'work');
+  const { dir, central, work, marks } = makeRepos(options.name);
   const clone = join(dir, 'clone');
-  const marks = join(dir, 'marks');
-  mkdirSync(marks);
-  git(dir, 'init', '-q', '--bare', '-b', 'main', central);
-  git(dir, 'init', '-q', '-b', 'main', work);
-  git(work, 'remote', 'add', 'origin', central);
   // The test is one `date`: the cheapest process that can say when it started.
   const script = `#!/bin/sh\ndate +%s%3N > '${marks}'/"$KEEL_COMMIT"\n`;
   const files: Record<string, string> = { ...options.files, 'tests/run.sh': script };

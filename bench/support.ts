@@ -3,7 +3,7 @@
 // small statistics. Nothing here decides what is measured.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,6 +39,19 @@ export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `keel-bench-${prefix}-`));
   folders.push(dir);
   return dir;
+}
+
+/** A bare central repository on main, a working copy pushing to it, and a folder for the scripts' marks. */
+export function makeRepos(name: string): { dir: string; central: string; work: string; marks: string } {
+  const dir = tempDir(name);
+  const central = join(dir, 'central.git');
+  const work = join(dir, 'work');
+  const marks = join(dir, 'marks');
+  mkdirSync(marks);
+  git(dir, 'init', '-q', '--bare', '-b', 'main', central);
+  git(dir, 'init', '-q', '-b', 'main', work);
+  git(work, 'remote', 'add', 'origin', central);
+  return { dir, central, work, marks };
 }
 
 export const GIT_ENV: NodeJS.ProcessEnv = {

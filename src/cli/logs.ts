@@ -71,6 +71,7 @@ export async function logs(argv: string[], env: NodeJS.ProcessEnv, output: Outpu
   if (commit === null) return 1;
   let build: BuildSummary | null = null;
   let lines: JobLines | null = null;
+  let first: string | null = null;
   const redraw = () => {
     if (build && output.status) output.status(formatProgress(build, Date.now()));
   };
@@ -86,6 +87,9 @@ export async function logs(argv: string[], env: NodeJS.ProcessEnv, output: Outpu
           return false;
         }
         case 'log':
+          // A second job's output (a generator's printed jobs joined the build): prefix every line from now on.
+          first ??= reply.job;
+          if (job === null && reply.job !== first) lines!.several();
           output.out(lines!.push(reply.job, reply.data));
           return false;
         case 'log-end':

@@ -20,7 +20,12 @@ export function formatProgress(build: BuildSummary, now: number): string {
 export class JobLines {
   private readonly partial = new Map<string, string>();
 
-  constructor(private readonly prefix: boolean) {}
+  constructor(private prefix: boolean) {}
+
+  /** From now on every line is prefixed (a generator's jobs joined the build). */
+  several(): void {
+    this.prefix = true;
+  }
 
   /** The whole lines `text` completes for `job`, ready to print. */
   push(job: string, text: string): string {

@@ -8,7 +8,7 @@ import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
 import type { Status } from '../protocol/messages.js';
 import type { BuildRecord } from '../protocol/records.js';
-import { formatCounts } from '../dispatcher/report.js';
+import { formatCounts, formatGrant } from '../dispatcher/report.js';
 import { verdict, whoRan } from '../dispatcher/verdict.js';
 import { request } from './client.js';
 import { branchStatus } from './status-branch.js';
@@ -53,6 +53,13 @@ function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv) {
   };
 }
 
+/** Runners started on demand, and why; failed starts and any backoff. */
+function describeScaling({ started, failures, lastFailure, backoffUntil }: NonNullable<Status['scaling']>): string {
+  const runners = started.map((r) => `${r.name} (${r.state}${r.labels.length ? `, ${r.labels.join(',')}` : ''}: ${r.reason})`);
+  const failed = failures > 0 ? `; ${failures} failed start(s), last: ${lastFailure}${backoffUntil ? `; backing off until ${backoffUntil}` : ''}` : '';
+  return `started on demand: ${runners.length === 0 ? 'none now' : runners.join(', ')}${failed}`;
+}
+
 function printOverview(status: Status): void {
   const runners = status.runners.map((r) => {
     const states = [...(r.draining ? ['draining'] : []), ...(r.paused ? ['paused'] : []), ...(r.unhealthy ? [r.unhealthy] : [])];
@@ -60,6 +67,7 @@ function printOverview(status: Status): void {
   });
   if (status.runnersOmitted > 0) runners.push(`and ${status.runnersOmitted} more`);
   console.log(`runners: ${runners.length === 0 ? 'none' : runners.join(', ')}`);
+  if (status.scaling) console.log(describeScaling(status.scaling));
   console.log(`queued jobs: ${status.queued}`);
   if (status.unwrittenCount > 0) {
     const more = status.unwrittenCount > status.unwritten.length ? ` and ${status.unwrittenCount - status.unwritten.length} more` : '';
@@ -84,7 +92,8 @@ function printBuild(build: BuildRecord, unwritten: boolean): void {
   for (const job of build.jobs) {
     const notes = [
       ...(job.runner ? [`on ${job.runner}`] : []), `${job.attempts.length} attempt(s)`,
-      ...(job.flaky ? ['flaky: passed on a retry'] : []), ...(job.message ? [job.message] : []),
+      ...(job.flaky ? ['flaky: passed on a retry'] : []), ...(job.spec?.generated ? ['from the generator'] : []),
+      ...(job.secrets ? [`secrets: ${formatGrant(job.secrets)}`] : []), ...(job.message ? [job.message] : []),
     ];
     console.log(`job ${job.spec?.title ?? job.name}: ${job.status} (${notes.join('; ')})`);
   }

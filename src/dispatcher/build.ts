@@ -3,6 +3,7 @@
 // arguments and read no clock, so replaying the journal reaches the same state.
 
 import type { AttemptRecord, BuildRecord, BuildStatus, JobRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
+import type { JobDecisions } from './job-decisions.js';
 import { retryDelayMs } from './keel-json.js';
 
 export interface NewBuild {
@@ -16,6 +17,8 @@ export interface NewBuild {
   error: string | null;
   /** Queued behind ordinary builds. */
   background?: boolean;
+  /** Jobs skipped by their `when`, and the secrets each is given. */
+  decisions?: JobDecisions;
 }
 
 /** The log file of a job: <sha>.log for a build of one job, else <sha>.<job>.log. */
@@ -27,9 +30,9 @@ export function newBuild(input: NewBuild, now: Date): BuildRecord {
   const build: BuildRecord = {
     commit: input.commit, repo: input.repo, ref: input.ref, project: input.project,
     subject: { ...input.subject }, run: 1, background: input.background ?? false, status: 'queued', flaky: false, message: '', runner: null, attempts: 0,
-    queuedAt: now.toISOString(), startedAt: null, endedAt: null, durationMs: null, counts: null,
-    jobs: input.specs.map((spec) => newJob(spec, logName(input.commit, spec, input.specs.length))),
+    queuedAt: now.toISOString(), startedAt: null, endedAt: null, durationMs: null, counts: null, jobs: [],
   };
+  addJobs(build, input.specs, input.decisions, now, input.specs.length);
   if (input.error !== null) {
     build.status = 'error';
     build.message = input.error;
@@ -45,6 +48,24 @@ function newJob(spec: JobSpec, log: string): JobRecord {
     startedAt: null, endedAt: null, durationMs: null, exitCode: null, signal: null, timedOut: false,
     counts: null, command: [], message: '', log, junit: null, failedTests: [], notBefore: null,
   };
+}
+
+/**
+ * Adds jobs to a build with what was decided about them: skipped (their
+ * `when` does not hold) or queued, and their secrets. `count` is how many
+ * jobs name their logs (one job: <sha>.log). Returns the jobs added.
+ */
+export function addJobs(build: BuildRecord, specs: readonly JobSpec[], decisions: JobDecisions | undefined, now: Date, count = 2): JobRecord[] {
+  const added = specs.map((spec) => {
+    const job = newJob(spec, logName(build.commit, spec, count));
+    const grant = decisions?.grants[spec.id];
+    if (grant !== undefined) job.secrets = grant;
+    const skipped = decisions?.skipped[spec.id];
+    if (skipped !== undefined) finishJob(job, 'skipped', skipped, now.toISOString());
+    return job;
+  });
+  build.jobs.push(...added);
+  return added;
 }
 
 export function startAttempt(job: JobRecord, lease: string, runner: string, now: Date, run: number): AttemptRecord {
@@ -156,7 +177,9 @@ const SEVERITY: BuildStatus[] = ['error', 'cancelled', 'failed', 'skipped', 'pas
 export function settleBuild(build: BuildRecord, now: Date): boolean {
   if (isFinished(build.status)) return true;
   if (!build.jobs.every((job) => isFinished(job.status))) return false;
-  const statuses = new Set(build.jobs.map((job) => job.status));
+  // Skipped jobs (their `when` did not hold) count only when every job is.
+  const judged = build.jobs.some((job) => job.status !== 'skipped') ? build.jobs.filter((job) => job.status !== 'skipped') : build.jobs;
+  const statuses = new Set(judged.map((job) => job.status));
   build.status = SEVERITY.find((status) => statuses.has(status)) ?? 'passed';
   const reason = build.jobs.find((job) => job.status === build.status && job.message);
   build.message = build.status === 'passed' ? '' : reason ? `${reason.name}: ${reason.message}` : '';

@@ -11,7 +11,7 @@ import { trace } from '../common/log.js';
 import type { Security } from '../common/security.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Message, Status } from '../protocol/messages.js';
-import { PUSH, type BuildRecord } from '../protocol/records.js';
+import { PUSH, type BuildRecord, type ScalingSummary } from '../protocol/records.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { AdminList } from './admins.js';
 import type { BuildIndex } from './build-index.js';
@@ -53,6 +53,8 @@ export interface ClientPeerParts {
   index: BuildIndex;
   /** For `logs`: finding builds, their live logs and the changes that end them. */
   logs: Omit<LogPeerParts, 'context' | 'journal' | 'results'>;
+  /** Runners started on demand, when the dispatcher starts any. */
+  scaling?: () => ScalingSummary;
 }
 
 export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message): void {
@@ -116,7 +118,11 @@ export function fromClient(parts: ClientPeerParts, peer: Peer, message: Message)
     case 'logs': return followLogs({ ...parts.logs, results: parts.results, journal: parts.journal, context: parts.context }, peer, message);
     case 'history':
       return answerQuery(parts, peer, async () => ({ type: 'history-page', ...(await branchHistory(parts.scheduler.state, parts.index, message)) }));
-    case 'query': return answerQuery(parts, peer, () => query(parts, message.commit, message.project));
+    case 'query':
+      return answerQuery(parts, peer, async () => {
+        const status = await query(parts, message.commit, message.project);
+        return parts.scaling ? { ...status, scaling: parts.scaling() } : status;
+      });
   }
 }
 

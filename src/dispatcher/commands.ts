@@ -10,6 +10,7 @@ import { done, refuse, type Reply } from './reply.js';
 import type { CommandResult } from '../protocol/messages.js';
 import { PUSH, type BuildRecord } from '../protocol/records.js';
 import { isFinished } from './build.js';
+import { jobsToRerun } from './job-decisions.js';
 import type { Intake } from './intake.js';
 import type { ObserverConn } from './observer-registry.js';
 import type { ObserverSessions } from './observer-sessions.js';
@@ -85,15 +86,16 @@ export class BuildCommands {
     return this.rerun(build, jobId === null ? null : [jobId], by);
   }
 
-  /** Runs a finished build again as its next run: every job, or only `jobIds`. */
-  async rerun(build: BuildRecord, jobIds: string[] | null, by: string): Promise<Reply> {
+  /** Runs a finished build again as its next run: every job (but a generator's and skipped ones, see jobsToRerun), or only `jobIds`. */
+  async rerun(build: BuildRecord, asked: string[] | null, by: string): Promise<Reply> {
     const key = keyOf(build);
+    const jobIds = asked ?? jobsToRerun(build);
     if (build.jobs.length === 0) return refuse(ErrorCode.noJobs, `${key} has no jobs to run again (${build.message})`);
     const unknown = (jobIds ?? []).find((id) => !build.jobs.some((job) => job.name === id));
     if (unknown !== undefined) {
       return refuse(ErrorCode.unknownJob, `${key} has no job ${unknown}; its jobs are ${build.jobs.map((job) => job.name).join(', ')}`);
     }
-    const which = jobIds === null ? '' : ` (${jobIds.join(', ')})`;
+    const which = asked === null ? '' : ` (${asked.join(', ')})`;
     const jobs = jobIds !== null && jobIds.length === 1 ? { job: jobIds[0]! } : { job: null, ...(jobIds === null ? {} : { jobs: jobIds }) };
     const durable = this.parts.scheduler.record({ op: 'retry', build: structuredClone(build), ...jobs, by, at: new Date().toISOString() });
     this.parts.log(`${by} asked to retry ${key}${which}`);

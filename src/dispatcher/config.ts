@@ -6,6 +6,8 @@ import { loadSecurity, SECURITY_FLAGS, securityUsage, type Security } from '../c
 import { LIMITS } from '../protocol/limits.js';
 import { OUTPUT_FLAGS, OUTPUT_USAGE, parseOutputsConfig, type OutputsConfig } from './outputs-config.js';
 import { HTTP_FLAGS, HTTP_USAGE, parseHttpConfig, type HttpConfig } from './http/config.js';
+import { parseScalingFlags, SCALING_FLAGS, SCALING_USAGE, type ScalingConfig } from './autoscale-config.js';
+import { parseSecretFlags, SECRET_FLAGS, SECRET_USAGE, type SecretStore } from './secrets.js';
 
 export interface DispatcherConfig {
   readonly host: string;
@@ -52,6 +54,12 @@ export interface DispatcherConfig {
   readonly outputs: OutputsConfig;
   /** The status page; null with --http-port off. */
   readonly http: HttpConfig | null;
+  /** Trust everyone who can connect: listen beyond loopback without a secret, send secrets over plain TCP. */
+  readonly insecure: boolean;
+  /** --secrets and --protected; null without --secrets. */
+  readonly secrets: SecretStore | null;
+  /** Runners started on demand (--runner-start); null without. */
+  readonly scaling: ScalingConfig | null;
 }
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -62,6 +70,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
        [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [--recover] [limits]
        [--public-url URL] [--forge-status URL --forge-token-file FILE] [--on-result CMD]
        [--http-port N|off] [--http-host ADDR] [--http-auth FILE] [--http-max-clients N]
+       [--secrets FILE --protected BRANCHES] [--runner-start CMD [--runner-stop CMD] ...]
 
   --host ADDR          address to listen on (default 127.0.0.1)
   --port N             TCP port; 0 picks a free one and prints it (default 8888)
@@ -85,7 +94,7 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-artifact-mib N what the artifacts (keel.json "artifacts") of one build may hold (default 256)
   --keep-artifacts DAYS  artifacts are deleted this long after they arrive; 0 keeps them (default 30)
   --admins FILE        names allowed to act as admin (default STATE/admins)
-  --insecure           allow listening beyond loopback without a secret
+  --insecure           allow listening beyond loopback without a secret, and secrets sent over plain TCP
   --recover            start past a damaged journal record: keep the records before it, move the rest aside
   --batch N            land requests for one target merged and tested together at most; 1 turns batching off (default 8)
   --max-remerge N      merges again after the target moved, before a land request gives up (default 5)
@@ -94,6 +103,8 @@ export const DISPATCHER_USAGE = `usage: keel dispatcher [--host ADDR] [--port N]
   --max-retests N      patch retests on a newer trunk under way at once (default 8)
 ${OUTPUT_USAGE}
 ${HTTP_USAGE}
+${SECRET_USAGE}
+${SCALING_USAGE}
 ${securityUsage('the master secret, from which every other token is derived')}`;
 
 export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): DispatcherConfig {
@@ -132,6 +143,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
       insecure: { type: 'boolean', default: false },
       ...OUTPUT_FLAGS,
       ...HTTP_FLAGS,
+      ...SECRET_FLAGS,
+      ...SCALING_FLAGS,
       ...SECURITY_FLAGS,
     },
   });
@@ -188,5 +201,8 @@ export function parseDispatcherConfig(argv: string[], env: NodeJS.ProcessEnv): D
     git: createGitContext(env),
     outputs: parseOutputsConfig(values, env, values.insecure),
     http: parseHttpConfig(values, { host: values.host, port, insecure: values.insecure }),
+    insecure: values.insecure,
+    secrets: parseSecretFlags(values),
+    scaling: parseScalingFlags(values, env),
   });
 }

@@ -8,13 +8,15 @@
 // here.
 
 import { mkdirSync } from 'node:fs';
+import { formatAddress } from '../common/address.js';
 import type { Connection } from '../common/connection.js';
 import { Heartbeats } from '../common/heartbeat.js';
 import type { Log } from '../common/log.js';
-import type { BuildRecord } from '../protocol/records.js';
+import type { BuildRecord, JobSpec } from '../protocol/records.js';
 import { AdminList } from './admins.js';
 import { ArtifactStore } from './artifact-store.js';
 import { startRetention } from './artifact-retention.js';
+import { Autoscaler } from './autoscale.js';
 import { BuildIndex } from './build-index.js';
 import { BuildLookup } from './build-lookup.js';
 import { Changes } from './changes.js';
@@ -40,6 +42,10 @@ import { RunnerSessions } from './runner-sessions.js';
 import { Scheduler } from './scheduler.js';
 import { DispatcherServer } from './server.js';
 import { Gate } from './gate/gate.js';
+import { readGenerated } from './generated-jobs.js';
+import { branchOfRef } from './job-conditions.js';
+import { decideJobs } from './job-decisions.js';
+import { maySendSecrets, secretValues } from './secrets.js';
 import { STACK_DEPTH } from './gate/plan.js';
 import { Patches } from './patches/patches.js';
 import { PatchStore } from './patches/store.js';
@@ -95,6 +101,21 @@ async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts)
 
   const runners = new RunnerRegistry();
   runners.onChange = () => changes.changed();
+  /**
+   * The branch a build is of, for `when` and secrets: a push's, the target of
+   * a try or land, the trunk a patch follows (a patch never gets secrets
+   * whatever its branch: secrets.ts decides by subject first).
+   */
+  const branchOf = (build: { ref: string; subject: BuildRecord['subject'] }): string | null => {
+    const { kind, request } = build.subject;
+    if (kind === 'push') return branchOfRef(build.ref);
+    const target = request === null ? undefined : kind === 'patch' ? state.patches.get(request)?.trunk : state.batches.get(request)?.target;
+    return target === undefined || target === null ? null : branchOfRef(target);
+  };
+  const decide = (build: { repo: string; commit: string; ref: string; subject: BuildRecord['subject'] }, jobs: JobSpec[]) => decideJobs(jobs, {
+    branch: branchOf(build), subject: build.subject.kind,
+    changed: () => jobSource.changedPaths(build.repo, build.commit, build.subject.base),
+  }, config.secrets);
   const writer: ResultWriter = new ResultWriter({
     results, log,
     currentRun: (build) => state.builds.get(keyOf(build))?.run ?? null,
@@ -130,12 +151,15 @@ async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts)
     }),
     finished,
     outboxAdded: (from, to) => pump.added(from, to),
+    generated: (build, outcome) => readGenerated(build, outcome.generated, (jobs) => decide(build, jobs)),
+    secretsOf: (job) => secretValues(job.secrets, config.secrets),
   });
   const pump = new OutboxPump({ state, record: (record) => scheduler.record(record), log });
   const intake = new Intake({
     builds: state.builds,
     hasResult: (build) => results.hasResult(build),
     jobsFor: parts.jobsFor ?? ((repo, commit) => jobSource.jobsFor(repo, commit)),
+    decide,
     record: (record) => scheduler.record(record),
     recorded: () => scheduler.schedule(),
     isLanded: (project, commit) => gate.isLanded(project, commit),
@@ -193,18 +217,21 @@ async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts)
   });
   const admins = new AdminList(config.admins);
   const lookup = new BuildLookup({ state, results, journal });
+  let listening = '';
+  const autoscaler = config.scaling ? new Autoscaler({ config: config.scaling, state, runners, log, address: () => listening }) : null;
   const server = new DispatcherServer({
     admins,
     security: config.security,
     log,
     limits: config,
     heartbeats,
-    runner: { scheduler, sessions: runnerSessions, heartbeats, journal },
+    runner: { scheduler, sessions: runnerSessions, heartbeats, journal, secure: (peer) => maySendSecrets(peer.source, config) },
     observer: { sessions: observerSessions, patches, heartbeats, log },
     client: {
       scheduler, runners, results, commands, gate, patches, uploads: new PatchUploads(config.maxPatchBytes), observers: observerSessions,
       admins, security: config.security, journal, log, index,
       logs: { lookup, logs: liveLogs, changes },
+      ...(autoscaler ? { scaling: () => autoscaler.summary() } : {}),
     },
     left: (peer, reason) => {
       if (peer.role === 'runner') runnerSessions.left(peer.conn, reason);
@@ -213,10 +240,17 @@ async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts)
   });
   const address = await server.listen(config.host, config.port);
   const retention = startRetention(config.results, config.keepArtifactsDays, log);
+  listening = formatAddress({ host: address.host === '0.0.0.0' || address.host === '::' ? '127.0.0.1' : address.host, port: address.port });
+  autoscaler?.start();
+  if (config.secrets) {
+    const branches = config.secrets.protectedBranches;
+    log(`${config.secrets.values.size} secret(s) for jobs of push and land builds of ${branches.length > 0 ? branches.join(', ') : 'no branch (no --protected): no build gets them'}`);
+  }
   let page: StatusPage | null = null;
   const close = async () => {
     retention.stop();
     scheduler.stop();
+    autoscaler?.stop();
     jobSource.close();
     if (orphanTimer) clearTimeout(orphanTimer);
     clearInterval(pruneTimer);

@@ -6,6 +6,7 @@
 
 import type { Log } from '../common/log.js';
 import type { BuildRecord, JobSpec, Subject } from '../protocol/records.js';
+import type { JobDecisions } from './job-decisions.js';
 import { buildKey, type BuildKey, type JournalRecord } from './records.js';
 
 export interface NewCommit {
@@ -19,7 +20,7 @@ export interface NewCommit {
   background?: boolean;
 }
 
-export type JobsFound = { jobs: JobSpec[]; error: null } | { jobs: []; error: string };
+export type JobsFound = { jobs: JobSpec[]; error: null; decisions?: JobDecisions } | { jobs: []; error: string };
 
 export interface IntakeParts {
   builds: ReadonlyMap<BuildKey, BuildRecord>;
@@ -29,6 +30,8 @@ export interface IntakeParts {
   isLanded(project: string | null, commit: string): boolean;
   /** The jobs a commit declares (keel.json), or why they cannot be known. */
   jobsFor(repo: string, commit: string): Promise<JobsFound>;
+  /** What is decided about them before they are queued (`when`, secrets); absent: nothing. */
+  decide?(input: NewCommit, jobs: JobSpec[]): Promise<JobDecisions | undefined>;
   /** Applies and journals a record; resolves once it is durable. */
   record(record: JournalRecord): Promise<void>;
   /** Called after each commit is recorded, so its jobs can be placed. */
@@ -75,13 +78,24 @@ export class Intake {
     return true;
   }
 
+  private async lookup(input: NewCommit): Promise<JobsFound> {
+    const found = await this.parts.jobsFor(input.repo, input.commit);
+    if (found.error !== null || !this.parts.decide) return found;
+    try {
+      const decisions = await this.parts.decide(input, found.jobs);
+      return decisions ? { ...found, decisions } : found;
+    } catch (error) {
+      return { jobs: [], error: `could not decide which jobs run: ${(error as Error).message}` };
+    }
+  }
+
   private async take(): Promise<void> {
     if (this.taking) return;
     this.taking = true;
     try {
       while (this.arriving.length > 0) {
         for (const next of this.arriving.slice(0, LOOKAHEAD)) {
-          next.lookup ??= this.parts.jobsFor(next.input.repo, next.input.commit);
+          next.lookup ??= this.lookup(next.input);
         }
         const head = this.arriving[0]!;
         let found: JobsFound;
@@ -96,6 +110,7 @@ export class Intake {
           op: 'commit', commit: input.commit, repo: input.repo, ref: input.ref, project: input.project, subject: input.subject,
           supersede: input.supersede, jobs: found.jobs, error: found.error, at: new Date().toISOString(),
           ...(input.background ? { background: true } : {}),
+          ...(found.error === null && found.decisions ? { decisions: found.decisions } : {}),
         }));
         this.parts.log(`queued ${head.key} (${input.ref}): ${found.error ?? `${found.jobs.length} job${found.jobs.length === 1 ? '' : 's'}`}`);
         this.parts.recorded();

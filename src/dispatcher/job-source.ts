@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { CatFile } from '../common/git/cat-file.js';
 import { Mirrors } from '../common/git/mirror.js';
-import { GitError, type GitContext } from '../common/git/run.js';
+import { git, GitError, type GitContext } from '../common/git/run.js';
 import { LIMITS } from '../protocol/limits.js';
 import { DEFAULT_JOB, KeelJsonError, parseKeelJson, type JobSpec } from './keel-json.js';
 
@@ -83,6 +83,24 @@ export class JobSource {
       if (found?.type === 'commit' && found.content) return found.content;
     }
     return null;
+  }
+
+  /**
+   * The files `commit` changes against `base`, or against its first parent
+   * when `base` is null; null for a first commit (everything is new).
+   */
+  async changedPaths(repo: string, commit: string, base: string | null): Promise<string[] | null> {
+    const { gitDir } = await this.findTree(repo, commit);
+    let from = base;
+    if (from === null) {
+      const parent = await git(this.git, ['rev-parse', '--verify', '--quiet', `${commit}^1`], { cwd: gitDir, allowFailure: true });
+      if (parent.code !== 0) return null;
+      from = parent.stdout.trim();
+    } else if (gitDir !== repo) {
+      await this.mirrors.ensureCommit(repo, from);
+    }
+    const diff = await git(this.git, ['diff-tree', '-r', '-z', '--name-only', '--no-commit-id', from, commit], { cwd: gitDir });
+    return diff.stdout.split('\0').filter((path) => path !== '');
   }
 
   close(): void {

@@ -6,8 +6,12 @@
 import { bool, checked, int, list, nullable, object, oneOf, text, type Fields } from '../protocol/fields.js';
 import { LIMITS } from '../protocol/limits.js';
 import {
-  artifactsKept, buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, subject, time,
+  artifactsKept, buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, secretGrant, subject, time,
 } from '../protocol/record-fields.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { ProtocolError } from '../protocol/errors.js';
+import type { Generated } from './generated-jobs.js';
+import type { JobDecisions } from './job-decisions.js';
 import { batch, gateCounts, landRequest } from './gate/format.js';
 import { patchCounts, patchEntry } from './patches/format.js';
 import type { JournalFormat } from './journal.js';
@@ -22,6 +26,27 @@ const lease = (o: Fields, f: string) => text(o, f, LIMITS.leaseChars);
 const who = (o: Fields, f: string) => text(o, f, LIMITS.printable + 32);
 const count = (o: Fields, f: string) => int(o, f, 0, Number.MAX_SAFE_INTEGER);
 
+function jobDecisions(o: Fields, f: string): JobDecisions {
+  const d = object(o, f);
+  const byJob = <T>(field: string, read: (x: Fields, k: string) => T): Record<string, T> => {
+    const entries = object(d, field);
+    const keys = Object.keys(entries);
+    const where = `${f}.${field}`;
+    if (keys.length > 10 * LIMITS.jobsPerBuild) throw new ProtocolError(ErrorCode.badField, `field "${where}" has ${keys.length} entries`);
+    // Job ids are names, as everywhere they are read.
+    return Object.fromEntries(keys.map((key) => [plainName({ [where]: key }, where), read(entries, key)]));
+  };
+  return { skipped: byJob('skipped', (x, k) => text(x, k, 2 * LIMITS.text)), grants: byJob('grants', secretGrant) };
+}
+
+function generated(o: Fields, f: string): Generated {
+  const g = object(o, f);
+  return {
+    jobs: list(g, 'jobs', 10 * LIMITS.jobsPerBuild, jobSpec), error: nullable(g, 'error', (x, k) => text(x, k, 2 * LIMITS.text)),
+    ...(g.decisions === undefined ? {} : { decisions: jobDecisions(g, 'decisions') }),
+  };
+}
+
 function readCommand(o: Fields, f: string): PendingCommand {
   const c = object(o, f);
   return { id: requestId(c, 'id'), project: nullable(c, 'project', plainName), command: command(c, 'command'), by: who(c, 'by'), at: time(c, 'at') };
@@ -34,6 +59,7 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
     supersede: bool(o, 'supersede'), jobs: list(o, 'jobs', 10 * LIMITS.jobsPerBuild, jobSpec),
     error: nullable(o, 'error', (x, k) => text(x, k, 2 * LIMITS.text)), at: time(o, 'at'),
     ...(o.background === undefined ? {} : { background: bool(o, 'background') }),
+    ...(o.decisions === undefined ? {} : { decisions: jobDecisions(o, 'decisions') }),
   }),
   assign: (o) => ({ op: 'assign', key: key(o, 'key'), job: plainName(o, 'job'), lease: lease(o, 'lease'), runner: plainName(o, 'runner'), at: time(o, 'at') }),
   lost: (o) => ({ op: 'lost', lease: lease(o, 'lease'), reason: text(o, 'reason', 2 * LIMITS.text), at: time(o, 'at') }),
@@ -41,6 +67,7 @@ const readers: { [T in RecordOp]: (o: Fields) => Extract<JournalRecord, { op: T 
     op: 'result', lease: lease(o, 'lease'), outcome: outcome(o, 'outcome'),
     junitFile: nullable(o, 'junitFile', (x, k) => text(x, k, LIMITS.printable)),
     ...(o.artifacts === undefined ? {} : { artifacts: nullable(o, 'artifacts', artifactsKept) }), at: time(o, 'at'),
+    ...(o.generated === undefined ? {} : { generated: generated(o, 'generated') }),
   }),
   cancel: (o) => ({ op: 'cancel', key: key(o, 'key'), by: who(o, 'by'), at: time(o, 'at') }),
   retry: (o) => ({

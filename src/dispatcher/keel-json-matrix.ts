@@ -1,6 +1,8 @@
 // Turns one validated keel.json job into its JobSpecs: one per combination of
-// the matrix, named so the ids stay usable as file names and protocol names.
-// Validation lives in keel-json.ts; everything here may assume good input.
+// the matrix (the product of its lists, less those `exclude` matches, then
+// those `include` adds), named so the ids stay usable as file names and
+// protocol names. Validation lives in keel-json*.ts; everything here may
+// assume good input.
 
 import { isName } from '../protocol/validate.js';
 import type { JobSpec } from '../protocol/records.js';
@@ -9,18 +11,32 @@ import type { JobSpec } from '../protocol/records.js';
 export interface JobTemplate extends Omit<JobSpec, 'id' | 'title'> {
   /** Variable name → values, in the order keel.json lists them. */
   readonly matrix: ReadonlyArray<readonly [string, readonly string[]]>;
+  /** Each drops the combinations that have all of its values. */
+  readonly exclude: ReadonlyArray<Readonly<Record<string, string>>>;
+  /** Each adds one combination (a value for every variable, in matrix order) after the product. */
+  readonly include: ReadonlyArray<Combination>;
 }
 
-type Combination = Array<readonly [string, string]>;
+export type Combination = Array<readonly [string, string]>;
 
-/** How many jobs a matrix makes; no matrix (or an empty one) makes one. */
+/** How many combinations the matrix's lists make before exclude and include; no matrix makes one. */
 export function countCombinations(matrix: JobTemplate['matrix']): number {
   return matrix.reduce((product, [, values]) => product * values.length, 1);
 }
 
+/** The job's combinations: the product in order, less the excluded, then the included. */
+export function combinationsOf(template: Pick<JobTemplate, 'matrix' | 'exclude' | 'include'>): Combination[] {
+  const kept = cartesian(template.matrix).filter((combination) => !isExcluded(combination, template.exclude));
+  return [...kept, ...template.include];
+}
+
+/** Whether some rule's values are all the combination's. */
+export function isExcluded(combination: Combination, exclude: JobTemplate['exclude']): boolean {
+  return exclude.some((rule) => combination.every(([variable, value]) => !Object.hasOwn(rule, variable) || rule[variable] === value));
+}
+
 /** The JobSpecs for job `name`, first matrix variable varying slowest. */
-export function expandMatrix(name: string, template: JobTemplate): JobSpec[] {
-  const combinations = cartesian(template.matrix);
+export function expandMatrix(name: string, template: JobTemplate, combinations = combinationsOf(template)): JobSpec[] {
   const ids = namesFor(name, combinations);
   return combinations.map((combination, i) => ({
     id: ids[i],
@@ -35,10 +51,12 @@ export function expandMatrix(name: string, template: JobTemplate): JobSpec[] {
     labels: [...template.labels],
     junit: template.junit,
     ...(template.artifacts === undefined ? {} : { artifacts: [...template.artifacts] }),
+    ...(template.when === undefined ? {} : { when: structuredClone(template.when) }),
+    ...(template.secrets === undefined ? {} : { secrets: [...template.secrets] }),
   }));
 }
 
-function cartesian(matrix: JobTemplate['matrix']): Combination[] {
+export function cartesian(matrix: JobTemplate['matrix']): Combination[] {
   let combinations: Combination[] = [[]];
   for (const [variable, values] of matrix) {
     combinations = combinations.flatMap((partial) => values.map((value) => [...partial, [variable, value] as const]));

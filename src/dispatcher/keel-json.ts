@@ -1,32 +1,26 @@
 // keel.json: the jobs a repository asks Keel to run for each commit. The
 // dispatcher reads the file's text from the commit and hands it here; the
-// jobs come from this data alone, never from running repository code. Every
-// rule failure names the field, because the message is all the committer sees
-// (the build ends as error with it). The rules are the protocol's own limits
-// (src/protocol/limits.ts), so every job this accepts travels to a runner in
-// a `job` message the runner accepts. keel.schema.json states the same rules
-// for editors; docs/keel-json.md for people.
+// jobs come from this data alone, never from running repository code there.
+// A keel.json may also name a generator (`generate`): a job that runs on a
+// runner like any other and prints more jobs in the `jobs` shape, which are
+// read here by the same code with the same limits (parseGeneratedJobs).
+// Every rule failure names the field, because the message is all the
+// committer sees (the build ends as error with it). The rules are the
+// protocol's own limits (src/protocol/limits.ts), so every job this accepts
+// travels to a runner in a `job` message the runner accepts.
+// keel.schema.json states the same rules for editors; docs/keel-json.md for
+// people.
 
 import type { JobSpec } from '../protocol/records.js';
-import { ErrorCode, KeelError } from '../protocol/error-codes.js';
-import { describeValue } from '../protocol/errors.js';
 import { LIMITS } from '../protocol/limits.js';
 import { isName } from '../protocol/validate.js';
 import { parseArtifacts } from './keel-json-artifacts.js';
-import { countCombinations, expandMatrix, type JobTemplate } from './keel-json-matrix.js';
+import { checkEnvName, checkKeys, checkText, child, fail, isObject, KeelJsonError, own, quoteHint, show } from './keel-json-check.js';
+import { combinationsOf, countCombinations, expandMatrix, type JobTemplate } from './keel-json-matrix.js';
+import { DEFAULT_TEST_PATHS, parseMatrix, parseSecrets, parseTestPaths, parseWhen } from './keel-json-parts.js';
 
 export type { JobSpec };
-
-export class KeelJsonError extends KeelError {
-  override readonly name = 'KeelJsonError';
-  /** Where the problem is, e.g. "jobs.unit.matrix.NODE[1]"; "" for the file as a whole. */
-  readonly field: string;
-
-  constructor(field: string, problem: string, options?: { cause?: unknown }) {
-    super(ErrorCode.badKeelJson, `keel.json: ${field === '' ? '' : `${field} `}${problem}`, options);
-    this.field = field;
-  }
-}
+export { KeelJsonError };
 
 /** What a commit without keel.json runs. Frozen: it is shared. */
 export const DEFAULT_JOB: JobSpec = Object.freeze({
@@ -41,87 +35,95 @@ export const DEFAULT_JOB: JobSpec = Object.freeze({
   junit: null,
 });
 
+/** The generator's job id; no other job may be called so while there is one. */
+export const GENERATOR_ID = 'generate';
+
 const MAX_FILE_BYTES = LIMITS.keelJsonBytes;
 const MAX_JOBS = LIMITS.jobsPerFile;
 const MAX_BUILD_JOBS = LIMITS.jobsPerBuild;
 const MAX_TEXT = LIMITS.text;
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
-const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${LIMITS.envName - 1}}$`);
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-// Keys shown as .key in a field path; anything else is shown as ["key"].
-const PLAIN_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 // "$schema" lets editors find keel.schema.json; it is otherwise ignored.
-const TOP_KEYS = ['$schema', 'jobs', 'testPaths'] as const;
-/** What counts as a test file when a patch's tests are tried without its fix. */
-export const DEFAULT_TEST_PATHS: readonly string[] = Object.freeze(['tests/']);
-const MAX_TEST_PATHS = 32;
-const JOB_KEYS = ['run', 'env', 'matrix', 'timeout', 'retries', 'retryDelay', 'labels', 'junit', 'artifacts'] as const;
+const TOP_KEYS = ['$schema', 'jobs', 'generate', 'testPaths'] as const;
+const JOB_KEYS = ['run', 'env', 'matrix', 'timeout', 'retries', 'retryDelay', 'labels', 'junit', 'artifacts', 'when', 'secrets'] as const;
+const GENERATE_KEYS = ['run', 'labels', 'timeout'] as const;
 
-/** The jobs keel.json declares, matrix expanded, in file order. Throws KeelJsonError. */
+/** The jobs keel.json declares, matrix expanded, in file order; the generator, if any, first. Throws KeelJsonError. */
 export function parseKeelJson(text: string): JobSpec[] {
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_FILE_BYTES) fail('', `is ${bytes} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed`);
-  let doc: unknown;
-  try {
-    // Editors on some systems write a byte-order mark, which JSON.parse refuses.
-    doc = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (error) {
-    throw new KeelJsonError('', `is not valid JSON: ${(error as Error).message}`, { cause: error });
-  }
+  const doc = parseDocument(text);
   if (!isObject(doc)) fail('', `must hold a JSON object with "jobs", got ${show(doc)}`);
   checkKeys(doc, '', TOP_KEYS);
   const schema = own(doc, '$schema');
   if (schema !== undefined && typeof schema !== 'string') fail('$schema', `must be a string, got ${show(schema)}`);
-  testPathsOf(doc);
+  parseTestPaths(doc);
   const jobs = own(doc, 'jobs');
-  if (jobs === undefined) fail('jobs', 'is missing: keel.json must have "jobs", an object of job name → job');
-  if (!isObject(jobs)) fail('jobs', `must be an object of job name → job, got ${show(jobs)}`);
-  const names = Object.keys(jobs);
-  if (names.length === 0) fail('jobs', 'must declare at least one job, got {}');
-  if (names.length > MAX_JOBS) fail('jobs', `declares ${names.length} jobs; at most ${MAX_JOBS} are allowed`);
-
-  const specs: JobSpec[] = [];
-  for (const name of names) {
-    const path = child('jobs', name);
-    if (!JOB_NAME.test(name)) {
-      fail(path, 'is not a valid job name: use 1 to 32 letters, digits, "_" or "-", starting with a letter or digit');
-    }
-    const template = parseJob(own(jobs, name), path);
-    const count = countCombinations(template.matrix);
-    const total = specs.length + count;
-    if (total > MAX_BUILD_JOBS) {
-      const shape = template.matrix.map(([, values]) => values.length).join(' × ');
-      const made = template.matrix.length > 0 ? `makes ${count} jobs (${shape})` : 'makes 1 job';
-      const field = template.matrix.length > 0 ? `${path}.matrix` : path;
-      const sum = specs.length > 0 ? `, bringing the total to ${total}` : '';
-      fail(field, `${made}${sum}; a keel.json may make at most ${MAX_BUILD_JOBS} jobs in all`);
-    }
-    const expanded = expandMatrix(name, template);
-    checkJobs(expanded, template, path);
-    specs.push(...expanded);
+  const generate = own(doc, 'generate');
+  if (jobs === undefined && generate === undefined) {
+    fail('jobs', 'is missing: keel.json must have "jobs", an object of job name → job (or "generate", a command that prints them)');
   }
-  return specs;
+  const generator = generate === undefined ? [] : [parseGenerate(generate, 'generate')];
+  const specs = jobs === undefined ? [] : parseJobs(jobs, 'jobs', generator);
+  return [...generator, ...specs];
 }
 
 /**
- * keel.json's "testPaths": folders (ending in /) and globs ("**\/*_test.go")
- * of the repository's tests; DEFAULT_TEST_PATHS without it. Throws KeelJsonError.
+ * The jobs a generator printed: an object in exactly keel.json's `jobs`
+ * shape, read by the same code with the same limits; `existing` are the
+ * build's jobs so far (their ids are taken, and they count towards the
+ * build's total). Errors name "generator output".
  */
-function testPathsOf(doc: Record<string, unknown>): readonly string[] {
-  const paths = own(doc, 'testPaths');
-  if (paths === undefined) return DEFAULT_TEST_PATHS;
-  if (!Array.isArray(paths) || paths.length === 0) fail('testPaths', `must be a non-empty list of paths, got ${show(paths)}`);
-  if (paths.length > MAX_TEST_PATHS) fail('testPaths', `lists ${paths.length} paths; at most ${MAX_TEST_PATHS} are allowed`);
-  for (const [i, path] of paths.entries()) {
-    const field = `testPaths[${i}]`;
-    if (typeof path !== 'string' || path === '') fail(field, `must be a path such as "tests/" or "**/*_test.go", got ${show(path)}`);
-    checkText(path, field, LIMITS.printable);
-    if (CONTROL.test(path) || /^[-:/]/.test(path) || path.split('/').includes('..')) {
-      fail(field, 'must be a path inside the repository, not starting with "-", ":" or "/", without ".." and control characters');
-    }
+export function parseGeneratedJobs(text: string, existing: readonly JobSpec[]): JobSpec[] {
+  try {
+    return parseJobs(parseDocument(text), '', existing);
+  } catch (error) {
+    if (!(error instanceof KeelJsonError)) throw error;
+    throw new KeelJsonError(error.field, error.problem, { source: 'generator output', cause: error });
   }
-  return paths as string[];
+}
+
+function parseDocument(text: string): unknown {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_FILE_BYTES) fail('', `is ${bytes} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed`);
+  try {
+    // Editors on some systems write a byte-order mark, which JSON.parse refuses.
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    const start = text.trim().slice(0, 60);
+    throw new KeelJsonError('', `is not valid JSON: ${(error as Error).message}${start ? ` (it starts ${show(start)})` : ' (it is empty)'}`, { cause: error });
+  }
+}
+
+function parseJobs(jobs: unknown, path: string, existing: readonly JobSpec[]): JobSpec[] {
+  if (!isObject(jobs)) fail(path, `must be an object of job name → job, got ${show(jobs)}`);
+  const names = Object.keys(jobs);
+  if (names.length === 0) fail(path, 'must declare at least one job, got {}');
+  if (names.length > MAX_JOBS) fail(path, `declares ${names.length} jobs; at most ${MAX_JOBS} are allowed`);
+  const taken = new Set(existing.map((spec) => spec.id));
+  const counted = existing.filter((spec) => !spec.generator).length;
+  const specs: JobSpec[] = [];
+  for (const name of names) {
+    const field = child(path, name);
+    if (!JOB_NAME.test(name)) {
+      fail(field, 'is not a valid job name: use 1 to 32 letters, digits, "_" or "-", starting with a letter or digit');
+    }
+    if (taken.has(name)) fail(field, name === GENERATOR_ID ? 'is the generator\'s name: call the job something else' : 'is already a job of this build');
+    const template = parseJob(own(jobs, name), field);
+    const product = countCombinations(template.matrix);
+    const count = product > LIMITS.matrixProduct ? product : combinationsOf(template).length;
+    if (count === 0) fail(`${field}.matrix`, 'excludes every combination: the job would never run');
+    const total = counted + specs.length + count;
+    if (total > MAX_BUILD_JOBS) {
+      const shape = template.matrix.map(([, values]) => values.length).join(' × ');
+      const made = template.matrix.length > 0 ? `makes ${count} jobs (${shape})` : 'makes 1 job';
+      const at = template.matrix.length > 0 ? `${field}.matrix` : field;
+      const sum = counted + specs.length > 0 ? `, bringing the total to ${total}` : '';
+      fail(at, `${made}${sum}; a build may make at most ${MAX_BUILD_JOBS} jobs in all`);
+    }
+    const expanded = expandMatrix(name, template);
+    checkJobs(expanded, template, field);
+    specs.push(...expanded);
+  }
+  return specs;
 }
 
 /** The test paths of a keel.json's text; the default when it has none or cannot be read (its build reports why). */
@@ -129,7 +131,7 @@ export function readTestPaths(text: string | null): readonly string[] {
   if (text === null) return DEFAULT_TEST_PATHS;
   try {
     const doc: unknown = JSON.parse(text.replace(/^\uFEFF/, ''));
-    return isObject(doc) ? testPathsOf(doc) : DEFAULT_TEST_PATHS;
+    return isObject(doc) ? parseTestPaths(doc) : DEFAULT_TEST_PATHS;
   } catch {
     return DEFAULT_TEST_PATHS;
   }
@@ -161,6 +163,9 @@ function parseJob(job: unknown, path: string): JobTemplate {
   if (!isObject(job)) fail(path, `must be an object describing the job, got ${show(job)}`);
   checkKeys(job, path, JOB_KEYS);
   const env = parseEnv(own(job, 'env'), `${path}.env`);
+  const matrix = parseMatrix(own(job, 'matrix'), `${path}.matrix`, env);
+  const secrets = parseSecrets(own(job, 'secrets'), `${path}.secrets`, new Set([...Object.keys(env), ...matrix.matrix.map(([name]) => name)]));
+  const when = parseWhen(own(job, 'when'), `${path}.when`);
   const timeout = own(job, 'timeout');
   const retries = own(job, 'retries') ?? 0;
   const retryDelay = own(job, 'retryDelay');
@@ -171,7 +176,7 @@ function parseJob(job: unknown, path: string): JobTemplate {
   return {
     run: parseRun(own(job, 'run'), `${path}.run`),
     env,
-    matrix: parseMatrix(own(job, 'matrix'), `${path}.matrix`, env),
+    ...matrix,
     timeoutMs: timeout === undefined ? null : seconds(timeout, `${path}.timeout`, 1, 604_800),
     retries: retries as number,
     retryDelayMs: retryDelay === undefined ? 10_000 : seconds(retryDelay, `${path}.retryDelay`, 0, 3600),
@@ -179,6 +184,23 @@ function parseJob(job: unknown, path: string): JobTemplate {
     junit: parseJunit(own(job, 'junit'), `${path}.junit`),
     // A job without artifacts has no such key, as specs journaled before artifacts had none.
     ...(artifacts === undefined ? {} : { artifacts }),
+    ...(when === undefined ? {} : { when }),
+    ...(secrets === undefined ? {} : { secrets }),
+  };
+}
+
+/** keel.json's `generate`: the command that prints the build's jobs, run on a runner like a job. */
+function parseGenerate(generate: unknown, path: string): JobSpec {
+  if (!isObject(generate)) fail(path, `must be an object with "run", the command that prints the jobs, got ${show(generate)}`);
+  checkKeys(generate, path, GENERATE_KEYS);
+  const run = parseRun(own(generate, 'run'), `${path}.run`);
+  if (run === null) fail(`${path}.run`, 'is missing: the generator needs a command that prints the jobs');
+  const timeout = own(generate, 'timeout');
+  return {
+    ...DEFAULT_JOB, id: GENERATOR_ID, title: GENERATOR_ID, run,
+    timeoutMs: timeout === undefined ? null : seconds(timeout, `${path}.timeout`, 1, 604_800),
+    labels: parseLabels(own(generate, 'labels'), `${path}.labels`),
+    generator: true,
   };
 }
 
@@ -214,29 +236,6 @@ function parseEnv(env: unknown, path: string): Record<string, string> {
   return Object.fromEntries(names.map((name) => [name, own(env, name) as string]));
 }
 
-function parseMatrix(matrix: unknown, path: string, env: Record<string, string>): JobTemplate['matrix'] {
-  if (matrix === undefined) return [];
-  if (!isObject(matrix)) fail(path, `must be an object of variable name → list of values, got ${show(matrix)}`);
-  const names = Object.keys(matrix);
-  if (names.length > LIMITS.matrixVariables) fail(path, `has ${names.length} variables; at most ${LIMITS.matrixVariables} are allowed`);
-  return names.map((name) => {
-    const field = child(path, name);
-    checkEnvName(name, field);
-    if (Object.hasOwn(env, name)) fail(field, 'is also set in env; a variable comes from env or from matrix, not both');
-    const values = own(matrix, name);
-    if (!Array.isArray(values) || values.length === 0) fail(field, `must be a non-empty list of strings, got ${show(values)}`);
-    if (values.length > LIMITS.matrixValues) fail(field, `has ${values.length} values; at most ${LIMITS.matrixValues} are allowed`);
-    values.forEach((value: unknown, i) => {
-      if (typeof value !== 'string') fail(`${field}[${i}]`, `must be a string${quoteHint(value)}, got ${show(value)}`);
-      checkText(value, `${field}[${i}]`, LIMITS.printable);
-      // A value is part of the job's title, which a person reads on one line.
-      if (CONTROL.test(value)) fail(`${field}[${i}]`, `must not contain a newline, tab or other control character, got ${show(value)}`);
-      if (values.indexOf(value) !== i) fail(`${field}[${i}]`, `repeats ${show(value)}`);
-    });
-    return [name, values as string[]] as const;
-  });
-}
-
 function parseLabels(labels: unknown, path: string): string[] {
   if (labels === undefined) return [];
   if (!Array.isArray(labels) || labels.length > LIMITS.jobLabels) fail(path, `must be a list of at most ${LIMITS.jobLabels} runner labels, got ${show(labels)}`);
@@ -264,70 +263,4 @@ function seconds(value: unknown, path: string, min: number, max: number): number
     fail(path, `must be a number of seconds from ${min} to ${max}, got ${show(value)}`);
   }
   return Math.round(value * 1000);
-}
-
-function checkEnvName(name: string, field: string): void {
-  if (!ENV_NAME.test(name)) {
-    fail(field, 'is not a valid variable name: use letters, digits and "_", not starting with a digit, at most 128 characters');
-  }
-  if (name.startsWith('KEEL_')) fail(field, 'is reserved: variables starting with KEEL_ are set by Keel');
-  if (name === 'PATH' || name === 'HOME') fail(field, `cannot be set: the runner sets ${name} itself`);
-}
-
-function checkText(text: string, field: string, max: number): void {
-  if (text.length > max) fail(field, `is ${text.length} characters long; at most ${max} are allowed`);
-  if (text.includes('\0')) fail(field, 'must not contain a NUL character');
-}
-
-/** Fails on the first key not in `known`, suggesting the nearest known one. */
-function checkKeys(object: Record<string, unknown>, path: string, known: readonly string[]): void {
-  const unknown = Object.keys(object).filter((key) => !known.includes(key));
-  const [first] = unknown;
-  if (first === undefined) return;
-  const guess = known.find((key) => nearlyEqual(first, key));
-  const hint = guess === undefined ? '' : ` (did you mean "${guess}"?)`;
-  const more = unknown.length > 1 ? `; also unknown: ${unknown.slice(1).map((key) => describeValue(key)).join(', ')}` : '';
-  fail(child(path, first), `is not a known field${hint}; known fields: ${known.join(', ')}${more}`);
-}
-
-/** Case-insensitively within two edits, a swap of neighbours counting as one: catches "retires", "Timeout". */
-function nearlyEqual(a: string, b: string): boolean {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  if (Math.abs(x.length - y.length) > 2) return false;
-  // d[i][j]: edits turning the first i characters of x into the first j of y.
-  const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => i + j));
-  for (let i = 1; i <= x.length; i++) {
-    for (let j = 1; j <= y.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[x.length][y.length] <= 2;
-}
-
-function child(path: string, key: string): string {
-  if (!PLAIN_KEY.test(key)) return `${path}[${describeValue(key)}]`;
-  return path === '' ? key : `${path}.${key}`;
-}
-
-function own(object: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(object, key) ? object[key] : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Numbers as written (describeValue would show Infinity as null). */
-function show(value: unknown): string {
-  return typeof value === 'number' ? String(value) : describeValue(value);
-}
-
-function quoteHint(value: unknown): string {
-  return typeof value === 'number' || typeof value === 'boolean' ? ` (put it in quotes: "${String(value)}")` : '';
-}
-
-function fail(field: string, problem: string): never {
-  throw new KeelJsonError(field, problem);
 }

@@ -1,14 +1,16 @@
 // `keel logs` over the protocol: a client's `logs` gets `log-progress`, the
 // log of each job asked for in `log` chunks (each job's in order, read by a
 // LogFollower as the status page's are), then `log-end`. With `follow` it
-// lasts until those jobs have ended, sending a `log-progress` when the build
-// changes (at most once a second) and at least every FOLLOW_KEEPALIVE_MS.
+// lasts until those jobs have ended (and, following every job, those a
+// generator prints as they join the build), sending a `log-progress` when
+// the build changes (at most once a second) and at least every
+// FOLLOW_KEEPALIVE_MS.
 // The client stays busy meanwhile, so it is not closed as idle; a client
 // that stops reading is not buffered for (see log-follower.ts).
 
 import { ErrorCode } from '../protocol/error-codes.js';
 import { FOLLOW_KEEPALIVE_MS, type Logs } from '../protocol/messages.js';
-import type { BuildSummary } from '../protocol/records.js';
+import type { BuildSummary, JobRecord } from '../protocol/records.js';
 import type { BuildLookup } from './build-lookup.js';
 import type { Changes } from './changes.js';
 import type { Journal } from './journal.js';
@@ -63,14 +65,25 @@ async function sendLogs(parts: LogPeerParts, peer: Peer, request: Logs): Promise
   let shown = await summary();
   conn.send({ type: 'log-progress', build: shown });
 
-  const followers = jobs.map((job) => {
+  const followers = new Map<string, LogFollower>();
+  const runs: Array<Promise<unknown>> = [];
+  const follow = (job: JobRecord) => {
+    if (followers.has(job.name)) return;
     const sink: FollowSink = {
       chunk: (offset, data) => conn.send({ type: 'log', job: job.name, offset, data: data.toString('utf8') }),
       drained: () => drained(conn),
     };
     const ended = request.follow ? lookup.jobEnded(project, commit, job.name) : async () => job.status;
-    return new LogFollower({ logs: parts.logs, path: parts.results.logPath(found.build, job.log), ended }, 0, sink);
-  });
+    const follower = new LogFollower({ logs: parts.logs, path: parts.results.logPath(found.build, job.log), ended }, 0, sink);
+    followers.set(job.name, follower);
+    runs.push(follower.run().catch(() => null));
+  };
+  jobs.forEach(follow);
+  // Following every job: those a generator prints join the build as it passes, and are followed too.
+  const followNew = async () => {
+    if (!request.follow || request.job !== null || !conn.isOpen) return;
+    (await lookup.find(project, commit))?.build.jobs.forEach(follow);
+  };
   let last = Date.now();
   let timer: NodeJS.Timeout | null = null;
   const progress = () => {
@@ -84,13 +97,18 @@ async function sendLogs(parts: LogPeerParts, peer: Peer, request: Logs): Promise
     });
   };
   const stopListening = parts.changes.listen(() => {
-    for (const follower of followers) follower.wake();
+    for (const follower of followers.values()) follower.wake();
+    void followNew();
     timer ??= setTimeout(progress, Math.max(0, PROGRESS_EVERY_MS - (Date.now() - last)));
   });
   const keepAlive = setInterval(progress, FOLLOW_KEEPALIVE_MS);
   void conn.closed.then(() => followers.forEach((follower) => follower.stop()));
   try {
-    await Promise.all(followers.map((follower) => follower.run().catch(() => null)));
+    for (let waited = 0; waited < runs.length;) {
+      waited = runs.length;
+      await Promise.all(runs);
+      await followNew();
+    }
   } finally {
     stopListening();
     clearInterval(keepAlive);

@@ -110,7 +110,7 @@ function addStatus(outbox: Outbox, rules: OutputRules, build: BuildRecord, job: 
   if (dropped) outbox.latest.delete(targetOf(dropped));
 }
 
-/** The forge's word for how a job ended; null for a job that never ran (skipped), which posts nothing. */
+/** The forge's word for how a job ended; null for a job that never ran (skipped: superseded), which posts nothing (see jobSkipped for `when`). */
 export function forgeStateOf(status: BuildStatus): ForgeState | null {
   switch (status) {
     case 'passed': return 'success';
@@ -141,6 +141,14 @@ export function jobEnded(outbox: Outbox, rules: OutputRules, build: BuildRecord,
   const state = forgeStateOf(job.status);
   if (state === null) return;
   addStatus(outbox, rules, build, job.name, state, jobDetails(summariseJob(job)));
+}
+
+/**
+ * A job whose `when` did not hold: a verdict that needs no run, posted as
+ * success so that a check the forge requires is not left pending.
+ */
+export function jobSkipped(outbox: Outbox, rules: OutputRules, build: BuildRecord, job: JobRecord): void {
+  addStatus(outbox, rules, build, job.name, 'success', `skipped: ${job.message}`);
 }
 
 /** `keel retry`: the reopened jobs are pending again. */

@@ -23,6 +23,8 @@ export interface RunnerView {
   paused?: boolean;
   /** Backing off after infrastructure failures in a row (runner-health.ts). */
   unhealthy?: boolean;
+  /** Its connection may carry secrets: TLS, loopback, or the dispatcher's --insecure. */
+  secure?: boolean;
 }
 
 export interface Assignment {
@@ -36,7 +38,10 @@ export interface Placement {
   nextDueAt: number | null;
 }
 
-const canRun = (runner: RunnerView, job: JobRecord) => job.spec.labels.every((label) => runner.labels.includes(label));
+/** A job given secrets goes only to a runner whose connection may carry them. */
+const needsSecure = (job: JobRecord) => (job.secrets?.granted.length ?? 0) > 0;
+const canRun = (runner: RunnerView, job: JobRecord) =>
+  job.spec.labels.every((label) => runner.labels.includes(label)) && (runner.secure === true || !needsSecure(job));
 const takesJobs = (runner: RunnerView) => !runner.draining && !runner.paused && !runner.unhealthy;
 const freeSlots = (runner: RunnerView, busy: number) => (takesJobs(runner) ? runner.slots - busy : 0);
 
@@ -110,7 +115,8 @@ export function waitReason(job: JobRecord, runners: readonly RunnerView[], posit
   const labels = job.spec.labels;
   const withLabels = labels.length > 0 ? ` with labels ${labels.join(',')}` : '';
   const able = runners.filter((runner) => canRun(runner, job));
-  if (able.length === 0) return `waiting for a runner${withLabels}`;
+  const secure = needsSecure(job) ? ' over TLS or loopback (it is given secrets)' : '';
+  if (able.length === 0) return `waiting for a runner${withLabels}${secure}`;
   const mayTake = candidates(job, runners);
   if (mayTake.some((runner) => freeSlots(runner, runner.busy) > 0)) return `position ${position} in the queue`;
   const avoided = able.filter((runner) => !mayTake.includes(runner)).map((runner) => runner.name);

@@ -7,6 +7,8 @@ import type { ErrorCode } from '../protocol/error-codes.js';
 import type { ArtifactsKept, BuildRecord, JobSpec, RunOutcome, Subject } from '../protocol/records.js';
 import type { Batch, GateCounts, LandRequest } from './gate/types.js';
 import type { PatchCounts, PatchEntry } from './patches/types.js';
+import type { Generated } from './generated-jobs.js';
+import type { JobDecisions } from './job-decisions.js';
 
 /**
  * Builds are known by project, subject and commit. A push is `<sha>` or
@@ -30,6 +32,8 @@ export type JournalRecord =
     supersede: boolean; jobs: JobSpec[]; error: string | null; at: string;
     /** Queued behind ordinary builds (a patch's retest). Absent in older records: false. */
     background?: boolean;
+    /** Jobs skipped by `when`, and secrets given or withheld (names only); absent: nothing was decided. */
+    decisions?: JobDecisions;
   }
   | { op: 'assign'; key: BuildKey; job: string; lease: string; runner: string; at: string }
   | { op: 'lost'; lease: string; reason: string; at: string }
@@ -38,7 +42,11 @@ export type JournalRecord =
    * results, and without its list of artifacts: `artifacts` says which were
    * kept (absent in records from before artifacts, and for jobs without any).
    */
-  | { op: 'result'; lease: string; outcome: RunOutcome; junitFile: string | null; artifacts?: ArtifactsKept | null; at: string }
+  | {
+    op: 'result'; lease: string; outcome: RunOutcome; junitFile: string | null; artifacts?: ArtifactsKept | null; at: string;
+    /** A generator's result: the jobs it printed (read and decided), or why there are none. */
+    generated?: Generated;
+  }
   | { op: 'cancel'; key: BuildKey; by: string; at: string }
   /** `build`: the finished build as it was, from memory or its result file; `jobs` (when given) the jobs to run again. */
   | { op: 'retry'; build: BuildRecord; job: string | null; jobs?: string[]; by: string; at: string }

@@ -6,9 +6,10 @@
 
 import { PUSH, type BuildRecord, type JobRecord } from '../protocol/records.js';
 import { cancelJob, finishAttempt, isFinished, loseAttempt, newBuild, reopenBuild, settleBuild, startAttempt, summarise } from './build.js';
-import { buildFinished, buildReopened, buildWritten, deliver, jobEnded, jobStarted, NO_OUTPUTS, type OutputRules } from './outbox.js';
+import { buildFinished, buildReopened, buildWritten, deliver, jobEnded, jobSkipped, jobStarted, NO_OUTPUTS, type OutputRules } from './outbox.js';
 import { buildKey, keyOf, type JournalRecord } from './records.js';
 import { forgetOld } from './gate/retention.js';
+import { settleGenerator } from './generated-jobs.js';
 import type { Lease, State } from './state.js';
 
 export interface Rules {
@@ -47,7 +48,12 @@ export function reduce(state: State, record: JournalRecord, rules: Rules): Build
       if (record.junitFile !== null) lease.job.junit = record.junitFile;
       if (record.artifacts) lease.job.artifacts = record.artifacts;
       if (lease.job.status === 'queued') state.queue.unshift({ build: lease.build, job: lease.job });
+      const added = lease.job.spec.generator ? settleGenerator(lease.build, lease.job, record.generated, at) : [];
       jobEnded(state.outbox, outputs, lease.build, lease.job);
+      for (const job of added) {
+        if (job.status === 'queued') enqueue(state, lease.build, job);
+        else if (job.status === 'skipped') jobSkipped(state.outbox, outputs, lease.build, job);
+      }
       return settle(state, lease.build, at, outputs);
     }
     case 'cancel': {
@@ -113,15 +119,21 @@ function applyCommit(state: State, record: Extract<JournalRecord, { op: 'commit'
   const build = newBuild({ ...record, subject, specs: record.jobs }, at);
   state.builds.set(key, build);
   const finished: BuildRecord[] = [];
-  if (record.error !== null) finished.push(...settle(state, build, at, outputs));
-  else for (const job of build.jobs) enqueue(state, build, job);
+  for (const job of build.jobs) {
+    if (job.status === 'queued') enqueue(state, build, job);
+    else if (job.status === 'skipped') jobSkipped(state.outbox, outputs, build, job);
+  }
+  // A bad keel.json's build, or one whose every job was skipped by its `when`, is finished already.
+  finished.push(...settle(state, build, at, outputs));
   if (!record.supersede || subject.kind !== 'push') return finished;
   // A newer commit on the branch makes older builds that never started moot.
   for (const older of state.builds.values()) {
+    // Jobs its `when` skipped do not count as started.
     const untouched = older !== build && older.project === build.project && older.subject.kind === 'push' && older.ref === build.ref
-      && older.status === 'queued' && older.jobs.every((job) => job.status === 'queued' && job.attempts.length === 0);
+      && older.status === 'queued' && older.jobs.every((job) => (job.status === 'queued' || job.status === 'skipped') && job.attempts.length === 0);
     if (!untouched) continue;
     for (const job of older.jobs) {
+      if (job.status !== 'queued') continue;
       unqueue(state, job);
       cancelJob(job, 'skipped', `superseded by ${build.commit}`, at);
     }

@@ -4,7 +4,7 @@
 // second `status:`) to the report; only the output tails are shown as they are.
 
 import { escapeControls } from '../common/escape.js';
-import type { BuildRecord, JobRecord, TestCounts } from '../protocol/records.js';
+import type { BuildRecord, JobRecord, SecretGrant, TestCounts } from '../protocol/records.js';
 import type { LostRange } from './file-appender.js';
 import { shoutedVerdict, whoRan } from './verdict.js';
 
@@ -37,13 +37,23 @@ export function formatCounts(counts: TestCounts | null): string {
   return `${counts.tests} tests, ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`;
 }
 
-function formatJob(job: JobRecord, lost: LostRange[]): string[] {
+/** "A given; B withheld: why": names only, never values. */
+export function formatGrant({ granted, withheld, reason }: SecretGrant): string {
+  return [
+    ...(granted.length > 0 ? [`${granted.join(', ')} given`] : []),
+    ...(withheld.length > 0 ? [`${withheld.join(', ')} withheld: ${e(reason)}`] : []),
+  ].join('; ');
+}
+
+function formatJob(job: JobRecord, lost: LostRange[], printed: string[]): string[] {
   const env = Object.entries(job.spec.env).map(([name, value]) => `${name}=${e(value)}`).join(' ');
   const lines = [
     `job ${e(job.spec.title)}: ${job.status.toUpperCase()}${job.flaky ? ' (FLAKY: passed on a retry)' : ''}`,
     `  command:  ${job.command.length > 0 ? e(job.command.join(' ; ')) : '-'}`,
     ...(env ? [`  env:      ${env}`] : []),
     ...(job.spec.labels.length ? [`  labels:   ${job.spec.labels.join(', ')}`] : []),
+    ...(job.secrets ? [`  secrets:  ${formatGrant(job.secrets)}`] : []),
+    ...(job.spec.generated ? ['  from:     the generator (kept with the build: a retry runs it again without the generator)'] : []),
     `  runner:   ${job.runner ?? '-'}`,
     `  attempts: ${job.attempts.length}`,
     `  exit:     ${job.exitCode ?? '-'}${job.signal ? ` (signal ${job.signal})` : ''}${job.timedOut ? ' (timed out)' : ''}`,
@@ -51,6 +61,7 @@ function formatJob(job: JobRecord, lost: LostRange[]): string[] {
     `  tests:    ${formatCounts(job.counts)}`,
     `  log:      ${job.log}${job.junit ? `, JUnit ${job.junit}` : ''}`,
   ];
+  if (job.spec.generator && printed.length > 0) lines.push(`  printed:  ${printed.length} job${printed.length === 1 ? '' : 's'}: ${printed.join(', ')}`);
   lines.push(...formatLost(lost));
   if (job.message) lines.push(`  reason:   ${e(job.message)}`);
   for (const name of job.failedTests) lines.push(`  failed test: ${e(name)}`);
@@ -90,6 +101,7 @@ function formatSubject(build: BuildRecord): string[] {
 
 /** Renders the report with the tail of each job's log. */
 export function renderReport(build: BuildRecord, tails: LogTail[]): string {
+  const printed = build.jobs.filter((job) => job.spec.generated).map((job) => job.name);
   const outputs = tails.flatMap(({ job, text, omitted }) => [
     tails.length > 1 ? `--- output of ${job} ---` : '--- output ---',
     omitted > 0 ? `[... ${omitted} earlier bytes in the log file ...]\n${text}` : text,
@@ -110,7 +122,7 @@ export function renderReport(build: BuildRecord, tails: LogTail[]): string {
     `tests:    ${formatCounts(build.counts)}`,
     ...(build.message ? [`reason:   ${e(build.message)}`] : []),
     '',
-    ...build.jobs.flatMap((job) => [...formatJob(job, tails.find((tail) => tail.job === job.name)?.lost ?? []), '']),
+    ...build.jobs.flatMap((job) => [...formatJob(job, tails.find((tail) => tail.job === job.name)?.lost ?? [], printed), '']),
     ...outputs,
   ].join('\n');
 }

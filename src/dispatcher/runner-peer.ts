@@ -18,6 +18,8 @@ export interface RunnerPeerParts {
   heartbeats: Heartbeats<Connection>;
   journal: Pick<Journal<unknown, object>, 'synced'>;
   context: PeerContext;
+  /** Whether secrets may be sent over this runner's connection. */
+  secure?(peer: Peer): boolean;
 }
 
 export function fromRunner(parts: RunnerPeerParts, peer: Peer, message: Message): void {
@@ -26,7 +28,7 @@ export function fromRunner(parts: RunnerPeerParts, peer: Peer, message: Message)
     if (peer.registered) return context.refuse(peer, ErrorCode.unexpected, 'already registered');
     peer.registered = true;
     peer.conn.send({ type: 'registered', name: message.name });
-    sessions.register(peer.conn, message);
+    sessions.register(peer.conn, { ...message, secure: parts.secure?.(peer) ?? false });
     parts.heartbeats.track(peer.conn);
     return;
   }

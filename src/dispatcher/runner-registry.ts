@@ -23,6 +23,8 @@ export interface RunnerConn {
   /** Lease ids this connection holds. */
   leases: Set<string>;
   draining: boolean;
+  /** Its connection may carry secrets (TLS, loopback, or --insecure). */
+  secure: boolean;
 }
 
 export class RunnerRegistry {
@@ -37,10 +39,10 @@ export class RunnerRegistry {
   }
 
   /** Registers a connection; an older connection of the same name is returned, already removed. */
-  add(name: string, slots: number, labels: readonly string[], peer: RunnerPeer): { conn: RunnerConn; replaced: RunnerConn | undefined } {
+  add(name: string, slots: number, labels: readonly string[], peer: RunnerPeer, secure = false): { conn: RunnerConn; replaced: RunnerConn | undefined } {
     const replaced = this.byName.get(name);
     if (replaced) this.remove(replaced.peer);
-    const conn: RunnerConn = { name, slots, labels, peer, leases: new Set(), draining: false };
+    const conn: RunnerConn = { name, slots, labels, peer, leases: new Set(), draining: false, secure };
     this.byName.set(name, conn);
     this.byPeer.set(peer, conn);
     this.onChange();
@@ -101,7 +103,7 @@ export class RunnerRegistry {
    */
   views(paused: ReadonlySet<string> = NOBODY, unhealthy: (name: string) => boolean = () => false): RunnerView[] {
     return [...this.byName.values()].map((conn) => ({
-      name: conn.name, slots: conn.slots, busy: conn.leases.size, labels: conn.labels, draining: conn.draining,
+      name: conn.name, slots: conn.slots, busy: conn.leases.size, labels: conn.labels, draining: conn.draining, secure: conn.secure,
       paused: paused.has(conn.name), unhealthy: unhealthy(conn.name),
     }));
   }

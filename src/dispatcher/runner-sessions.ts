@@ -14,6 +14,8 @@ export interface Registration {
   labels: string[];
   /** Leases it says it still holds: running, or finished and not yet recorded. */
   leases: string[];
+  /** Its connection may carry secrets. */
+  secure?: boolean;
 }
 
 export class RunnerSessions {
@@ -28,8 +30,8 @@ export class RunnerSessions {
    * and are held by nobody else live are bound to it again; the other leases
    * of its name that it does not hold are lost.
    */
-  register(peer: RunnerPeer, { name, slots, labels, leases }: Registration): void {
-    const { conn, replaced } = this.runners.add(name, slots, labels, peer);
+  register(peer: RunnerPeer, { name, slots, labels, leases, secure }: Registration): void {
+    const { conn, replaced } = this.runners.add(name, slots, labels, peer, secure);
     if (replaced) replaced.peer.close(new Error(`replaced by a new connection of runner ${name}`));
     this.log(`runner ${name} registered (${slots} slot${slots === 1 ? '' : 's'}${labels.length ? `, labels ${labels.join(',')}` : ''})`);
     const holds = new Set(leases);

@@ -9,6 +9,7 @@ import type { Log } from '../common/log.js';
 import type { Artifact } from '../protocol/messages.js';
 import type { ArtifactsKept, BuildRecord, JobRecord, RunOutcome } from '../protocol/records.js';
 import type { ArtifactStore } from './artifact-store.js';
+import type { Generated } from './generated-jobs.js';
 import { jobMessage } from './job-message.js';
 import { verdict } from './verdict.js';
 import { place, type RunnerView, type WaitContext } from './placement.js';
@@ -38,6 +39,10 @@ export interface SchedulerParts {
   finished(build: BuildRecord): void;
   /** The outbox items `from` to `to - 1` a record made are durable (outbox-pump.ts). */
   outboxAdded(from: number, to: number): void;
+  /** What a generator's output makes: its jobs, read and decided, or why there are none. */
+  generated?(build: BuildRecord, outcome: RunOutcome): Promise<Generated>;
+  /** The values of the secrets an attempt of the job is sent (never recorded). */
+  secretsOf?(job: JobRecord): Record<string, string>;
 }
 
 export type Verdict = 'accepted' | 'stale' | 'not-yours';
@@ -105,10 +110,27 @@ export class Scheduler {
     } catch (error) {
       artifacts = { dir: null, files: [], notes: [`could not be kept: ${(error as Error).message}`] };
     }
-    const { artifacts: _sent, artifactNotes: _noted, ...journaled } = outcome;
+    const { artifacts: _sent, artifactNotes: _noted, generated: _output, ...journaled } = outcome;
     this.parts.runners.unbind(id);
     if (!outcome.cancelled) this.attemptEnded(attempt.runner, outcome.infra, outcome.message);
-    const durable = this.record({ op: 'result', lease: id, outcome: { ...journaled, junit: null }, junitFile, ...(artifacts ? { artifacts } : {}), at: new Date().toISOString() });
+    // A generator's output is journaled as the jobs it makes, not as text.
+    const record = (generated?: Generated) => this.record({
+      op: 'result', lease: id, outcome: { ...journaled, junit: null }, junitFile, ...(artifacts ? { artifacts } : {}), at: new Date().toISOString(),
+      ...(generated ? { generated } : {}),
+    });
+    if (job.spec.generator && outcome.status === 'passed' && this.parts.generated) {
+      // The printed jobs are read (and their `when` decided) before the result is recorded with them.
+      const reading = this.parts.generated(build, outcome)
+        .catch((error: Error): Generated => ({ jobs: [], error: `could not read the generator's output: ${error.message}` }));
+      const durable = reading.then((generated) => {
+        const recorded = record(generated);
+        this.parts.log(`${keyOf(build)}: ${generated.error ?? `the generator made ${generated.jobs.length} job(s)`}`);
+        this.schedule();
+        return recorded;
+      });
+      return { verdict: 'accepted', durable };
+    }
+    const durable = record();
     if (job.status === 'queued') this.parts.log(`${keyOf(build)} (${job.name}): ${job.message}`);
     this.schedule();
     return { verdict: 'accepted', durable };
@@ -192,7 +214,7 @@ export class Scheduler {
     const attempt = job.attempts.at(-1)!;
     this.parts.appendLog(build, job, `=== attempt ${attempt.attempt} of job ${job.spec.title} on runner ${runnerName} at ${attempt.startedAt} ===\n`);
     this.parts.log(`job ${keyOf(build)} (${job.name}) attempt ${attempt.attempt} -> ${runnerName}`);
-    const message = jobMessage(build, job, id, attempt.attempt, this.parts.artifacts.maxBytes);
+    const message = jobMessage(build, job, id, attempt.attempt, this.parts.artifacts.maxBytes, this.parts.secretsOf?.(job));
     void durable.then(() => {
       // The lease may have been lost meanwhile (the runner went away).
       if (this.parts.runners.holder(id) === runner) runner.peer.send(message);

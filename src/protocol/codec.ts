@@ -10,8 +10,9 @@ import { author, baseSpec, chunk, patchPath, patchRecord, patchSummary, sha256, 
 import { PATCH_STATES } from './records.js';
 import {
   artifactPath, artifactPattern, buildRecord, buildSummary, command, commandAnswer, commitId as commit, commitPrefix, count, errorCode, jobSummary,
-  landSummary, outcome, plainName as name, refName as ref, repoUrl as repo, requestId, runnerSummary,
+  landSummary, outcome, plainName as name, refName as ref, repoUrl as repo, requestId, runnerSummary, scalingSummary,
 } from './record-fields.js';
+import { SUBJECT_KINDS } from './records.js';
 
 // ignoreBOM keeps a byte-order mark in the text, so JSON.parse refuses it as it
 // would the same line given as a string.
@@ -61,6 +62,12 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     junit: nullable(o, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
     artifacts: list(o, 'artifacts', LIMITS.artifactPatterns, artifactPattern),
     artifactBytes: count(o, 'artifactBytes'),
+    // Absent from an older dispatcher's jobs.
+    ...(o.build === undefined ? {} : { build: text(o, 'build', 2 * LIMITS.printable) }),
+    ...(o.subject === undefined ? {} : { subject: oneOf(o, 'subject', SUBJECT_KINDS) }),
+    ...(o.base === undefined ? {} : { base: nullable(o, 'base', commit) }),
+    ...(o.generate === undefined ? {} : { generate: bool(o, 'generate') }),
+    ...(o.secrets === undefined ? {} : { secrets: stringRecord(o, 'secrets', ENV_NAME, LIMITS.jobSecrets, LIMITS.text) }),
   }),
   artifact: (o) => {
     const size = count(o, 'size');
@@ -148,6 +155,7 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     unwrittenCount: count(o, 'unwrittenCount'),
     record: nullable(o, 'record', buildRecord),
     note: text(o, 'note', LIMITS.text),
+    ...(o.scaling === undefined ? {} : { scaling: scalingSummary(o, 'scaling') }),
   }),
 };
 

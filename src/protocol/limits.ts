@@ -47,6 +47,18 @@ export const LIMITS = {
   matrixVariables: 16,
   matrixValues: 16,
   retries: 10,
+  /** Secrets one job may ask for; the dispatcher's --secrets file holds at most `secretsInFile`. */
+  jobSecrets: 16,
+  secretsInFile: 256,
+  /** The shortest secret value: anything shorter would mask ordinary output. */
+  secretMinChars: 4,
+  /** Globs in one of a `when`'s lists, and the length of each. */
+  whenPatterns: 32,
+  whenPatternChars: 256,
+  /** Combinations a matrix may make before `exclude` (so a huge product is refused unexpanded). */
+  matrixProduct: 65_536,
+  /** Combinations one matrix's `include` or `exclude` may list. */
+  matrixEntries: 64,
   /** Requests one batch of the gate merges and tests together (the dispatcher's --batch cannot exceed it). */
   batchRequests: 64,
   /** A land request's priority, either way. */

@@ -3,7 +3,9 @@
 
 import type { ErrorCode } from './error-codes.js';
 import { LIMITS } from './limits.js';
-import type { BuildRecord, BuildSummary, JobSummary, LandSummary, PatchRecord, PatchState, PatchSummary, RunOutcome, RunnerSummary } from './records.js';
+import type {
+  BuildRecord, BuildSummary, JobSummary, LandSummary, PatchRecord, PatchState, PatchSummary, RunOutcome, RunnerSummary, ScalingSummary, SubjectKind,
+} from './records.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -52,6 +54,14 @@ export interface Job {
   artifacts: string[];
   /** At most this many bytes of them (the build's --max-artifact-mib). */
   artifactBytes: number;
+  /** The build it belongs to, its subject's kind and base (KEEL_BUILD_ID, KEEL_SUBJECT, KEEL_BASE). Absent from an older dispatcher. */
+  build?: string;
+  subject?: SubjectKind;
+  base?: string | null;
+  /** Run it as the build's generator: its stdout comes back in the outcome's `generated`. */
+  generate?: boolean;
+  /** Secret name → value for this attempt alone: put in its environment and masked in its output; never stored. */
+  secrets?: Record<string, string>;
 }
 /** Dispatcher -> runner: stop this job now (it was cancelled); no result is expected. */
 export interface Abort { type: 'abort'; lease: string }
@@ -280,6 +290,8 @@ export interface Status {
   unwrittenCount: number;
   record: BuildRecord | null;
   note: string;
+  /** Runners started on demand (--runner-start), when the dispatcher starts any. */
+  scaling?: ScalingSummary;
 }
 
 export type Message =

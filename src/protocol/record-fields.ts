@@ -11,9 +11,10 @@ import { bool, checked, int, list, nullable, object, oneOf, stringRecord, text, 
 import { LIMITS } from './limits.js';
 import { ANSWER_OPS, COMMAND_OPS, type BranchHead, type CommandAnswer, type MergeStep, type ObserverCommand } from './messages.js';
 import {
-  BUILD_STATUSES, LAND_STATES, OUTCOME_STATUSES, SUBJECT_KINDS,
-  type ArtifactFile, type ArtifactsKept, type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobRecord, type JobSpec,
-  type JobSummary, type LandSummary, type RunOutcome, type RunnerSummary, type Subject, type TestCounts,
+  BUILD_STATUSES, LAND_STATES, OUTCOME_STATUSES, STARTED_STATES, SUBJECT_KINDS,
+  type ArtifactFile, type ArtifactsKept, type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobCondition, type JobRecord,
+  type JobSpec, type JobSummary, type LandSummary, type RunOutcome, type RunnerSummary, type ScalingSummary, type SecretGrant, type Subject,
+  type TestCounts,
 } from './records.js';
 import { isArtifactPath, isArtifactPattern, isCommitId, isCommitPrefix, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
 import { author, baseSpec, sha256, subject as patchSubject } from './patch-fields.js';
@@ -186,7 +187,27 @@ export function outcome(o: Fields, f: string): RunOutcome {
     // Absent from outcomes of an older Keel and of jobs without artifacts.
     ...(r.artifacts === undefined ? {} : { artifacts: list(r, 'artifacts', LIMITS.artifactFiles, artifactFile) }),
     ...(r.artifactNotes === undefined ? {} : { artifactNotes: list(r, 'artifactNotes', LIMITS.artifactNotes, note) }),
+    ...(r.generated === undefined ? {} : { generated: text(r, 'generated', LIMITS.keelJsonBytes) }),
   };
+}
+
+const pattern = (o: Fields, f: string) => text(o, f, LIMITS.whenPatternChars);
+const patterns = (o: Fields, f: string) => list(o, f, LIMITS.whenPatterns, pattern);
+
+function condition(o: Fields, f: string): JobCondition {
+  const c = object(o, f);
+  return {
+    ...(c.branches === undefined ? {} : { branches: patterns(c, 'branches') }),
+    ...(c.subjects === undefined ? {} : { subjects: list(c, 'subjects', SUBJECT_KINDS.length, (x, k) => oneOf(x, k, SUBJECT_KINDS)) }),
+    ...(c.paths === undefined ? {} : { paths: patterns(c, 'paths') }),
+  };
+}
+
+const secretNames = (o: Fields, f: string) => list(o, f, LIMITS.jobSecrets, (x, k) => checked(x, k, (v) => ENV_NAME.test(v), 'a variable name'));
+
+export function secretGrant(o: Fields, f: string): SecretGrant {
+  const g = object(o, f);
+  return { granted: secretNames(g, 'granted'), withheld: secretNames(g, 'withheld'), reason: text(g, 'reason', LIMITS.text) };
 }
 
 export function jobSpec(o: Fields, f: string): JobSpec {
@@ -202,6 +223,11 @@ export function jobSpec(o: Fields, f: string): JobSpec {
     labels: list(s, 'labels', LIMITS.labels, plainName),
     junit: nullable(s, 'junit', (x, k) => text(x, k, LIMITS.junitPath)),
     ...(s.artifacts === undefined ? {} : { artifacts: list(s, 'artifacts', LIMITS.artifactPatterns, artifactPattern) }),
+    // Absent in specs written before conditions, secrets and generators.
+    ...(s.when === undefined ? {} : { when: condition(s, 'when') }),
+    ...(s.secrets === undefined ? {} : { secrets: secretNames(s, 'secrets') }),
+    ...(s.generator === undefined ? {} : { generator: bool(s, 'generator') }),
+    ...(s.generated === undefined ? {} : { generated: bool(s, 'generated') }),
   };
 }
 
@@ -247,6 +273,7 @@ function jobRecord(o: Fields, f: string): JobRecord {
     failedTests: list(j, 'failedTests', LIMITS.failedTests, (x, k) => text(x, k, LIMITS.failedTestChars)),
     notBefore: nullable(j, 'notBefore', time),
     ...(j.artifacts === undefined ? {} : { artifacts: artifactsKept(j, 'artifacts') }),
+    ...(j.secrets === undefined ? {} : { secrets: secretGrant(j, 'secrets') }),
   };
 }
 
@@ -334,5 +361,21 @@ export function runnerSummary(o: Fields, f: string): RunnerSummary {
     draining: bool(r, 'draining'),
     paused: bool(r, 'paused'),
     unhealthy: nullable(r, 'unhealthy', (x, k) => text(x, k, LIMITS.text)),
+  };
+}
+
+function startedRunner(o: Fields, f: string): ScalingSummary['started'][number] {
+  const r = object(o, f);
+  return {
+    name: plainName(r, 'name'), labels: list(r, 'labels', LIMITS.labels, plainName), state: oneOf(r, 'state', STARTED_STATES),
+    reason: text(r, 'reason', LIMITS.text), since: time(r, 'since'),
+  };
+}
+
+export function scalingSummary(o: Fields, f: string): ScalingSummary {
+  const s = object(o, f);
+  return {
+    started: list(s, 'started', LIMITS.overviewRunners, startedRunner), failures: count(s, 'failures'),
+    lastFailure: text(s, 'lastFailure', LIMITS.text), backoffUntil: nullable(s, 'backoffUntil', time),
   };
 }

@@ -41,6 +41,8 @@ export interface RunOutcome {
   artifacts?: ArtifactFile[];
   /** What the runner left out of them, and why (a symlink, a name it would not send, the size limit). */
   artifactNotes?: string[];
+  /** A generator's stdout (keel.json `generate`): the jobs it names, as JSON text. Absent for other jobs. */
+  generated?: string;
 }
 
 /** One file of a job's artifacts: its path inside the repository and its size. */
@@ -94,6 +96,29 @@ export interface JobSpec {
   junit: string | null;
   /** Files to send back after the job (keel.json `artifacts`): paths and patterns (*, **, ?); absent: none. */
   artifacts?: string[];
+  /** Run only when this holds; otherwise the job is skipped, with the reason. Absent: always. */
+  when?: JobCondition;
+  /** Names of the dispatcher's secrets the job asks for (given only to protected builds). */
+  secrets?: string[];
+  /** This job is keel.json's `generate`: its stdout names the build's further jobs. */
+  generator?: boolean;
+  /** A job the build's generator printed. */
+  generated?: boolean;
+}
+
+/** keel.json's `when`: every part given must hold (branch globs, subject kinds, path globs of changed files). */
+export interface JobCondition {
+  branches?: string[];
+  subjects?: SubjectKind[];
+  paths?: string[];
+}
+
+/** The secrets a job asked for: the names it is given, and those withheld and why. */
+export interface SecretGrant {
+  granted: string[];
+  withheld: string[];
+  /** Why the withheld ones are, for the report; "" when none is. */
+  reason: string;
 }
 
 export interface JobRecord {
@@ -122,6 +147,8 @@ export interface JobRecord {
   notBefore: string | null;
   /** The artifacts of its last attempt, when it declares any. */
   artifacts?: ArtifactsKept;
+  /** The secrets it asked for (spec.secrets): given or withheld. Absent when it asked for none. */
+  secrets?: SecretGrant;
 }
 
 /**
@@ -225,6 +252,28 @@ export interface RunnerSummary {
   paused: boolean;
   /** Why it gets no jobs for a while (infrastructure failures in a row), and until when; null when healthy. */
   unhealthy: string | null;
+}
+
+/** A runner the dispatcher started on demand (--runner-start), and why. */
+export interface StartedRunner {
+  name: string;
+  labels: string[];
+  /** `starting`: the start command ran, the runner has not registered yet; `stopping`: idle, drained, stop command run. */
+  state: 'starting' | 'running' | 'stopping';
+  reason: string;
+  since: string;
+}
+
+export const STARTED_STATES = ['starting', 'running', 'stopping'] as const;
+
+/** What the dispatcher's on-demand runners are doing: those it started, and how starting went. */
+export interface ScalingSummary {
+  started: StartedRunner[];
+  /** Starts that failed (the command failed, or its runner never registered) since the dispatcher started. */
+  failures: number;
+  lastFailure: string;
+  /** No runner is started before this, after failures; null when not backing off. */
+  backoffUntil: string | null;
 }
 
 /** Where a land or try request is. `passed`: a try whose merge passed (a try never lands). */

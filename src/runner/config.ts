@@ -24,11 +24,13 @@ export interface RunnerConfig {
   readonly git: GitContext;
   /** What tests inherit of that env (the allow-list of test-env.ts). */
   readonly testEnv: Readonly<Record<string, string>>;
+  /** Take one job, then exit once its result is recorded. */
+  readonly once: boolean;
 }
 
 export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name NAME] [--slots N]
        [--labels a,b] [--workdir DIR] [--timeout SECONDS]
-       [--kill-grace SECONDS] [--drain-grace SECONDS]
+       [--kill-grace SECONDS] [--drain-grace SECONDS] [--once]
        [--token-file FILE] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
 
   --dispatcher HOST:PORT  where the dispatcher listens (default 127.0.0.1:8888)
@@ -42,6 +44,7 @@ export const RUNNER_USAGE = `usage: keel runner [--dispatcher HOST:PORT] [--name
                           finish for this long; then cancel them and hand them
                           back to the dispatcher (default 60). A second signal
                           exits at once
+  --once                  take one job, and exit once its result is recorded
 ${securityUsage('a runner token (keel token runner), or the master')}`;
 
 function defaultName(): string {
@@ -63,6 +66,7 @@ export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): 
       timeout: { type: 'string', default: '1800' },
       'kill-grace': { type: 'string', default: '5' },
       'drain-grace': { type: 'string', default: '60' },
+      once: { type: 'boolean', default: false },
       ...SECURITY_FLAGS,
     },
   });
@@ -81,11 +85,13 @@ export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): 
   if (security.secret?.kind === 'role' && security.secret.role !== 'runner') {
     throw new ConfigError(`the secret given is a ${security.secret.role} token; a runner needs a runner token (keel token runner)`);
   }
+  const slots = parseInteger(values.slots, '--slots', 1, LIMITS.slots);
+  if (values.once && slots !== 1) throw new ConfigError(`--once takes one job: --slots must be 1, got "${values.slots}"`);
   return Object.freeze({
     dispatcher: parseAddress(values.dispatcher, '--dispatcher'),
     security,
     name,
-    slots: parseInteger(values.slots, '--slots', 1, LIMITS.slots),
+    slots,
     labels: Object.freeze(labels),
     workdir: resolve(values.workdir),
     timeoutMs: parseSeconds(values.timeout, '--timeout', 0.1, 7 * 86_400),
@@ -93,5 +99,6 @@ export function parseRunnerConfig(argv: string[], env: NodeJS.ProcessEnv = {}): 
     drainGraceMs: parseSeconds(values['drain-grace'], '--drain-grace', 0, 7 * 86_400),
     git: createGitContext(env),
     testEnv: inheritedEnv(env),
+    once: values.once,
   });
 }

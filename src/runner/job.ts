@@ -15,7 +15,9 @@ import type { Job } from '../protocol/messages.js';
 import type { RunOutcome } from '../protocol/records.js';
 import { JOB_ID_VARIABLE, killJobProcesses, newJobId } from './job-processes.js';
 import { collectArtifacts } from './artifact-collect.js';
+import { GeneratorOutput } from './generator-output.js';
 import { attachJunit } from './junit-file.js';
+import { Masker } from './masking.js';
 import { boundOutcome, errorOutcome } from './outcome.js';
 import { runTests, type OutputSink } from './run-tests.js';
 import { chooseTestCommand, NoTestsError, type TestPlan } from './test-command.js';
@@ -37,7 +39,19 @@ export interface JobOptions {
 }
 
 export async function runJob(job: Job, options: JobOptions): Promise<RunOutcome> {
-  return boundOutcome(await runJobUnbounded(job, options));
+  // Secrets are masked before any output or outcome leaves the runner; a generator's stdout is kept too.
+  const masker = new Masker(job.secrets ?? {});
+  const masked = masker.wrap(options.output);
+  const generator = job.generate ? new GeneratorOutput() : null;
+  const output = generator ? generator.wrap(masked) : masked;
+  let outcome: RunOutcome;
+  try {
+    outcome = await runJobUnbounded(job, { ...options, output });
+  } finally {
+    masked.flush();
+  }
+  if (generator) outcome = generator.attach(outcome);
+  return boundOutcome(masker.maskOutcome(outcome));
 }
 
 async function runJobUnbounded(job: Job, options: JobOptions): Promise<RunOutcome> {
@@ -128,5 +142,9 @@ async function choosePlan(job: Job, worktree: string): Promise<TestPlan> {
 function environment(job: Job, jobId: string, options: JobOptions): NodeJS.ProcessEnv {
   const { kept, ignored } = jobEnv(job.env);
   if (ignored.length > 0) options.log(`ignoring env ${ignored.join(', ')}: the runner sets these itself`);
-  return testEnv(options.baseEnv, { ...kept, KEEL_COMMIT: job.commit, KEEL_REF: job.ref, KEEL_JOB: job.job, [JOB_ID_VARIABLE]: jobId });
+  const secrets = jobEnv(job.secrets ?? {}).kept;
+  return testEnv(options.baseEnv, {
+    ...kept, ...secrets, KEEL_COMMIT: job.commit, KEEL_REF: job.ref, KEEL_JOB: job.job, [JOB_ID_VARIABLE]: jobId,
+    KEEL_BUILD_ID: job.build ?? '', KEEL_SUBJECT: job.subject ?? 'push', KEEL_BASE: job.base ?? '',
+  });
 }

@@ -12,6 +12,9 @@
 // runner restart. It reconnects with backoff when the dispatcher goes away
 // and never exits because of that.
 //
+// With --once it takes one job, drains, and exits 0 once that job's result is
+// recorded (for throwaway containers and runners started on demand).
+//
 // First SIGTERM/SIGINT: send `drain`, start nothing new, let running jobs
 // finish for --drain-grace, then cancel the rest and hand them back (no
 // result, so the dispatcher runs them elsewhere), wait briefly for `recorded`,
@@ -28,6 +31,7 @@ import { onShutdown } from '../common/shutdown.js';
 import { RUNNER_USAGE, parseRunnerConfig } from './config.js';
 import { drainRunner, SHUTDOWN_MARGIN_MS } from './drain.js';
 import { DispatcherLink } from './link.js';
+import { onlyOnce } from './once.js';
 import { ResultSpool } from './result-spool.js';
 import { RunningJobs } from './running-jobs.js';
 
@@ -50,8 +54,14 @@ export async function main(argv: string[]): Promise<void> {
   // The link and the jobs need each other; the link calls back only once started, after both exist.
   const link: DispatcherLink = new DispatcherLink(config, log, {
     spool,
-    onJob: (job) => jobs.start(job),
-    onRefusedJob: (lease, error) => jobs.refuse(lease, error),
+    onJob: (job) => {
+      jobs.start(job);
+      once?.();
+    },
+    onRefusedJob: (lease, error) => {
+      jobs.refuse(lease, error);
+      once?.();
+    },
     onAbort: (lease) => jobs.abort(lease),
     runningLeases: () => jobs.leases(),
     // Its secret will not do: like a bad flag, a reason and exit 2, once the jobs it runs are stopped.
@@ -65,6 +75,7 @@ export async function main(argv: string[]): Promise<void> {
   await worktrees.removeStale();
   const jobs: RunningJobs = new RunningJobs(config, log, { mirrors, worktrees, link, artifactsDir: (lease) => spool.artifactsDir(lease) });
   if (config.security.warning) log(`warning: ${config.security.warning}`);
+  const once = config.once ? onlyOnce({ jobs, link, spool, log, exit: () => process.exit(0) }) : null;
   log(`starting; dispatcher ${formatAddress(config.dispatcher)}, workdir ${config.workdir}, ${config.slots} slot(s)`);
   link.start();
 

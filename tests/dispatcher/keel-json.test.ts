@@ -268,13 +268,14 @@ function parseError(text: string): string {
 const KEYWORDS = new Set([
   '$schema', '$id', '$defs', '$ref', 'title', 'description', 'default', 'examples', 'type', 'properties', 'required',
   'additionalProperties', 'propertyNames', 'minProperties', 'maxProperties', 'items', 'minItems', 'maxItems',
-  'uniqueItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'oneOf',
+  'uniqueItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'oneOf', 'anyOf',
 ]);
 
 function valid(value: unknown, s: Schema): boolean {
   for (const key of Object.keys(s)) assert.ok(KEYWORDS.has(key), `schema keyword ${key} not understood by the test`);
-  if (s.$ref !== undefined && !valid(value, schema.$defs[String(s.$ref).replace('#/$defs/', '')])) return false;
+  if (s.$ref !== undefined && !valid(value, String(s.$ref).slice(2).split('/').reduce((at: Schema, key) => at[key], schema))) return false;
   if (s.oneOf !== undefined && s.oneOf.filter((option: Schema) => valid(value, option)).length !== 1) return false;
+  if (s.anyOf !== undefined && !s.anyOf.some((option: Schema) => valid(value, option))) return false;
   const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
   if (s.type === 'integer' ? !Number.isInteger(value) : s.type !== undefined && s.type !== type) return false;
   if (typeof value === 'string') {
@@ -318,6 +319,18 @@ test('the schema accepts the valid files and rejects every bad one it can expres
   assert.ok(valid(EXAMPLE, schema));
   assert.ok(valid({ $schema: './keel.schema.json', jobs: { a: {} } }, schema));
   assert.ok(valid(job({ run: ['x'], env: JSON.parse('{"__proto__": "x"}'), timeout: 1.5, retryDelay: 0 }), schema));
+  // Generators, conditions, secrets, include and exclude.
+  const rich = {
+    generate: { run: './gen', labels: ['linux'], timeout: 60 },
+    jobs: { unit: { when: { branches: ['main'], subjects: ['push'], paths: ['src/**'] }, secrets: ['TOKEN'], matrix: { N: ['1', '2'], exclude: [{ N: '1' }], include: [{ N: '3' }] } } },
+  };
+  assert.doesNotThrow(() => parse(rich));
+  assert.ok(valid(rich, schema));
+  assert.ok(valid({ generate: { run: 'x' } }, schema));
+  for (const bad of [{ generate: {} }, { generate: { run: 'x', env: {} } }, job({ when: { paths: ['/etc'] } }), job({ when: {} }), job({ when: { subjects: ['commit'] } }), job({ secrets: ['KEEL_X'] })]) {
+    assert.throws(() => parse(bad), KeelJsonError);
+    assert.equal(valid(bad, schema), false, JSON.stringify(bad));
+  }
   for (const [what, doc, , expressible = true] of INVALID) {
     if (!expressible) continue;
     const value = typeof doc === 'string' ? JSON.parse(doc) : JSON.parse(JSON.stringify(doc));

@@ -65,6 +65,22 @@ const cases: Case[] = [
     statuses: ['a/one:error:cancelled: cancelled by alice'],
   },
   { name: 'skipped by a newer commit: nothing', records: [commit(A, { supersede: true }), commit(B, { supersede: true })], statuses: [] },
+  {
+    name: 'skipped by its `when`: success, saying why (a required check is not left pending)',
+    records: [{ ...(commit(A, { jobs: [spec('tests'), spec('deploy')] }) as Extract<JournalRecord, { op: 'commit' }>), decisions: { skipped: { deploy: 'when.branches: branch main is not one of release/*' }, grants: {} } }],
+    statuses: ['a/deploy:success:skipped: when.branches: branch main is not one of release/*'],
+  },
+  {
+    name: 'a generator\'s verdict, then its printed jobs skipped by their `when`',
+    records: [
+      commit(A, { jobs: [{ ...spec('generate'), generator: true }] }), assign(A, 'generate', 'g1'),
+      {
+        ...(result('g1', 'passed') as Extract<JournalRecord, { op: 'result' }>),
+        generated: { jobs: [spec('unit'), spec('docs')], error: null, decisions: { skipped: { docs: 'when.paths: no changed file matches docs/**' }, grants: {} } },
+      },
+    ],
+    statuses: ['a/generate:success:passed, 2 s', 'a/docs:success:skipped: when.paths: no changed file matches docs/**'],
+  },
   { name: 'a keel.json that cannot be used: one status for the build', records: [commit(A, { jobs: [], error: 'keel.json: bad' })], statuses: ['a/-:error:keel.json: bad'] },
   {
     name: 'keel retry: pending again',

@@ -136,6 +136,15 @@ badField('job attempt 0', job, { attempt: 0 });
 badField('job attempt 1001', job, { attempt: 1001 });
 badField('job timeoutMs as a string', job, { timeoutMs: '600000' });
 badField('job timeoutMs negative', job, { timeoutMs: -1 });
+badField('job secrets with a bad name', job, { secrets: { 'A-B': 'x' } });
+badField('job secrets as a list', job, { secrets: ['x'] });
+badField('job secret with NUL', job, { secrets: { A: 'a\u0000b' } });
+badField('job with 17 secrets', job, { secrets: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`S${i}`, 'x'])) });
+badField('job subject commit', job, { subject: 'commit' });
+badField('job base HEAD', job, { base: 'HEAD' });
+badField('job generate "yes"', job, { generate: 'yes' });
+badField('result generated over 64 KiB', sample('result'), { outcome: { ...sample('result').outcome, generated: 'x'.repeat(64 * 1024 + 1) } });
+badField('status scaling started state lost', sample('status'), { scaling: { started: [{ name: 'a', labels: [], state: 'lost', reason: '', since: '' }], failures: 0, lastFailure: '', backoffUntil: null } });
 for (const lease of ['', 'l'.repeat(65), 'a b', 'a/b', '../x', 'a.b', 'l\n', 7]) {
   badField(`lease ${JSON.stringify(lease)}`, job, { lease });
   badField(`output lease ${JSON.stringify(lease)}`, sample('output'), { lease });

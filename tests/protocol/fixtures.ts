@@ -104,6 +104,14 @@ const jobRecord: JobRecord = {
   artifacts: { dir: `${SHA1}.test.artifacts`, files: [{ path: 'dist/app.js', bytes: 1234 }], notes: ['coverage/lcov.info: not kept, it did not arrive whole'] },
 };
 
+/** A generated job with a condition and secrets. */
+const richJob: JobRecord = {
+  ...jobRecord, name: 'deploy',
+  spec: { ...jobRecord.spec, id: 'deploy', when: { branches: ['main', 'release/*'], subjects: ['push', 'land'], paths: ['src/**'] }, secrets: ['DEPLOY_TOKEN', 'X'], generated: true },
+  secrets: { granted: ['DEPLOY_TOKEN'], withheld: ['X'], reason: 'the dispatcher has no secret X' },
+};
+const generatorJob: JobRecord = { ...jobRecord, name: 'generate', spec: { ...jobRecord.spec, id: 'generate', generator: true } };
+
 export const buildRecord: BuildRecord = {
   commit: SHA1,
   repo: '/srv/git/app.git',
@@ -122,7 +130,7 @@ export const buildRecord: BuildRecord = {
   endedAt: '2024-05-01T12:00:01.234Z',
   durationMs: 1234,
   counts: { tests: 10, passed: 7, failed: 2, skipped: 1 },
-  jobs: [jobRecord],
+  jobs: [jobRecord, generatorJob, richJob],
 };
 
 const queuedBuild: BuildRecord = {
@@ -201,6 +209,14 @@ export const fixtures: Fixture[] = [
     },
   },
   {
+    name: 'job with its build, a generator\'s flag and secrets',
+    message: {
+      type: 'job', lease: 'lease_1-b', attempt: 1, job: 'generate', commit: SHA1,
+      repo: '/srv/git/app.git', ref: 'refs/keel/land/B-4', timeoutMs: 60_000, title: 'generate', run: ['./gen'], env: {}, junit: null, artifacts: [], artifactBytes: 0,
+      build: `land/B-4/${SHA1}`, subject: 'land', base: SHA1_B, generate: true, secrets: { DEPLOY_TOKEN: NASTY.replace(/\u0000/g, '') },
+    },
+  },
+  {
     name: 'job without timeout, sha-256 commit',
     message: {
       type: 'job', lease: 'L'.repeat(64), attempt: 3, job: 'lint.node-20', commit: SHA256,
@@ -214,6 +230,7 @@ export const fixtures: Fixture[] = [
   { name: 'output stderr empty', message: { type: 'output', lease: 'lease_1-a', stream: 'stderr', data: '' } },
   { name: 'result with full outcome', message: { type: 'result', lease: 'lease_1-a', outcome: fullOutcome } },
   { name: 'result killed, no counts', message: { type: 'result', lease: 'lease_1-a', outcome: killedOutcome } },
+  { name: 'result of a generator', message: { type: 'result', lease: 'lease_1-b', outcome: { ...fullOutcome, status: 'passed', generated: `{"unit": {"run": "${NASTY.slice(0, 20)}"}}` } } },
   { name: 'recorded accepted', message: { type: 'recorded', lease: 'lease_1-a', accepted: true } },
   { name: 'recorded stale', message: { type: 'recorded', lease: 'lease_1-a', accepted: false } },
   { name: 'observe', message: { type: 'observe', project: null, repo: 'file:///srv/git/app.git', supersede: false } },
@@ -363,6 +380,17 @@ export const fixtures: Fixture[] = [
     message: {
       type: 'status', builds: [buildSummary, queuedSummary], omitted: 3, runners: [runnerSummary], runnersOmitted: 0,
       queued: 1, unwritten: [buildRecord.commit], unwrittenCount: 1, record: null, note: '',
+    },
+  },
+  {
+    name: 'status with runners started on demand',
+    message: {
+      type: 'status', builds: [], omitted: 0, runners: [runnerSummary], runnersOmitted: 0,
+      queued: 2, unwritten: [], unwrittenCount: 0, record: null, note: '',
+      scaling: {
+        started: [{ name: 'keel-auto-0a1b2c-1', labels: ['gpu'], state: 'starting', reason: '2 job(s) waited 10 s for a runner with labels gpu', since: '2024-05-01T12:00:00.000Z' }],
+        failures: 1, lastFailure: `keel-auto-0a1b2c-0: ${NASTY}`, backoffUntil: '2024-05-01T12:00:05.000Z',
+      },
     },
   },
   {

@@ -5,6 +5,7 @@
 // log page, its raw log and the build's JSON.
 
 import type { AttemptRecord, BuildRecord, JobRecord } from '../../protocol/records.js';
+import { formatGrant } from '../report.js';
 import type { CommitInfo } from './commit-info.js';
 import { ago, elapsed, estimate, statusPill } from './fragments.js';
 import { branchName, formatDuration, formatSubject, formatTime, shortSha } from './format.js';
@@ -61,6 +62,8 @@ function jobSection(build: BuildRecord, job: JobRecord, view: BuildPageView, lin
 <tr><th>tests</th><td>${counts(job)}</td><th>exit</th><td>${job.exitCode ?? '–'}${job.signal ? ` (${job.signal})` : ''}${job.timedOut ? ' (timed out)' : ''}</td></tr>
 ${job.message ? html`<tr><th>why</th><td colspan="3" class="note">${job.message}</td></tr>` : ''}
 ${job.spec.labels.length > 0 ? html`<tr><th>labels</th><td colspan="3">${job.spec.labels.map((label) => html`<span class="label">${label}</span> `)}</td></tr>` : ''}
+${job.spec.generated ? html`<tr><th>from</th><td colspan="3">the generator (kept with the build: a retry runs it again without the generator)</td></tr>` : ''}
+${job.secrets ? html`<tr><th>secrets</th><td colspan="3">${formatGrant(job.secrets)}</td></tr>` : ''}
 </table>
 <p class="links"><a href="${links.job(build.commit, job.name)}">log</a> · <a href="${links.rawLog(build.commit, job.name)}">raw log</a> · <a href="${links.rawLog(build.commit, job.name, true)}">download</a></p>
 ${failuresOf(job, view.failures.get(job.name), links, build.commit)}

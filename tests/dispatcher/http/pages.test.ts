@@ -117,3 +117,15 @@ test('a commit object gives its author and subject, whatever they hold', () => {
   ].join('\n'));
   assert.deepEqual(parseCommit(raw), { author: '<img src=x> Ada', email: 'ada@example.com', date: '2024-05-01T12:00:00.000Z', subject: 'Fix <the> thing' });
 });
+
+test('the build page shows a job skipped by its `when`, a generated job and the secrets a job was given, by name only', () => {
+  const [plain, rich] = [buildRecord.jobs.find((job) => !job.spec.generated)!, buildRecord.jobs.find((job) => job.spec.generated)!];
+  const skipped = { ...plain, name: 'docs', status: 'skipped' as const, message: 'when.paths: none of the 2 changed files matches docs/**', attempts: [] };
+  const build: BuildRecord = { ...buildRecord, jobs: [...buildRecord.jobs, skipped] };
+  const page = buildPage({ build, unwritten: false, info: null, estimate: null, failures: new Map() }, new Links(null), NOW).text;
+  assert.match(page, /<span class="status status-skipped">skipped<\/span>/);
+  assert.match(page, /when\.paths: none of the 2 changed files matches docs\/\*\*/);
+  assert.match(page, /<th>from<\/th><td colspan="3">the generator/);
+  assert.match(page, /<th>secrets<\/th><td colspan="3">DEPLOY_TOKEN given; X withheld: the dispatcher has no secret X<\/td>/);
+  assert.ok(rich.secrets, 'the fixture has a grant');
+});

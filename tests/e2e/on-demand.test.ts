@@ -1,0 +1,94 @@
+// Runners started on demand: a dispatcher with no runner runs the operator's
+// start command once a job has waited --scale-after; the command starts a
+// real `keel runner --once` under the name it is given, which takes the job
+// and exits. Another starts an ordinary runner, shown in keel status while it
+// works, drained and stopped with the stop command once idle. A start
+// command that fails is counted, and shown.
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gone, world } from '../helpers/e2e.js';
+
+const RUNNER = fileURLToPath(new URL('../../dist/runner/main.js', import.meta.url));
+
+/** A start command: a runner in the background under the name and labels it is given, its pid in control/auto-<name>.pid. */
+function startCommand(control: string, tmp: string, extra = ''): string {
+  return [
+    `node '${RUNNER}' ${extra} --dispatcher "$KEEL_DISPATCHER" --name "$KEEL_RUNNER_NAME" --labels "$KEEL_LABELS" --workdir '${tmp}/auto-'"$KEEL_RUNNER_NAME" &`,
+    `echo $! >> '${control}/pids'`,
+    `echo $! > '${control}/auto-'"$KEEL_RUNNER_NAME"'.pid'`,
+    `echo "$KEEL_RUNNER_NAME $KEEL_LABELS" >> '${control}/started-runners'`,
+  ].join('\n');
+}
+
+test('a job that waits gets a runner started on demand: a real keel runner --once, which runs it and exits', async (t) => {
+  const w = world(t);
+  const sha = w.push({ 'tests/ok.sh': w.scripts.passing('once') }, 'a job for a runner yet to come');
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: ['--runner-start', startCommand(w.control, w.tmp, '--once'), '--scale-after', '0.2'] });
+  w.observer(dispatcher);
+  const record = await w.result(sha);
+  assert.equal(record.status, 'passed', w.logs());
+  const [name] = (await w.scripts.file('started-runners')).split(' ');
+  assert.match(name!, /^keel-auto-[0-9a-f]{6}-1$/);
+  assert.equal(record.runner, name, 'the job ran on the runner started for it');
+  const pid = Number(readFileSync(join(w.control, `auto-${name}.pid`), 'utf8'));
+  await w.until(() => gone(pid), 'the --once runner to exit by itself');
+  await dispatcher.waitForRunnerGone(name!);
+  const status = await dispatcher.status();
+  assert.deepEqual(status.scaling?.started, [], 'it is forgotten once gone');
+  assert.equal(status.scaling?.failures, 0);
+  assert.equal(readFileSync(join(w.control, 'started-runners'), 'utf8').trim().split('\n').length, 1, 'one runner for one job');
+});
+
+test('a runner started on demand is shown in keel status while it works, and drained and stopped once idle', async (t) => {
+  const w = world(t);
+  const sha = w.push({
+    'keel.json': JSON.stringify({ jobs: { render: { run: './block.sh', labels: ['gpu'] } } }),
+    'block.sh': w.scripts.blocking('render'),
+  }, 'a gpu job');
+  w.cloneFor();
+  const stop = `kill "$(cat '${w.control}/auto-'"$KEEL_RUNNER_NAME"'.pid')"`;
+  const dispatcher = await w.dispatcher({
+    extra: ['--runner-start', startCommand(w.control, w.tmp), '--runner-stop', stop, '--scale-after', '0.2', '--idle-stop', '0.5', '--max-started', '2'],
+  });
+  w.observer(dispatcher);
+  await w.scripts.started('render');
+  const [name, labels] = (await w.scripts.file('started-runners')).split(' ');
+  assert.equal(labels, 'gpu', 'KEEL_LABELS names the labels the job waits for');
+  const text = await dispatcher.keel('status');
+  assert.match(text.stdout, new RegExp(`started on demand: ${name} \\(running, gpu: 1 job\\(s\\) waited [0-9.]+ s for a runner with labels gpu\\)`), text.stdout);
+  const json = JSON.parse((await dispatcher.keel('status', '--json')).stdout);
+  assert.equal(json.scaling.started[0].name, name);
+  assert.equal(json.scaling.started[0].state, 'running');
+
+  w.scripts.release();
+  const record = await w.result(sha);
+  assert.equal(record.status, 'passed', w.logs());
+  assert.equal(record.runner, name);
+  const pid = Number(readFileSync(join(w.control, `auto-${name}.pid`), 'utf8'));
+  await w.until(() => gone(pid), 'the idle runner to be stopped by the stop command');
+  await dispatcher.waitForRunnerGone(name!);
+  assert.deepEqual((await dispatcher.status()).scaling?.started, []);
+  assert.ok(existsSync(join(w.control, 'started-runners')));
+  assert.equal(readFileSync(join(w.control, 'started-runners'), 'utf8').trim().split('\n').length, 1, 'started once');
+});
+
+test('a start command that fails is counted and shown', async (t) => {
+  const w = world(t);
+  const sha = w.push({ 'tests/ok.sh': w.scripts.passing() }, 'waits');
+  w.cloneFor();
+  const dispatcher = await w.dispatcher({ extra: ['--runner-start', `echo "no capacity" >&2; echo x >> '${w.control}/attempts'; exit 7`, '--scale-after', '0'] });
+  w.observer(dispatcher);
+  await dispatcher.waitForBuild(sha);
+  const status = await w.until(async () => {
+    const now = await dispatcher.status();
+    return (now.scaling?.failures ?? 0) >= 1 ? now : null;
+  }, 'a failed start to be counted');
+  assert.match(status.scaling!.lastFailure, /^keel-auto-[0-9a-f]{6}-1: --runner-start failed: exited with code 7: no capacity$/);
+  // How it backs off is the plan's (tests/dispatcher/autoscale-plan.test.ts); here only that it says so.
+  const text = await dispatcher.keel('status');
+  assert.match(text.stdout, /started on demand: none now; \d+ failed start\(s\), last: keel-auto-.*exited with code 7: no capacity(; backing off until \S+)?\n/);
+});
