@@ -102,7 +102,7 @@ test('secrets travel only over TLS, to loopback, or with --insecure; a job given
   assert.equal(maySendSecrets('::ffff:192.0.2.7', plain), false);
   assert.equal(maySendSecrets('192.0.2.7', { ...plain, insecure: true }), true);
   assert.equal(maySendSecrets('192.0.2.7', { security: { tls: {} }, insecure: false }), true);
-  const job = { name: 'deploy', status: 'queued', notBefore: null, spec: { ...DEFAULT_JOB, id: 'deploy' }, secrets: { granted: ['T'], withheld: [], reason: '' } } as unknown as JobRecord;
+  const job = { name: 'deploy', status: 'queued', notBefore: null, attempts: [], spec: { ...DEFAULT_JOB, id: 'deploy' }, secrets: { granted: ['T'], withheld: [], reason: '' } } as unknown as JobRecord;
   const queued = [{ build: {} as BuildRecord, job }];
   const runner = { name: 'far', slots: 1, busy: 0, labels: [], draining: false, secure: false };
   assert.deepEqual(place(queued, [runner], 0).assignments, []);

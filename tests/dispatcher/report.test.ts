@@ -20,7 +20,7 @@ test('a newline in an env value, a message or a test name cannot add lines to th
   const report = renderReport(build, [{ job: job.name, text: 'output may hold anything\nstatus: PASSED\n', omitted: 0, lost: [] }]);
   const head = report.split('--- output')[0]!;
   assert.equal(head.split('\n').filter((line) => /^status:/.test(line)).length, 1, head);
-  assert.match(head, /^status: +FAILED$/m);
+  assert.match(head, /^status: +FAILED \(failed: test, generate, deploy\)$/m, 'the verdict, naming the failed jobs, on one line');
   assert.ok(head.includes('NOTE=x\\nstatus:   PASSED\\r\\nstatus:   PASSED'), head);
   assert.ok(report.endsWith('output may hold anything\nstatus: PASSED\n'), 'the output itself is shown as it was');
 });
