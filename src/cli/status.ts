@@ -13,6 +13,7 @@ import { verdict, whoRan } from '../dispatcher/verdict.js';
 import { request } from './client.js';
 import { branchStatus } from './status-branch.js';
 import { buildTable, duration } from './build-table.js';
+import { table } from './table.js';
 import { commitOrSay, parseCommitArg } from './commit-arg.js';
 import { parseProject, parseTarget, TARGET_FLAGS, TARGET_USAGE } from './target.js';
 
@@ -72,6 +73,10 @@ function printOverview(status: Status): void {
   if (status.unwrittenCount > 0) {
     const more = status.unwrittenCount > status.unwritten.length ? ` and ${status.unwrittenCount - status.unwritten.length} more` : '';
     console.log(`result files not yet written (retrying): ${status.unwritten.join(', ')}${more}`);
+  }
+  if (status.heads && status.heads.length > 0) {
+    const rows = status.heads.map((b) => [`${b.project ? `${b.project}:` : ''}${b.ref.replace(/^refs\/heads\//, '')}`, b.status, b.commit.slice(0, 12), b.endedAt ?? '-']);
+    console.log(`last build of each branch:\n${table(['BRANCH', 'STATUS', 'COMMIT', 'ENDED'], rows).join('\n')}\n`);
   }
   if (status.builds.length === 0) console.log('no builds yet');
   else console.log(buildTable(status.builds).join('\n'));

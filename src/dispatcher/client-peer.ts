@@ -11,9 +11,10 @@ import { trace } from '../common/log.js';
 import type { Security } from '../common/security.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Message, Status } from '../protocol/messages.js';
-import { PUSH, type BuildRecord, type ScalingSummary } from '../protocol/records.js';
+import { PUSH, type BuildRecord, type BuildSummary, type ScalingSummary } from '../protocol/records.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { AdminList } from './admins.js';
+import type { BranchRecent } from './branch-recent.js';
 import type { BuildIndex } from './build-index.js';
 import type { BuildCommands } from './commands.js';
 import type { Gate } from './gate/gate.js';
@@ -27,7 +28,7 @@ import type { Journal } from './journal.js';
 import { followLogs, type LogPeerParts } from './log-peer.js';
 import type { ObserverSessions } from './observer-sessions.js';
 import type { Peer, PeerContext } from './peer.js';
-import { overview, recordReply, summarise, withWaitReasons } from './queries.js';
+import { LINE_BUDGET, overview, recordReply, summarise, within, withWaitReasons } from './queries.js';
 import { pauseRunner } from './runner-pause.js';
 import { cancelMany } from './bulk-cancel.js';
 import { findCommit } from './find-commit.js';
@@ -141,6 +142,15 @@ function answerQuery(parts: ClientPeerParts, peer: Peer, ask: () => Promise<Mess
 
 class StalledError extends Error {}
 
+/** Half the room a status line keeps beside its builds and runners. */
+const HEADS_BUDGET = (LIMITS.lineBytes - LINE_BUDGET) / 2;
+
+/** Each branch's newest finished build, as many as fit the room a status line keeps spare. */
+function branchHeads(recent: BranchRecent, project: string | null): BuildSummary[] {
+  const heads = recent.newest(LIMITS.overviewHeads, project ?? undefined).flatMap((branch) => branch.builds.slice(0, 1));
+  return within(heads, HEADS_BUDGET, LIMITS.overviewHeads).shown;
+}
+
 async function ready(parts: ClientPeerParts): Promise<void> {
   const { journal } = parts;
   if (journal.stalled) {
@@ -154,7 +164,7 @@ async function query(parts: ClientPeerParts, commit: string | null, project: str
   const { state } = scheduler;
   const now = Date.now();
   const all = overview(state, runners, now, scheduler);
-  if (commit === null) return all;
+  if (commit === null) return { ...all, heads: branchHeads(parts.index.recent, project) };
   const key = buildKey(project, PUSH, commit);
   const known: BuildRecord | null = state.builds.get(key) ?? state.recent.find((build) => keyOf(build) === key)
     ?? (await parts.results.readResult({ project, subject: PUSH, commit }));

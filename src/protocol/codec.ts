@@ -156,6 +156,7 @@ const readers: { [T in MessageType]: (o: Fields) => Omit<Extract<Message, { type
     record: nullable(o, 'record', buildRecord),
     note: text(o, 'note', LIMITS.text),
     ...(o.scaling === undefined ? {} : { scaling: scalingSummary(o, 'scaling') }),
+    ...(o.heads === undefined ? {} : { heads: list(o, 'heads', LIMITS.overviewHeads, buildSummary) }),
   }),
 };
 

@@ -81,6 +81,8 @@ export const LIMITS = {
   trunkRange: 2000,
   /** Builds one `status` overview lists; the rest are counted. */
   overviewBuilds: 100,
+  /** Branches whose newest build the overview shows at a glance. */
+  overviewHeads: 20,
   /** Runners one `status` overview lists; the rest are counted. */
   overviewRunners: 2000,
   /** Commit statuses the dispatcher keeps until the forge takes them (--forge-status); past it the oldest go. */

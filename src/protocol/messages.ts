@@ -292,6 +292,8 @@ export interface Status {
   note: string;
   /** Runners started on demand (--runner-start), when the dispatcher starts any. */
   scaling?: ScalingSummary;
+  /** The overview's "last build of main" at a glance: each branch's newest finished build, branches built most recently first. */
+  heads?: BuildSummary[];
 }
 
 export type Message =

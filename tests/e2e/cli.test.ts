@@ -73,6 +73,9 @@ test('keel status: a finished build, --json, exit codes; hostile peers do not st
   assert.equal(overview.code, 0);
   assert.match(overview.stdout, /runners: r1/);
   assert.match(overview.stdout, new RegExp(sha.slice(0, 12)));
+  // The last build of main at a glance, from the build index (the file is written, so it is there).
+  assert.match(overview.stdout, new RegExp(`last build of each branch:\nBRANCH +STATUS +COMMIT +ENDED\nmain +passed +${sha.slice(0, 12)} +20\\d\\d-`));
+  assert.deepEqual(JSON.parse((await dispatcher.keel('status', '--json')).stdout).heads.map((b: { ref: string; commit: string }) => [b.ref, b.commit]), [['refs/heads/main', sha]]);
   const unknown = await dispatcher.keel('status', 'f'.repeat(40));
   assert.equal(unknown.code, 1);
 

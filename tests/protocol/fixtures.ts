@@ -383,6 +383,13 @@ export const fixtures: Fixture[] = [
     },
   },
   {
+    name: 'status with the last build of each branch',
+    message: {
+      type: 'status', builds: [], omitted: 0, runners: [], runnersOmitted: 0,
+      queued: 0, unwritten: [], unwrittenCount: 0, record: null, note: '', heads: [buildSummary],
+    },
+  },
+  {
     name: 'status with runners started on demand',
     message: {
       type: 'status', builds: [], omitted: 0, runners: [runnerSummary], runnersOmitted: 0,
