@@ -73,7 +73,8 @@ function formatJob(job: JobRecord, lost: LostRange[], printed: string[]): string
   return lines;
 }
 
-const SHOWN_ARTIFACTS = 20;
+/** Artifact files a report or page lists by name; the JSON has them all. */
+export const SHOWN_ARTIFACTS = 20;
 
 /** What a job's artifacts hold, and what was left out of them. */
 function formatArtifacts(job: JobRecord): string[] {
@@ -87,7 +88,7 @@ function formatArtifacts(job: JobRecord): string[] {
   return lines;
 }
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

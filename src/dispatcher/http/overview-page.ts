@@ -3,7 +3,7 @@
 // builds per branch, the land queue and the newest patches. Updates itself:
 // page.js reloads <main> on each event.
 
-import type { LandState, LandSummary, PatchState, PatchSummary } from '../../protocol/records.js';
+import type { LandState, LandSummary, PatchState, PatchSummary, ScalingSummary } from '../../protocol/records.js';
 import type { CommitInfo } from './commit-info.js';
 import { ago, buildRows, statusPill } from './fragments.js';
 import { branchName, formatDuration, shortSha } from './format.js';
@@ -26,6 +26,13 @@ function runnersTable(runners: RunnerRow[], now: number): Html {
   })}</td>
 </tr>`);
   return html`<table><thead><tr><th>runner</th><th>labels</th><th>slots in use</th><th>last heard from</th><th>running now</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Runners the dispatcher started on demand, and how starting them went. */
+function scalingNote({ started, failures, lastFailure, backoffUntil }: ScalingSummary, now: number): Html {
+  const runners = started.length === 0 ? html`none now` : started.map((runner, i) => html`${i > 0 ? ', ' : ''}<span class="name">${runner.name}</span> (${runner.state}, ${ago(runner.since, now)}: ${runner.reason})`);
+  const failed = failures > 0 ? html`; ${failures} failed start(s), the last: ${lastFailure}${backoffUntil ? html`; none started before ${backoffUntil}` : ''}` : '';
+  return html`<p class="muted" id="scaling">Started on demand: ${runners}${failed}</p>`;
 }
 
 function queueTable(queue: QueueRow[], total: number, now: number): Html {
@@ -111,7 +118,7 @@ export function overviewBody(view: OverviewView, infos: Map<string, CommitInfo>,
     ? html`<p class="warning">${status.unwrittenCount} finished build(s) wait for their result files to be written; the dispatcher keeps them and retries.</p>` : '';
   return html`<h1>Overview</h1>
 ${unwritten}
-<section id="runners"><h2>Runners <span class="count">${view.runners.length}</span></h2>${runnersTable(view.runners, now)}</section>
+<section id="runners"><h2>Runners <span class="count">${view.runners.length}</span></h2>${runnersTable(view.runners, now)}${status.scaling ? scalingNote(status.scaling, now) : ''}</section>
 <section id="queue"><h2>Queue <span class="count">${view.queueTotal}</span></h2>${queueTable(view.queue, view.queueTotal, now)}</section>
 <section id="builds"><h2>Builds</h2>${buildRows(status.builds, infos, now)}${status.omitted > 0 ? html`<p class="muted">and ${status.omitted} more</p>` : ''}</section>
 <section id="branches"><h2>Branches</h2>${branchesTable(view, infos, now)}</section>

@@ -8,6 +8,7 @@ import type { Connection } from '../../common/connection.js';
 import type { Heartbeats } from '../../common/heartbeat.js';
 import type { Log } from '../../common/log.js';
 import type { Status } from '../../protocol/messages.js';
+import type { ScalingSummary } from '../../protocol/records.js';
 import type { BuildIndex } from '../build-index.js';
 import type { BuildLookup } from '../build-lookup.js';
 import type { Changes } from '../changes.js';
@@ -27,6 +28,8 @@ export interface SiteParts {
   runners: RunnerRegistry;
   /** The scheduler: who is paused or backs off, and what holds every job back, as `keel status` says. */
   placing: Placing;
+  /** Runners started on demand, when the dispatcher starts any (--runner-start). */
+  scaling?: () => ScalingSummary;
   heartbeats: Heartbeats<Connection>;
   index: BuildIndex;
   lookup: BuildLookup;
@@ -72,7 +75,8 @@ export class Site {
   }
 
   status(): Status {
-    return overview(this.parts.state, this.parts.runners, Date.now(), this.parts.placing);
+    const status = overview(this.parts.state, this.parts.runners, Date.now(), this.parts.placing);
+    return this.parts.scaling ? { ...status, scaling: this.parts.scaling() } : status;
   }
 
   /** The overview of one project (or, undefined, of all), with its commits' subjects. */

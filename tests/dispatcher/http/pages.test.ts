@@ -47,7 +47,10 @@ const infos = new Map<string, CommitInfo>([[SHA1, { author: EVIL, email: EVIL, d
 
 test('the overview shows hostile names, subjects, labels and notes as text', () => {
   const view: OverviewView = {
-    status: { type: 'status', builds: [hostileSummary], omitted: 0, runners: [runnerSummary], runnersOmitted: 0, queued: 1, unwritten: [], unwrittenCount: 0, record: null, note: '' },
+    status: {
+      type: 'status', builds: [hostileSummary], omitted: 0, runners: [runnerSummary], runnersOmitted: 0, queued: 1, unwritten: [], unwrittenCount: 0, record: null, note: '',
+      scaling: { started: [{ name: 'auto-1', labels: [], state: 'starting', reason: EVIL, since: '2024-05-01T12:00:00.000Z' }], failures: 2, lastFailure: EVIL, backoffUntil: null },
+    },
     runners: [{
       name: 'runner-1', labels: ['gpu'], slots: 2, busy: 1, draining: false, paused: true, unhealthy: EVIL, lastSeenAt: '2024-05-01T12:00:04.000Z',
       running: [{ commit: SHA1, project: null, ref: EVIL_REF, job: 'tests', title: EVIL, attempt: 1, startedAt: '2024-05-01T12:00:00.000Z' }],
@@ -66,6 +69,7 @@ test('the overview shows hostile names, subjects, labels and notes as text', () 
   assertInert(page);
   assert.match(page, /waiting for a runner with labels gpu/);
   assert.match(page, /runner-1 <span class="muted">\(paused\)<\/span> <div class="warning">unhealthy: &lt;\/td&gt;&lt;script&gt;/, 'paused, and why it is unhealthy, escaped');
+  assert.match(page, /Started on demand: <span class="name">auto-1<\/span> \(starting, [^]*2 failed start\(s\), the last: &lt;\/td&gt;/, 'runners started on demand, and failed starts');
   assert.match(page, /<td class="name">L-7<\/td>[^]*status-failed">conflict</, 'the land request, its state coloured as a failure');
   assert.match(page, /<td class="name">P-3<\/td>[^]*>ready-for-checkin</, 'the patch and its flag');
   assert.match(page, new RegExp(`href="/builds/${SHA1}"`), 'each links the build it was tested as');
@@ -74,7 +78,10 @@ test('the overview shows hostile names, subjects, labels and notes as text', () 
 
 const hostileBuild: BuildRecord = {
   ...buildRecord, ref: EVIL_REF, message: EVIL, status: 'failed',
-  jobs: buildRecord.jobs.map((job) => ({ ...job, message: EVIL, failedTests: [EVIL], spec: { ...job.spec, title: EVIL, labels: ['linux'] } })),
+  jobs: buildRecord.jobs.map((job) => ({
+    ...job, message: EVIL, failedTests: [EVIL], spec: { ...job.spec, title: EVIL, labels: ['linux'] },
+    artifacts: { dir: `${SHA1}.${job.name}.artifacts`, files: [{ path: `dist/${EVIL}`, bytes: 2048 }], notes: [EVIL] },
+  })),
 };
 
 test('the build page shows a hostile commit, job titles, messages and JUnit failures as text', () => {
@@ -89,6 +96,7 @@ at line 2]]></failure></testcase></testsuite>`);
   }, new Links(null), NOW).text;
   assertInert(page);
   assert.match(page, /href="\/builds\/[0-9a-f]{40}\/jobs\/test#L3"/, 'the output around a failure links to its line');
+  assert.match(page, new RegExp(`in <code>${SHA1}\\.test\\.artifacts/</code> beside the results\n<ul class="artifacts"><li><code>dist/&lt;/td&gt;&lt;script&gt;[^<]*</code> \\(2\\.0 KiB\\)</li></ul>`), 'the artifacts listed, their names escaped');
 });
 
 test('the branch and log pages show hostile names as text', () => {
