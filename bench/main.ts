@@ -17,6 +17,7 @@ import { measureGeneratorLatency, measureMasking } from './jobs.js';
 import { measureInstantLatency, measurePollingLatency } from './latency.js';
 import { measureLogThroughput } from './log-throughput.js';
 import { measureMemory } from './memory.js';
+import { measureNotify } from './notify.js';
 import { measurePatches } from './patches.js';
 import { measureRunnerOverhead } from './runner-overhead.js';
 import { measureFollowers, measureLiveLogLatency, measurePages } from './status-page.js';
@@ -37,6 +38,7 @@ const BENCHES: Record<string, () => Promise<Figure[]>> = {
   followers: measureFollowers,
   generator: measureGeneratorLatency,
   masking: measureMasking,
+  notify: measureNotify,
 };
 
 function formatFigure(figure: Figure): string {

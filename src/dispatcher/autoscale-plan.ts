@@ -4,7 +4,9 @@
 // gets runners started for it (as many as jobs wait, less those already
 // starting with those labels, within --max-started and not while backing off
 // after failures); a started runner that has not registered by
-// --start-deadline is a failed start; one idle for --idle-stop is stopped.
+// --start-deadline is a failed start, and nothing is started in the tick
+// that finds one (the failure starts a backoff); one idle for --idle-stop is
+// stopped.
 
 import type { RunnerView } from './placement.js';
 
@@ -58,10 +60,10 @@ export function planScaling(view: ScaleView, rules: ScaleRules, now: number): Sc
       actions.push({ kind: 'stop', name: runner.name, reason: `idle for ${rules.idleStopMs / 1000} s (--idle-stop)` });
     }
   }
-  if (now < view.backoffUntil) return actions;
-  const failed = new Set(actions.filter((a) => a.kind === 'failed').map((a) => a.name));
-  const starting = view.started.filter((runner) => runner.state === 'starting' && !failed.has(runner.name));
-  let room = rules.maxStarted - view.started.filter((runner) => !failed.has(runner.name)).length;
+  // A failed start begins a backoff (the shell sets it on acting): no start in the same tick.
+  if (now < view.backoffUntil || actions.some((a) => a.kind === 'failed')) return actions;
+  const starting = view.started.filter((runner) => runner.state === 'starting');
+  let room = rules.maxStarted - view.started.length;
   const groups = new Map<string, { labels: string[]; count: number; since: number }>();
   for (const job of view.waiting) {
     if (now - job.since < rules.scaleAfterMs) continue;

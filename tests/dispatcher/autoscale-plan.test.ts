@@ -34,10 +34,11 @@ test('no start while backing off after failures', () => {
   assert.deepEqual(kinds(view({ waiting, backoffUntil: NOW })), ['start ']);
 });
 
-test('a runner that does not register by --start-deadline is a failed start, and frees its room', () => {
+test('a runner that does not register by --start-deadline is a failed start, with no start in the same tick', () => {
   const late = started('late', { since: NOW - 120_000 });
   const waiting = [{ labels: [], since: 0 }];
-  assert.deepEqual(kinds(view({ started: [late], waiting }), NOW), ['failed late', 'start ']);
+  assert.deepEqual(kinds(view({ started: [late], waiting }), NOW), ['failed late'], 'the failure begins a backoff: a start now would skip it');
+  assert.deepEqual(kinds(view({ waiting, backoffUntil: NOW + 1 })), [], 'forgotten, and backing off');
   assert.deepEqual(kinds(view({ started: [started('soon', { since: NOW - 119_999 })], waiting })), [], 'still within the deadline, and it counts');
 });
 

@@ -3,7 +3,9 @@
 // real `keel runner --once` under the name it is given, which takes the job
 // and exits. Another starts an ordinary runner, shown in keel status while it
 // works, drained and stopped with the stop command once idle. A start
-// command that fails is counted, and shown.
+// command that fails is counted, and shown; one that exits 0 but whose
+// runner never registers fails at --start-deadline, and the next start
+// waits out the backoff.
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -91,4 +93,68 @@ test('a start command that fails is counted and shown', async (t) => {
   // How it backs off is the plan's (tests/dispatcher/autoscale-plan.test.ts); here only that it says so.
   const text = await dispatcher.keel('status');
   assert.match(text.stdout, /started on demand: none now; \d+ failed start\(s\), last: keel-auto-.*exited with code 7: no capacity(; backing off until \S+)?\n/);
+});
+
+test('a start whose runner never registers fails at --start-deadline, waits out the backoff, is tried again; a runner started by hand still takes the job', async (t) => {
+  const w = world(t);
+  const sha = w.push({ 'tests/ok.sh': w.scripts.passing() }, 'waits for a runner that never comes');
+  w.cloneFor();
+  // Exits 0 and starts nothing; each call leaves "<name> <ms since the epoch>" in control/starts.
+  const file = join(w.control, 'starts');
+  const start = `echo "$KEEL_RUNNER_NAME $(date +%s%3N)" >> '${file}'`;
+  // The first backoff is half to all of max(1 s, --scale-after): 1.5–3 s here, time enough to look during it on a loaded machine.
+  const dispatcher = await w.dispatcher({ extra: ['--runner-start', start, '--start-deadline', '0.1', '--scale-after', '3'] });
+  w.observer(dispatcher);
+  await dispatcher.waitForBuild(sha);
+  const starts = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []).map((line) => {
+    const [name, at] = line.split(' ');
+    return { name: name!, at: Number(at) };
+  });
+
+  // The calls are read before the status: while the status still shows the first backoff, they were made before its end.
+  const first = await w.until(async () => {
+    const calls = starts();
+    const { scaling } = await dispatcher.status();
+    return scaling && scaling.failures > 0 ? { calls, scaling } : null;
+  }, 'the start to fail at its deadline');
+  assert.equal(first.scaling.failures, 1, `the backoff after the first failure was over before it was seen\n${w.logs()}`);
+  // At most one: not started again at once after the failure (on a loaded machine its sh may not have written yet).
+  assert.ok(first.calls.length <= 1, `${first.calls.length} starts, one failed`);
+  const [call] = await w.until(() => (starts().length > 0 ? starts() : null), 'the start command to have run');
+  assert.match(call!.name, /^keel-auto-[0-9a-f]{6}-1$/);
+  assert.equal(first.scaling.lastFailure, `${call!.name}: did not register within 0.1 s (--start-deadline)`);
+  assert.deepEqual(first.scaling.started, [], 'a failed start is no longer shown as starting');
+  const backoffUntil = first.scaling.backoffUntil;
+  assert.match(backoffUntil ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const backoffEnd = Date.parse(backoffUntil!);
+
+  // As the CLI prints it; a loaded machine may have let the backoff end first, and then a later failure shows.
+  const text = (await dispatcher.keel('status')).stdout;
+  const json = JSON.parse((await dispatcher.keel('status', '--json')).stdout);
+  if (Date.now() < backoffEnd) {
+    assert.ok(text.includes(`started on demand: none now; 1 failed start(s), last: ${first.scaling.lastFailure}; backing off until ${backoffUntil}\n`), text);
+    assert.deepEqual(json.scaling, { started: [], failures: 1, lastFailure: first.scaling.lastFailure, backoffUntil });
+  } else {
+    const failure = /\d+ failed start\(s\), last: keel-auto-[0-9a-f]{6}-\d+: did not register within 0\.1 s \(--start-deadline\)/;
+    assert.match(text, failure, text);
+    assert.match(`${json.scaling.failures} failed start(s), last: ${json.scaling.lastFailure}`, failure);
+  }
+
+  // While the status shows the same backoff, no second start has been made.
+  await w.until(async () => {
+    const calls = starts();
+    const { scaling } = await dispatcher.status();
+    if (scaling?.backoffUntil !== backoffUntil) return true;
+    assert.equal(calls.length, 1, `a start during the backoff, which lasts until ${backoffUntil}`);
+    return false;
+  }, 'the backoff to end');
+
+  const again = await w.until(() => starts()[1], 'a start to be tried again after the backoff');
+  assert.match(again.name, /^keel-auto-[0-9a-f]{6}-2$/);
+  assert.ok(again.at >= backoffEnd, `tried again at ${new Date(again.at).toISOString()}, before the backoff's end, ${backoffUntil}`);
+
+  await w.runner('by-hand', dispatcher);
+  const record = await w.result(sha);
+  assert.equal(record.status, 'passed', w.logs());
+  assert.equal(record.runner, 'by-hand');
 });
