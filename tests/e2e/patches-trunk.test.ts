@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatToken } from '../../src/common/auth.js';
+import type { PatchRecord } from '../../src/protocol/records.js';
 import { runCli } from '../helpers/e2e.js';
 import { MASTER, MASTER_KEY } from '../helpers/e2e-secret.js';
 import { git } from '../helpers/git-repo.js';
@@ -20,14 +21,15 @@ test('a trunk change that breaks a patch: retested as trunk moves, listed by --b
   const c2 = p.moveMain({ 'lib.txt': 'api v2\n' });
   const c3 = p.moveMain({ 'b.txt': 'unrelated too\n' });
   await p.watcher.delivered(c3);
-  const record = await p.waitPatch('P-1', (r) => r.brokenBy?.first != null, 'the trunk commit that broke it to be found');
+  // The observer may see the three tips one by one or together: with c2 seen alone the patch fails there
+  // (found at once), else it fails on c3 and is narrowed down. Either way it ends retested on c3.
+  const onNewest = (r: PatchRecord) => applications(r).filter((a) => a.purpose === 'retest').at(-1)?.onto === c3 && r.state !== 'open';
+  const record = await p.waitPatch('P-1', (r) => r.brokenBy?.first != null && onNewest(r), 'the trunk commit that broke it to be found, and a retest on the newest tip');
   assert.equal(record.state, 'failed');
   assert.equal(record.brokenBy!.first, c2, `c1 ${c1}, c2 ${c2}, c3 ${c3}`);
-  assert.equal(record.brokenBy!.bad, c3);
+  assert.ok([c2, c3].includes(record.brokenBy!.bad), 'first seen failing on c2 or c3');
   assert.ok([p.base, c1].includes(record.brokenBy!.good));
-  const retests = applications(record).filter((a) => a.purpose === 'retest');
-  assert.equal(retests.at(-1)!.onto, c3, 'retested on the newest tip');
-  assert.ok(applications(record).some((a) => a.purpose === 'bisect' && a.onto === c2 && a.state === 'failed'), 'narrowed by applying it on c2');
+  assert.ok(applications(record).some((a) => a.onto === c2 && a.state === 'failed'), 'applied on c2, where it fails');
 
   const listed = await p.d.keel('patches', '--broken-by-trunk', '--since', '1d');
   assert.match(listed.stdout, new RegExp(`P-1 +failed .*broken by trunk at ${c2.slice(0, 12)}`));
