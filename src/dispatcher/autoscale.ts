@@ -5,7 +5,9 @@
 // register under the name it gave, drains the idle ones and runs the stop
 // command for them (with KEEL_RUNNER_NAME). A start whose command fails or
 // whose runner never registers is logged and counted, and starting backs
-// off. Not journaled: after a restart the dispatcher starts afresh.
+// off. Not journaled: the names it gives are its own (keel-auto-…), so a
+// restarted dispatcher knows the runners an earlier run started when they
+// register again, and still stops them once idle.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +30,8 @@ export interface AutoscaleParts {
 
 /** Output of a command kept for its failure message. */
 const KEPT_OUTPUT = 2048;
+/** The names startRunner gives; a runner registering under one was started on demand. */
+const STARTED_NAME = /^keel-auto-[0-9a-f]{6}-\d+$/;
 
 export class Autoscaler {
   private readonly started = new Map<string, StartedRunner>();
@@ -84,6 +88,7 @@ export class Autoscaler {
 
   /** Started runners that registered, went idle or busy, or went away. */
   private follow(now: number): void {
+    this.adopt(now);
     for (const runner of this.started.values()) {
       const conn = this.parts.runners.named(runner.name);
       if (!conn) {
@@ -99,6 +104,16 @@ export class Autoscaler {
         this.parts.log(`runner ${runner.name} (started on demand) registered`);
       }
       if (runner.state === 'running') runner.idleSince = conn.leases.size > 0 ? null : (runner.idleSince ?? now);
+    }
+  }
+
+  /** Runners an earlier run of the dispatcher started, registered again: stopped once idle like its own. */
+  private adopt(now: number): void {
+    for (const conn of this.parts.runners.all()) {
+      if (this.started.has(conn.name) || !STARTED_NAME.test(conn.name)) continue;
+      const reason = 'started on demand before the dispatcher restarted';
+      this.started.set(conn.name, { name: conn.name, labels: [...conn.labels], state: 'running', reason, since: now, idleSince: conn.leases.size > 0 ? null : now });
+      this.parts.log(`runner ${conn.name} was ${reason}: it is stopped once idle, as the runners this run starts`);
     }
   }
 

@@ -6,12 +6,17 @@
 // scripts block on a release file, so the test decides when a "running" test
 // ends.
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { gone, runEntry, world } from '../helpers/e2e.js';
 import { connectObserver } from '../helpers/e2e-wire.js';
 import { commitFiles, git } from '../helpers/git-repo.js';
+import { stopAtEnd } from '../helpers/temp.js';
+
+const RUNNER = fileURLToPath(new URL('../../dist/runner/main.js', import.meta.url));
 
 /** Heartbeats where they do not matter: a deadline long enough for a runner to reconnect after a restart. */
 const SLOW_BEATS = ['--heartbeat', '0.5', '--deadline', '10'];
@@ -340,4 +345,28 @@ test('runner SIGTERMed past --drain-grace hands the job back unfinished, kills i
   assert.equal(record.attempts, 2, w.logs());
   assert.equal(record.runner, 'r2');
   assert.deepEqual(attemptsOf(record), [['lost', 'r1'], ['passed', 'r2']], w.logs());
+});
+
+test('a runner whose stderr\'s reader goes away (the shell that started it, gone) keeps running and takes jobs', async (t) => {
+  const w = world(t);
+  const sha = w.push({ 'tests/run.sh': w.scripts.passing('orphaned') }, 'a job for an orphaned runner');
+  w.cloneFor();
+  const dispatcher = await w.dispatcher();
+  const runner = spawn(process.execPath, [RUNNER, '--dispatcher', dispatcher.address, '--name', 'orphan', '--workdir', join(w.tmp, 'orphan')], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KEEL_TOKEN: undefined },
+  });
+  const exited = new Promise<number | null>((resolve) => runner.once('close', (code) => resolve(code)));
+  stopAtEnd(t, async () => {
+    runner.kill('SIGKILL');
+    await exited;
+  });
+  await dispatcher.waitForRunner('orphan');
+  // Every line it logs from now on meets a closed pipe (EPIPE).
+  runner.stdout.destroy();
+  runner.stderr.destroy();
+  w.observer(dispatcher);
+  const record = await w.result(sha);
+  assert.equal(record.status, 'passed', w.logs());
+  assert.equal(record.runner, 'orphan');
+  assert.equal(runner.exitCode, null, 'still running');
 });

@@ -2,8 +2,9 @@
 // start command once a job has waited --scale-after; the command starts a
 // real `keel runner --once` under the name it is given, which takes the job
 // and exits. Another starts an ordinary runner, shown in keel status while it
-// works, drained and stopped with the stop command once idle. A start
-// command that fails is counted, and shown; one that exits 0 but whose
+// works, drained and stopped with the stop command once idle, also by a
+// dispatcher restarted meanwhile. A start command that fails is counted,
+// and shown; one that exits 0 but whose
 // runner never registers fails at --start-deadline, and the next start
 // waits out the backoff.
 import { strict as assert } from 'node:assert';
@@ -15,10 +16,13 @@ import { gone, world } from '../helpers/e2e.js';
 
 const RUNNER = fileURLToPath(new URL('../../dist/runner/main.js', import.meta.url));
 
-/** A start command: a runner in the background under the name and labels it is given, its pid in control/auto-<name>.pid. */
+/**
+ * A start command: a runner in the background under the name and labels it is given, its pid in control/auto-<name>.pid;
+ * its output to a file of its own, so it outlives the dispatcher that started it.
+ */
 function startCommand(control: string, tmp: string, extra = ''): string {
   return [
-    `node '${RUNNER}' ${extra} --dispatcher "$KEEL_DISPATCHER" --name "$KEEL_RUNNER_NAME" --labels "$KEEL_LABELS" --workdir '${tmp}/auto-'"$KEEL_RUNNER_NAME" &`,
+    `node '${RUNNER}' ${extra} --dispatcher "$KEEL_DISPATCHER" --name "$KEEL_RUNNER_NAME" --labels "$KEEL_LABELS" --workdir '${tmp}/auto-'"$KEEL_RUNNER_NAME" >'${tmp}/auto-'"$KEEL_RUNNER_NAME"'.log' 2>&1 &`,
     `echo $! >> '${control}/pids'`,
     `echo $! > '${control}/auto-'"$KEEL_RUNNER_NAME"'.pid'`,
     `echo "$KEEL_RUNNER_NAME $KEEL_LABELS" >> '${control}/started-runners'`,
@@ -76,6 +80,27 @@ test('a runner started on demand is shown in keel status while it works, and dra
   assert.deepEqual((await dispatcher.status()).scaling?.started, []);
   assert.ok(existsSync(join(w.control, 'started-runners')));
   assert.equal(readFileSync(join(w.control, 'started-runners'), 'utf8').trim().split('\n').length, 1, 'started once');
+});
+
+test('a runner an earlier run of the dispatcher started is known again after a restart, and stopped once idle', async (t) => {
+  const w = world(t);
+  const sha = w.push({ 'tests/ok.sh': w.scripts.passing('before') }, 'a job for a runner yet to come');
+  w.cloneFor();
+  const stop = `kill "$(cat '${w.control}/auto-'"$KEEL_RUNNER_NAME"'.pid')"`;
+  const first = await w.dispatcher({ extra: ['--runner-start', startCommand(w.control, w.tmp), '--scale-after', '0.2', '--idle-stop', '3600'] });
+  w.observer(first);
+  assert.equal((await w.result(sha)).status, 'passed', w.logs());
+  const [name] = (await w.scripts.file('started-runners')).split(' ');
+  const pid = Number(readFileSync(join(w.control, `auto-${name}.pid`), 'utf8'));
+
+  // Killed: nothing tells the next run which runners this one started, but their names.
+  await w.stop(first, 'SIGKILL');
+  const second = await w.dispatcher({ port: first.port, extra: ['--runner-start', startCommand(w.control, w.tmp), '--runner-stop', stop, '--scale-after', '0.2', '--idle-stop', '0.5'] });
+  await second.waitForLine(new RegExp(`runner ${name} was started on demand before the dispatcher restarted`));
+  await w.until(() => gone(pid), 'the adopted runner, idle, to be stopped by the stop command');
+  await second.waitForRunnerGone(name!);
+  assert.deepEqual((await second.status()).scaling?.started, []);
+  assert.equal(readFileSync(join(w.control, 'started-runners'), 'utf8').trim().split('\n').length, 1, 'no runner started by the second run');
 });
 
 test('a start command that fails is counted and shown', async (t) => {
