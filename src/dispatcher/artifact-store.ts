@@ -47,6 +47,17 @@ export class ArtifactStore {
     return { final: join(folder, name), partial: join(folder, `.${name}.partial`), name };
   }
 
+  /**
+   * Where a kept file of the job's artifacts is, for the status page: only a
+   * path its record lists, so no path from a URL reaches the file system
+   * unless the dispatcher itself wrote that file. Null for any other.
+   */
+  fileOf(build: BuildRecord, job: JobRecord, path: string): string | null {
+    const kept = job.artifacts;
+    if (!kept || kept.dir === null || !isArtifactPath(path) || !kept.files.some((file) => file.path === path)) return null;
+    return join(this.names(build, job).final, ...path.split('/'));
+  }
+
   private jobKey(build: BuildRecord, job: JobRecord): string {
     return `${keyOf(build)} ${job.name}`;
   }

@@ -267,7 +267,7 @@ async function start(config: DispatcherConfig, log: Log, parts: DispatcherParts)
   if (config.http) {
     try {
       const started = await StatusPage.start({
-        config: config.http, state, runners, placing: scheduler, ...(autoscaler ? { scaling: () => autoscaler.summary() } : {}), heartbeats, index, lookup, logs: liveLogs, results, changes, journal, log,
+        config: config.http, state, runners, placing: scheduler, artifacts, ...(autoscaler ? { scaling: () => autoscaler.summary() } : {}), heartbeats, index, lookup, logs: liveLogs, results, changes, journal, log,
         readCommit: (repo, commit) => jobSource.readCommit(repo, commit),
         observedRepo: (project) => [...observerSessions.all()].find((observer) => observer.project === project)?.repo,
       });

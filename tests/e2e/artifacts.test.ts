@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { world } from '../helpers/e2e.js';
 import { connectObserver, connectRunner } from '../helpers/e2e-wire.js';
+import { get } from '../helpers/http.js';
 
 const keelJson = (jobs: Record<string, unknown>) => `${JSON.stringify({ jobs }, null, 2)}\n`;
 
@@ -57,6 +58,20 @@ test('a job\'s artifacts are kept as <sha>.<job>.artifacts/, listed in the repor
   });
   assert.deepEqual(everything(dir).sort(), ['coverage/lcov.info', 'dist/app.js', 'dist/empty', 'dist/sub/deep.txt']);
   assert.equal(readdirSync(w.results).some((name) => name.endsWith('.partial')), false, 'no half-received folder left');
+
+  // Each kept file downloads from the status page; nothing else does.
+  const page = Number((await d.waitForLine(/status page at http:\/\/[^:]+:(\d+)\//))[1]);
+  const file = await get(page, `/builds/${sha}/artifacts/build/dist/sub/deep.txt`);
+  assert.equal(file.status, 200);
+  assert.equal(file.body, 'nested');
+  assert.equal(file.headers['content-type'], 'application/octet-stream');
+  assert.equal(file.headers['content-disposition'], 'attachment; filename="deep.txt"');
+  assert.match(String(file.headers['content-security-policy']), /^sandbox/);
+  assert.match((await get(page, `/builds/${sha}`)).body, new RegExp(`href="/builds/${sha}/artifacts/build/dist/app\\.js"`), 'the build page links it');
+  for (const path of ['dist/passwd-link', 'other.txt', 'dist/../keel.json', 'dist/%2e%2e/%2e%2e/keel.json', 'dist', `..%2F..%2F${sha}.json`, 'dist/etc-link/passwd']) {
+    assert.equal((await get(page, `/builds/${sha}/artifacts/build/${path}`)).status, 404, path);
+  }
+  assert.equal((await get(page, `/builds/${sha}/artifacts/other-job/dist/app.js`)).status, 404, 'another job has none');
 
   const report = w.report(sha);
   assert.match(report, new RegExp(`^ {2}artifacts: ${sha}\\.build\\.artifacts/ \\(4 files, 25 B\\)$`, 'm'));

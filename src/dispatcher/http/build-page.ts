@@ -54,13 +54,13 @@ ${failure.context ? html`<pre class="context">${failure.context.lines.map((line)
 }
 
 /** The files a job sent back, where they are kept, and what was left out. */
-function artifactsRow(job: JobRecord): Html {
+function artifactsRow(build: BuildRecord, job: JobRecord, links: Links): Html {
   const kept = job.artifacts;
   if (!kept) return html``;
   const shown = kept.files.slice(0, SHOWN_ARTIFACTS);
   const more = kept.files.length > shown.length ? html`<div class="muted">and ${kept.files.length - shown.length} more (all in the JSON)</div>` : '';
   return html`<tr><th>artifacts</th><td colspan="3">${kept.dir === null ? 'none kept' : html`in <code>${kept.dir}/</code> beside the results`}
-${shown.length > 0 ? html`<ul class="artifacts">${shown.map((file) => html`<li><code>${file.path}</code> (${formatBytes(file.bytes)})</li>`)}</ul>` : ''}${more}
+${shown.length > 0 ? html`<ul class="artifacts">${shown.map((file) => html`<li><a href="${links.artifact(build.commit, job.name, file.path)}"><code>${file.path}</code></a> (${formatBytes(file.bytes)})</li>`)}</ul>` : ''}${more}
 ${kept.notes.map((note) => html`<div class="note">${note}</div>`)}</td></tr>`;
 }
 
@@ -75,7 +75,7 @@ ${job.message ? html`<tr><th>why</th><td colspan="3" class="note">${job.message}
 ${job.spec.labels.length > 0 ? html`<tr><th>labels</th><td colspan="3">${job.spec.labels.map((label) => html`<span class="label">${label}</span> `)}</td></tr>` : ''}
 ${job.spec.generated ? html`<tr><th>from</th><td colspan="3">the generator (kept with the build: a retry runs it again without the generator)</td></tr>` : ''}
 ${job.secrets ? html`<tr><th>secrets</th><td colspan="3">${formatGrant(job.secrets)}</td></tr>` : ''}
-${artifactsRow(job)}
+${artifactsRow(build, job, links)}
 </table>
 <p class="links"><a href="${links.job(build.commit, job.name)}">log</a> · <a href="${links.rawLog(build.commit, job.name)}">raw log</a> · <a href="${links.rawLog(build.commit, job.name, true)}">download</a></p>
 ${failuresOf(job, view.failures.get(job.name), links, build.commit)}

@@ -36,6 +36,10 @@ export class Links {
     return `/builds/${commit}/log${this.query({ job, ...(download ? { download: '1' } : {}) })}`;
   }
 
+  artifact(commit: string, job: string, path: string): string {
+    return `/builds/${commit}/artifacts/${encodeURIComponent(job)}/${segments(path)}${this.query()}`;
+  }
+
   apiBuild(commit: string): string {
     return `/api/builds/${commit}${this.query()}`;
   }

@@ -4,7 +4,7 @@
 // part of a URL is ever joined onto a file path (files are named by the
 // result store from validated ids).
 
-import { isCommitId, isName, isRefName } from '../../protocol/validate.js';
+import { isArtifactPath, isCommitId, isName, isRefName } from '../../protocol/validate.js';
 
 export type Route =
   | { kind: 'overview' }
@@ -16,6 +16,7 @@ export type Route =
   | { kind: 'follow-log'; commit: string; job: string | null; from: number | null }
   | { kind: 'log-outline'; commit: string; job: string }
   | { kind: 'log-search'; commit: string; job: string; query: string }
+  | { kind: 'artifact'; commit: string; job: string; path: string }
   | { kind: 'events'; build: string | null }
   | { kind: 'badge'; ref: string | null }
   | { kind: 'asset'; name: string };
@@ -77,6 +78,10 @@ export function parseRequest(url: string): Parsed {
         return done({ kind: 'follow-log', commit: second, job, from });
       }
       return done({ kind: 'raw-log', commit: second, job, download: query.get('download') === '1' });
+    }
+    if (third === 'artifacts' && fourth !== undefined && segments.length >= 5) {
+      const path = segments.slice(4).join('/');
+      return isName(fourth) && isArtifactPath(path) ? done({ kind: 'artifact', commit: second, job: fourth, path }) : notFound('no such artifact');
     }
     if (third === 'jobs' && fourth !== undefined && segments.length === 4) {
       return isName(fourth) ? done({ kind: 'job-page', commit: second, job: fourth }) : notFound('no such job');

@@ -12,6 +12,7 @@ import { trace } from '../../common/log.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { loadAssets, type Asset } from './assets.js';
 import { isAuthorised } from './auth.js';
+import { handleArtifact, type ArtifactRoute } from './artifact-handler.js';
 import { handleLog, type LogRoute } from './log-handlers.js';
 import { handlePage, type PageRoute } from './page-handlers.js';
 import { pageEvents } from './page-events.js';
@@ -104,6 +105,7 @@ export class StatusPage {
     if (!STREAMS.has(route.kind) || head) {
       if (route.kind === 'follow-log' || route.kind === 'events') return send(res, 200, TYPES.events, '', true);
       if (route.kind === 'raw-log' || route.kind === 'log-outline' || route.kind === 'log-search') return handleLog(this.site, request as Request & { route: LogRoute }, req, res, head);
+      if (route.kind === 'artifact') return handleArtifact(this.site, request as Request & { route: ArtifactRoute }, res, head);
       return handlePage(this.site, request as Request & { route: PageRoute }, res, head);
     }
     if (this.streams.size >= this.parts.config.maxClients) {

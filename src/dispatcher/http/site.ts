@@ -9,6 +9,7 @@ import type { Heartbeats } from '../../common/heartbeat.js';
 import type { Log } from '../../common/log.js';
 import type { Status } from '../../protocol/messages.js';
 import type { ScalingSummary } from '../../protocol/records.js';
+import type { ArtifactStore } from '../artifact-store.js';
 import type { BuildIndex } from '../build-index.js';
 import type { BuildLookup } from '../build-lookup.js';
 import type { Changes } from '../changes.js';
@@ -28,6 +29,8 @@ export interface SiteParts {
   runners: RunnerRegistry;
   /** The scheduler: who is paused or backs off, and what holds every job back, as `keel status` says. */
   placing: Placing;
+  /** Where kept artifact files are, for their downloads. */
+  artifacts: Pick<ArtifactStore, 'fileOf'>;
   /** Runners started on demand, when the dispatcher starts any (--runner-start). */
   scaling?: () => ScalingSummary;
   heartbeats: Heartbeats<Connection>;

@@ -96,7 +96,7 @@ at line 2]]></failure></testcase></testsuite>`);
   }, new Links(null), NOW).text;
   assertInert(page);
   assert.match(page, /href="\/builds\/[0-9a-f]{40}\/jobs\/test#L3"/, 'the output around a failure links to its line');
-  assert.match(page, new RegExp(`in <code>${SHA1}\\.test\\.artifacts/</code> beside the results\n<ul class="artifacts"><li><code>dist/&lt;/td&gt;&lt;script&gt;[^<]*</code> \\(2\\.0 KiB\\)</li></ul>`), 'the artifacts listed, their names escaped');
+  assert.match(page, new RegExp(`in <code>${SHA1}\\.test\\.artifacts/</code> beside the results\n<ul class="artifacts"><li><a href="/builds/${SHA1}/artifacts/test/dist/%3C/td%3E%3Cscript%3E[^"]*"><code>dist/&lt;/td&gt;&lt;script&gt;[^<]*</code></a> \\(2\\.0 KiB\\)</li></ul>`), 'the artifacts listed and linked, their names escaped and percent-encoded');
 });
 
 test('the branch and log pages show hostile names as text', () => {

@@ -39,6 +39,10 @@ const routes: Array<[string, unknown]> = [
   ['/badge.svg', { kind: 'badge', ref: 'refs/heads/main' }],
   ['/badge.svg?branch=a..b', { kind: 'badge', ref: null }],
   ['/assets/keel.css', { kind: 'asset', name: 'keel.css' }],
+  [`/builds/${SHA}/artifacts/build/dist/app.js`, { kind: 'artifact', commit: SHA, job: 'build', path: 'dist/app.js' }],
+  [`/builds/${SHA}/artifacts/build/dist/a%20b.txt`, { kind: 'artifact', commit: SHA, job: 'build', path: 'dist/a b.txt' }],
+  // Dot segments resolve as in any URL, within the artifacts; the path must then be one the job's record lists.
+  [`/builds/${SHA}/artifacts/build/dist/../x`, { kind: 'artifact', commit: SHA, job: 'build', path: 'x' }],
 ];
 
 for (const [url, route] of routes) {
@@ -67,6 +71,9 @@ const refused: Array<[string, number]> = [
   ['/etc/passwd', 404], ['/api', 404], ['/api/builds', 404], [`/api/builds/${SHA}/jobs/tests/search`, 400],
   [`/api/builds/${SHA}/jobs/tests/search?q=${'x'.repeat(201)}`, 400], [`/builds/${SHA}/log?follow=1&from=-1`, 400],
   ['/branches/main?before=x', 400], ['/api/events?build=main', 404],
+  [`/builds/${SHA}/artifacts/build`, 404], [`/builds/${SHA}/artifacts/build/..`, 404],
+  [`/builds/${SHA}/artifacts/build/%2Fetc%2Fpasswd`, 404], [`/builds/${SHA}/artifacts/build/dist//x`, 404], [`/builds/${SHA}/artifacts/build/a%2F..%2F..%2Fx`, 404],
+  [`/builds/${SHA}/artifacts/../dist/x`, 404],
 ];
 
 for (const [url, status] of refused) {
