@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { SECURITY_HEADERS, sendError } from './respond.js';
+import { pipeBody, SECURITY_HEADERS, sendError } from './respond.js';
 import type { Request, Route } from './routes.js';
 import type { Site } from './site.js';
 
@@ -41,15 +41,7 @@ export async function handleArtifact(site: Site, request: Request & { route: Art
       'Content-Disposition': `attachment; filename="${downloadName(route.path)}"`,
     });
     if (head) return void res.end();
-    const file = handle.createReadStream({ autoClose: false });
-    await new Promise<void>((resolve) => {
-      file.on('error', () => res.destroy());
-      res.once('close', () => {
-        file.destroy();
-        resolve();
-      });
-      file.pipe(res);
-    });
+    await pipeBody(handle.createReadStream({ autoClose: false }), res);
   } finally {
     await handle.close();
   }

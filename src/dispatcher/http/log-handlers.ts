@@ -13,7 +13,7 @@ import { LogFollower } from '../log-follower.js';
 import { outlineLog } from './log-outline.js';
 import { searchLog } from './log-search.js';
 import { parseRange } from './range.js';
-import { SECURITY_HEADERS, sendError, sendJson, TYPES } from './respond.js';
+import { pipeBody, SECURITY_HEADERS, sendError, sendJson, TYPES } from './respond.js';
 import type { Request, Route } from './routes.js';
 import type { Site } from './site.js';
 import { EventStream } from './sse.js';
@@ -74,15 +74,7 @@ async function sendRaw(req: IncomingMessage, res: ServerResponse, path: string, 
     ...headers, 'Content-Length': end - start + 1, ...(range.kind === 'part' ? { 'Content-Range': `bytes ${start}-${end}/${size}` } : {}),
   });
   if (head || end < start) return void res.end();
-  await new Promise<void>((resolve) => {
-    const file = createReadStream(path, { start, end });
-    file.on('error', () => res.destroy());
-    res.once('close', () => {
-      file.destroy();
-      resolve();
-    });
-    file.pipe(res);
-  });
+  await pipeBody(createReadStream(path, { start, end }), res);
 }
 
 /** Where a reconnecting EventSource left off: its Last-Event-ID, an offset. */

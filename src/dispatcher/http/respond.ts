@@ -4,6 +4,7 @@
 // framing, no referrer, and no caching of pages that may hold private logs.
 
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { html, type Html } from './html.js';
 
 export const SECURITY_HEADERS = {
@@ -51,4 +52,16 @@ export function sendError(res: ServerResponse, status: number, message: string, 
 <body><header class="top"><a class="brand" href="/">Keel</a></header><main><h1>${status}</h1><p>${message}</p><p><a href="/">Back to the overview</a></p></main></body></html>
 `;
   send(res, status, TYPES.html, page.text, head, headers);
+}
+
+/** Sends a file's stream as the body; resolves once the response is closed (sent, or the client gone). */
+export function pipeBody(file: Readable, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    file.on('error', () => res.destroy());
+    res.once('close', () => {
+      file.destroy();
+      resolve();
+    });
+    file.pipe(res);
+  });
 }
