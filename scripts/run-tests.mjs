@@ -30,9 +30,7 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   // Integration tests mount file systems and start servers: two at a time, with more time each.
-  // --test-force-exit: a file whose tests have all ended is not left to time out
-  // on a handle still open (seen once in a loaded run, in-process, never alone).
-  ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${integration ? 2 : 4}`, `--test-timeout=${integration ? 300_000 : 120_000}`, ...files],
+  ['--import', 'tsx', '--test', `--test-concurrency=${integration ? 2 : 4}`, `--test-timeout=${integration ? 300_000 : 120_000}`, ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -166,7 +166,9 @@ export class BuildIndex {
     return { builds, next: null };
   }
 
+  /** Writes what is waiting; then the file is let go, so nothing reopens it after the dispatcher stops. */
   async close(): Promise<void> {
     await this.file.close().catch(() => {});
+    this.file.stop();
   }
 }

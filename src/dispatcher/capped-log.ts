@@ -149,6 +149,11 @@ export class CappedLog {
     return this.file.whenFlushed(position);
   }
 
+  /** Stops retrying a disk that refuses the file (the dispatcher is stopping). */
+  stop(): void {
+    this.file.stop();
+  }
+
   /**
    * Writes the kept tail (after a note of what was dropped), closes the file
    * and returns its end. Rejects while the disk refuses the bytes; calling it

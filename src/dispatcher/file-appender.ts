@@ -52,6 +52,8 @@ export class FileAppender {
   private failure: Error | null = null;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Set by stop(): the dispatcher is going away, and tries no more. */
+  private stopped = false;
   private readonly idle: Array<() => void> = [];
   private opened: Promise<void> | null = null;
   readonly lost: LostRange[] = [];
@@ -131,7 +133,16 @@ export class FileAppender {
       });
   }
 
+  /** Gives up retrying a disk that refuses: what is still waiting stays unwritten (the dispatcher is stopping). */
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.wakeIdle();
+  }
+
   private flush(): void {
+    if (this.stopped) return this.wakeIdle();
     if (this.writing || this.opened !== null || this.retryTimer !== null) return;
     if (this.fd === null) return this.open();
     if (this.waiting.length === 0) return this.wakeIdle();
@@ -192,6 +203,7 @@ export class FileAppender {
     this.failure = error;
     const delay = backoffDelay(this.failures, RETRY);
     this.failures += 1;
+    if (this.stopped) return this.wakeIdle();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.flush();

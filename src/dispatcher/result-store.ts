@@ -61,6 +61,8 @@ async function readTail(path: string, max: number): Promise<Omit<LogTail, 'job' 
 
 export class ResultStore {
   private readonly logs = new Map<string, CappedLog>();
+  /** Set by close(): the dispatcher is stopping, and opens no log more. */
+  private closed = false;
   /** JUnit files being written, by build, so the report waits for them. */
   private readonly junitWrites = new Map<string, Promise<unknown>[]>();
   private readonly held = new HeldBytes(HELD_IN_ALL, HELD_PER_LOG);
@@ -141,6 +143,7 @@ export class ResultStore {
 
   /** Appends output to the job's log, live up to the cap (see CappedLog). */
   appendLog(build: BuildRecord, job: JobRecord, text: string): void {
+    if (this.closed) return;
     const path = this.jobPath(build, job.log);
     let log = this.logs.get(path);
     if (!log) {
@@ -242,8 +245,11 @@ export class ResultStore {
   }
 
   /** Closes every open log, as far as the disk lets it. */
+  /** Writes and closes every log it can; one whose disk refuses it is given up on, so nothing retries after the dispatcher stops. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.logs.values()].map((log) => log.close().catch(() => {})));
+    for (const log of this.logs.values()) log.stop();
   }
 }
 

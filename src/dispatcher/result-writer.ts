@@ -38,6 +38,8 @@ export class ResultWriter {
   constructor(private readonly parts: WriterParts) {}
 
   write(build: BuildRecord, failures = 0): void {
+    // Stopping: the build is in the journal, and the next start writes it.
+    if (this.closing) return;
     const { results, log } = this.parts;
     const run = build.run;
     const stillCurrent = () => this.parts.currentRun(build) === run;

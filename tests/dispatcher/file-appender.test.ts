@@ -61,6 +61,23 @@ test('a file that cannot be opened keeps what it is given, and writes it all onc
   assert.equal(budget.used, 0, 'nothing is held once written');
 });
 
+test('a stopped file tries no more: no retry is left waiting, and nothing reopens it', async (t) => {
+  const folder = join(tempDir(t), 'not-yet');
+  const path = join(folder, 'x.log');
+  const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  const before = timers();
+  const file = new FileAppender(path, roomy());
+  file.append(Buffer.from('never written\n'));
+  await assert.rejects(file.close(), { code: 'ENOENT' });
+  assert.equal(timers(), before + 1, 'a retry waits while the disk refuses');
+  file.stop();
+  assert.equal(timers(), before, 'stopped: the retry is gone, so nothing holds a stopping process open');
+  mkdirSync(folder);
+  file.append(Buffer.from('after the stop\n'));
+  await file.close().catch(() => {});
+  assert.equal(existsSync(path), false, 'a stopped file is not opened again');
+});
+
 test('past its budget a refused file drops its oldest bytes and says which ranges were lost', async (t) => {
   const folder = join(tempDir(t), 'not-yet');
   const path = join(folder, 'x.log');
