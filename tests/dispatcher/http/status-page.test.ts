@@ -232,11 +232,12 @@ test('a big log is outlined as head, gap and tail at line starts, with honest li
   const lines = Array.from({ length: 60_000 }, (_, i) => `line ${String(i + 2).padStart(7, '0')} ${'·'.repeat(i % 17)}\n`);
   for (let i = 0; i < lines.length; i += 2000) runner.send(outputMessage(job.lease, lines.slice(i, i + 2000).join('')));
   runner.send(resultMessage(job.lease));
-  const outline = await waitFor(async () => {
+  // The job's status is recorded before the last of its log reaches the file: ask until both have settled.
+  const [outline, raw] = await waitFor(async () => {
     const answer = JSON.parse((await get(port, `/api/builds/${commit}/jobs/tests/outline`)).body);
-    return answer.status === 'passed' && answer.gap ? answer : null;
+    const log = (await get(port, `/builds/${commit}/log`)).body;
+    return answer.status === 'passed' && answer.gap && answer.size === Buffer.byteLength(log) ? [answer, log] as const : null;
   }, 'the outline of the finished log');
-  const raw = (await get(port, `/builds/${commit}/log`)).body;
   const bytes = Buffer.from(raw);
   const total = raw.split('\n').length - 1;
   assert.equal(outline.size, bytes.length);
