@@ -14,7 +14,7 @@ import { parseFlags } from '../common/flags.js';
 import { isAuthor, isBaseSpec, isSubject } from '../protocol/patch-fields.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { Message, PatchOp } from '../protocol/messages.js';
-import type { PatchRecord } from '../protocol/records.js';
+import type { PatchRecord } from '../protocol/patch-records.js';
 import { isName, isRequestId } from '../protocol/validate.js';
 import { request, type RequestOptions } from './client.js';
 import { adminName, parseProject, parseTarget, SUBMITTER_TARGET_USAGE, TARGET_FLAGS, type Target } from './target.js';

@@ -4,7 +4,7 @@
 
 import { ConfigError } from '../common/errors.js';
 import { parseFlags } from '../common/flags.js';
-import { PATCH_STATES, type PatchState, type PatchSummary } from '../protocol/records.js';
+import { PATCH_STATES, type PatchState, type PatchSummary } from '../protocol/patch-records.js';
 import { isName } from '../protocol/validate.js';
 import { request } from './client.js';
 import { table } from './table.js';

@@ -5,9 +5,8 @@
 
 import { bool, checked, int, list, nullable, object, oneOf, text, type Fields } from '../protocol/fields.js';
 import { LIMITS } from '../protocol/limits.js';
-import {
-  artifactsKept, buildRecord, command, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, secretGrant, subject, time,
-} from '../protocol/record-fields.js';
+import { artifactsKept, buildRecord, commitId, errorCode, jobSpec, outcome, plainName, refName, repoUrl, requestId, secretGrant, subject, time } from '../protocol/record-fields.js';
+import { command } from '../protocol/command-fields.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { Generated } from './generated-jobs.js';

@@ -7,11 +7,9 @@ import { bool, checked, int, list, nullable, oneOf, stringRecord, text, type Fie
 import { LIMITS } from './limits.js';
 import { ADMIN_OPS, PATCH_OPS, ROLES, STREAMS, type Message, type MessageType } from './messages.js';
 import { author, baseSpec, chunk, patchPath, patchRecord, patchSummary, sha256, subject } from './patch-fields.js';
-import { PATCH_STATES } from './records.js';
-import {
-  artifactPath, artifactPattern, buildRecord, buildSummary, command, commandAnswer, commitId as commit, commitPrefix, count, errorCode, jobSummary,
-  landSummary, outcome, plainName as name, refName as ref, repoUrl as repo, requestId, runnerSummary, scalingSummary,
-} from './record-fields.js';
+import { PATCH_STATES } from './patch-records.js';
+import { artifactPath, artifactPattern, buildRecord, buildSummary, commitId as commit, commitPrefix, count, errorCode, jobSummary, landSummary, outcome, plainName as name, refName as ref, repoUrl as repo, requestId, runnerSummary, scalingSummary } from './record-fields.js';
+import { command, commandAnswer } from './command-fields.js';
 import { SUBJECT_KINDS } from './records.js';
 
 // ignoreBOM keeps a byte-order mark in the text, so JSON.parse refuses it as it

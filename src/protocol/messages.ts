@@ -3,9 +3,8 @@
 
 import type { ErrorCode } from './error-codes.js';
 import { LIMITS } from './limits.js';
-import type {
-  BuildRecord, BuildSummary, JobSummary, LandSummary, PatchRecord, PatchState, PatchSummary, RunOutcome, RunnerSummary, ScalingSummary, SubjectKind,
-} from './records.js';
+import type { BuildRecord, BuildSummary, JobSummary, LandSummary, RunOutcome, RunnerSummary, ScalingSummary, SubjectKind } from './records.js';
+import type { PatchRecord, PatchState, PatchSummary } from './patch-records.js';
 
 export const PROTOCOL_VERSION = 1;
 

@@ -4,10 +4,8 @@
 
 import { bool, checked, int, list, nullable, object, oneOf, text, type Fields } from './fields.js';
 import { LIMITS } from './limits.js';
-import {
-  APPLICATION_PURPOSES, APPLICATION_STATES, BUILD_STATUSES, FIX_CHECKS, PATCH_STATES,
-  type BrokenByTrunk, type PatchApplication, type PatchRecord, type PatchSummary, type PatchVersion,
-} from './records.js';
+import { BUILD_STATUSES } from './records.js';
+import { APPLICATION_PURPOSES, APPLICATION_STATES, FIX_CHECKS, PATCH_STATES, type BrokenByTrunk, type PatchApplication, type PatchRecord, type PatchSummary, type PatchVersion } from './patch-records.js';
 import { commitId, count, plainName, refName, requestId, time } from './record-fields.js';
 
 // eslint-disable-next-line no-control-regex

@@ -1,6 +1,6 @@
 // Readers for the records that travel inside messages and live in the
 // dispatcher's journal and snapshot: a RunOutcome, a BuildRecord and its
-// parts, a summary. The wire and the journal check them with the same code,
+// parts, a summary (observer commands: command-fields.ts). The wire and the journal check them with the same code,
 // so a number the journal cannot hold (1e400, a fraction where a count
 // belongs) is refused the same way in both. Sizes are generous here: records
 // written by an older Keel must stay readable; the stricter limits apply
@@ -9,7 +9,6 @@
 import { ERROR_CODES, type ErrorCode } from './error-codes.js';
 import { bool, checked, int, list, nullable, object, oneOf, stringRecord, text, type Fields } from './fields.js';
 import { LIMITS } from './limits.js';
-import { ANSWER_OPS, COMMAND_OPS, type BranchHead, type CommandAnswer, type MergeStep, type ObserverCommand } from './messages.js';
 import {
   BUILD_STATUSES, LAND_STATES, OUTCOME_STATUSES, STARTED_STATES, SUBJECT_KINDS,
   type ArtifactFile, type ArtifactsKept, type AttemptRecord, type BuildRecord, type BuildStatus, type BuildSummary, type JobCondition, type JobRecord,
@@ -17,7 +16,6 @@ import {
   type TestCounts,
 } from './records.js';
 import { isArtifactPath, isArtifactPattern, isCommitId, isCommitPrefix, isName, isRefName, isRepoUrl, isRequestId } from './validate.js';
-import { author, baseSpec, sha256, subject as patchSubject } from './patch-fields.js';
 
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${LIMITS.envName - 1}}$`);
@@ -59,81 +57,7 @@ const message = (o: Fields, f: string) => text(o, f, LIMITS.text);
 export const errorCode = (o: Fields, f: string) => checked(o, f, (v) => (ERROR_CODES as readonly string[]).includes(v), 'an error code from docs/protocol.md') as ErrorCode;
 
 /** Who asked, as the dispatcher names an admin: `admin alice`. */
-const asker = (o: Fields, f: string) => text(o, f, LIMITS.printable + 32);
-const refs = (o: Fields, f: string) => list(o, f, LIMITS.heldLeases, refName);
-
-function mergeStep(o: Fields, f: string): MergeStep {
-  const s = object(o, f);
-  return { request: requestId(s, 'request'), branch: refName(s, 'branch'), by: asker(s, 'by') };
-}
-
-function branchHead(o: Fields, f: string): BranchHead {
-  const h = object(o, f);
-  return { request: requestId(h, 'request'), branch: refName(h, 'branch'), commit: commitId(h, 'commit') };
-}
-
-export function command(o: Fields, f: string): ObserverCommand {
-  const c = object(o, f);
-  const op = oneOf(c, 'op', COMMAND_OPS);
-  switch (op) {
-    case 'resolve': return { op, ref: refName(c, 'ref') };
-    case 'locate': return { op, commit: commitPrefix(c, 'commit') };
-    case 'inspect': return { op, refs: refs(c, 'refs') };
-    case 'merge': return {
-      op, batch: requestId(c, 'batch'), kind: oneOf(c, 'kind', ['land', 'try'] as const), target: refName(c, 'target'),
-      onto: nullable(c, 'onto', commitId), steps: list(c, 'steps', LIMITS.batchRequests, mergeStep), squash: bool(c, 'squash'),
-      attempt: int(c, 'attempt', 1, LIMITS.attempts),
-    };
-    case 'land': return {
-      op, batch: requestId(c, 'batch'), target: refName(c, 'target'), expect: commitId(c, 'expect'), commit: commitId(c, 'commit'),
-      heads: list(c, 'heads', LIMITS.batchRequests, branchHead),
-    };
-    case 'prune': return { op, refs: refs(c, 'refs') };
-    case 'base': return { op, spec: nullable(c, 'spec', baseSpec) };
-    case 'range': return { op, from: commitId(c, 'from'), to: commitId(c, 'to') };
-    case 'apply': return {
-      op, patch: requestId(c, 'patch'), version: int(c, 'version', 1, MAX_INT), n: int(c, 'n', 1, MAX_INT),
-      format: oneOf(c, 'format', ['mbox', 'diff'] as const), onto: commitId(c, 'onto'), author: nullable(c, 'author', author),
-      subject: nullable(c, 'subject', patchSubject), bytes: int(c, 'bytes', 0, LIMITS.patchBytes), sha256: sha256(c, 'sha256'),
-    };
-  }
-}
-
-export function commandAnswer(o: Fields, f: string): CommandAnswer {
-  const a = object(o, f);
-  const op = oneOf(a, 'op', ANSWER_OPS);
-  switch (op) {
-    case 'locate': return { op, ref: refName(a, 'ref') };
-    case 'inspect': return {
-      op,
-      refs: list(a, 'refs', LIMITS.heldLeases, (x, k) => {
-        const r = object(x, k);
-        return { ref: refName(r, 'ref'), commit: nullable(r, 'commit', commitId) };
-      }),
-      defaultBranch: nullable(a, 'defaultBranch', refName),
-    };
-    case 'merge': return {
-      op, base: nullable(a, 'base', commitId), heads: list(a, 'heads', LIMITS.batchRequests, branchHead),
-      conflict: nullable(a, 'conflict', (x, k) => {
-        const c = object(x, k);
-        return { request: requestId(c, 'request'), files: list(c, 'files', LIMITS.failedTests, (y, j) => text(y, j, LIMITS.text)) };
-      }),
-    };
-    case 'land': return { op, moved: list(a, 'moved', LIMITS.batchRequests, requestId) };
-    case 'base': return {
-      op, commit: commitId(a, 'commit'), branch: nullable(a, 'branch', refName), defaultBranch: nullable(a, 'defaultBranch', refName),
-      onDefault: bool(a, 'onDefault'),
-    };
-    case 'range': return { op, commits: list(a, 'commits', LIMITS.trunkRange, commitId), truncated: bool(a, 'truncated') };
-    case 'apply': return {
-      op, applied: nullable(a, 'applied', commitId), testsOnly: nullable(a, 'testsOnly', commitId),
-      conflict: nullable(a, 'conflict', (x, k) => {
-        const c = object(x, k);
-        return { message: text(c, 'message', LIMITS.text), files: list(c, 'files', LIMITS.failedTests, (y, j) => text(y, j, LIMITS.text)) };
-      }),
-    };
-  }
-}
+export const asker = (o: Fields, f: string) => text(o, f, LIMITS.printable + 32);
 
 const LAND_ATTEMPT_STATUSES = BUILD_STATUSES;
 

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as plan from '../../src/dispatcher/patches/plan.js';
 import type { PatchEntry, PatchRules } from '../../src/dispatcher/patches/types.js';
-import type { BuildStatus, PatchApplication } from '../../src/protocol/records.js';
+import type { BuildStatus } from '../../src/protocol/records.js';
+import type { PatchApplication } from '../../src/protocol/patch-records.js';
 
 const NOW = '2026-01-01T00:00:00.000Z';
 const sha = (n: number) => String(n).padStart(40, '0');

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatToken } from '../../src/common/auth.js';
-import type { PatchRecord } from '../../src/protocol/records.js';
+import type { PatchRecord } from '../../src/protocol/patch-records.js';
 import { runCli } from '../helpers/e2e.js';
 import { MASTER, MASTER_KEY } from '../helpers/e2e-secret.js';
 import { git } from '../helpers/git-repo.js';

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { PatchRecord } from '../../src/protocol/records.js';
+import type { PatchRecord } from '../../src/protocol/patch-records.js';
 import { commitFiles, git } from './git-repo.js';
 import { world, type Dispatcher, type Observer, type World } from './e2e.js';
 

@@ -3,7 +3,8 @@
 // escaping: newlines, quotes, U+2028, emoji and lone surrogates.
 
 import type { Message, MessageType } from '../../src/protocol/messages.js';
-import type { AttemptRecord, BuildRecord, BuildSummary, JobRecord, JobSummary, PatchApplication, PatchRecord, RunOutcome, RunnerSummary } from '../../src/protocol/records.js';
+import type { AttemptRecord, BuildRecord, BuildSummary, JobRecord, JobSummary, RunOutcome, RunnerSummary } from '../../src/protocol/records.js';
+import type { PatchApplication, PatchRecord } from '../../src/protocol/patch-records.js';
 
 export const SHA1 = '0123456789abcdef0123456789abcdef01234567';
 export const SHA1_B = 'fedcba9876543210fedcba9876543210fedcba98';

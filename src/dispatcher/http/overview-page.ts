@@ -3,7 +3,8 @@
 // builds per branch, the land queue and the newest patches. Updates itself:
 // page.js reloads <main> on each event.
 
-import type { LandState, LandSummary, PatchState, PatchSummary, ScalingSummary } from '../../protocol/records.js';
+import type { LandState, LandSummary, ScalingSummary } from '../../protocol/records.js';
+import type { PatchState, PatchSummary } from '../../protocol/patch-records.js';
 import type { CommitInfo } from './commit-info.js';
 import { ago, buildRows, statusPill } from './fragments.js';
 import { branchName, formatDuration, shortSha } from './format.js';

@@ -5,7 +5,8 @@
 // the result, and /api/... serves it as JSON. No lease id is ever shown.
 
 import type { Status } from '../../protocol/messages.js';
-import type { BuildRecord, BuildSummary, LandSummary, PatchSummary } from '../../protocol/records.js';
+import type { BuildRecord, BuildSummary, LandSummary } from '../../protocol/records.js';
+import type { PatchSummary } from '../../protocol/patch-records.js';
 import type { Branch, BranchRecent } from '../branch-recent.js';
 import { isFinished } from '../build.js';
 import { queueOf, summariseRequest } from '../gate/summary.js';

@@ -18,7 +18,8 @@
 //   down to the first trunk commit with which it fails.
 
 import { LIMITS } from '../../protocol/limits.js';
-import type { ApplicationPurpose, BuildStatus, FixCheck, PatchApplication, PatchState, PatchVersion } from '../../protocol/records.js';
+import type { BuildStatus } from '../../protocol/records.js';
+import type { ApplicationPurpose, FixCheck, PatchApplication, PatchState, PatchVersion } from '../../protocol/patch-records.js';
 import type { Bisect, PatchCounts, PatchEntry, PatchRules } from './types.js';
 
 export interface PatchView {

@@ -5,7 +5,7 @@
 
 import { LIMITS } from '../../protocol/limits.js';
 import type { PatchesQuery } from '../../protocol/messages.js';
-import type { PatchRecord, PatchSummary } from '../../protocol/records.js';
+import type { PatchRecord, PatchSummary } from '../../protocol/patch-records.js';
 import { clip, LINE_BUDGET, within } from '../queries.js';
 import type { PatchEntry } from './types.js';
 

@@ -3,7 +3,7 @@
 // narrowing of a trunk change that broke it). Journaled whole on every
 // change, so replay makes no decision again.
 
-import type { PatchRecord } from '../../protocol/records.js';
+import type { PatchRecord } from '../../protocol/patch-records.js';
 
 /** Narrowing which trunk commit broke a patch: first the trunk commits in question are asked for, then halved by applying the patch on one of them. */
 export type Bisect =
