@@ -46,7 +46,7 @@ import { readGenerated } from './generated-jobs.js';
 import { branchOfRef } from './job-conditions.js';
 import { decideJobs } from './job-decisions.js';
 import { maySendSecrets, secretValues } from './secrets.js';
-import { STACK_DEPTH } from './gate/plan.js';
+import { STACK_DEPTH } from './gate/types.js';
 import { Patches } from './patches/patches.js';
 import { PatchStore } from './patches/store.js';
 import { PatchUploads } from './patches/upload.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as plan from '../../src/dispatcher/gate/plan.js';
-import type { Batch, BatchBuild, LandRequest } from '../../src/dispatcher/gate/types.js';
+import type { Batch, BatchBuild, GateRules, GateView, LandRequest, Step } from '../../src/dispatcher/gate/types.js';
 
 const NOW = '2026-01-01T00:00:00.000Z';
 const MAIN = 'refs/heads/main';
@@ -21,15 +21,15 @@ class Gate {
   actions: string[] = [];
   private merges = 0;
 
-  constructor(readonly rules: plan.GateRules = { batchSize: 8, maxRemerge: 5, depth: 4 }) {}
+  constructor(readonly rules: GateRules = { batchSize: 8, maxRemerge: 5, depth: 4 }) {}
 
-  get view(): plan.GateView {
+  get view(): GateView {
     return { requests: this.requests, batches: this.batches, counts: this.counts };
   }
 
-  apply(step: plan.Step | string): void {
+  apply(step: Step | string): void {
     assert.equal(typeof step, 'object', `refused: ${step as string}`);
-    const s = step as plan.Step;
+    const s = step as Step;
     for (const r of s.requests) this.requests.set(r.id, structuredClone(r));
     for (const b of s.batches) this.batches.set(b.id, structuredClone(b));
     this.counts = s.counts;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as plan from '../../src/dispatcher/patches/plan.js';
-import type { PatchEntry, PatchRules } from '../../src/dispatcher/patches/types.js';
+import type { PatchEntry, PatchRules, PatchView, Step } from '../../src/dispatcher/patches/types.js';
 import type { BuildStatus } from '../../src/protocol/records.js';
 import type { PatchApplication } from '../../src/protocol/patch-records.js';
 
@@ -20,13 +20,13 @@ class Patches {
 
   constructor(readonly rules: PatchRules = { maxRetests: 8 }) {}
 
-  get view(): plan.PatchView {
+  get view(): PatchView {
     return { patches: this.patches, counts: this.counts };
   }
 
-  apply(step: plan.Step | string): void {
+  apply(step: Step | string): void {
     assert.equal(typeof step, 'object', `refused: ${step as string}`);
-    const s = step as plan.Step;
+    const s = step as Step;
     for (const p of s.patches) this.patches.set(p.id, structuredClone(p));
     this.counts = s.counts;
     this.actions = s.actions.map((a) => {

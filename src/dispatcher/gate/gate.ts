@@ -20,7 +20,7 @@ import type { ResultStore } from '../result-store.js';
 import type { Scheduler } from '../scheduler.js';
 import type { PendingCommand } from '../state.js';
 import * as plan from './plan.js';
-import { FINAL_STATES, landRef, type Batch, type BatchBuild, type LandRequest } from './types.js';
+import { FINAL_STATES, landRef, type Action, type Batch, type BatchBuild, type GateRules, type GateView, type LandRequest, type Step } from './types.js';
 import type { BuildRecord, Subject } from '../../protocol/records.js';
 
 export interface GateParts {
@@ -29,7 +29,7 @@ export interface GateParts {
   observers: ObserverSessions;
   commands: BuildCommands;
   results: ResultStore;
-  rules: plan.GateRules;
+  rules: GateRules;
   log: Log;
 }
 
@@ -43,7 +43,7 @@ export class Gate {
 
   constructor(private readonly parts: GateParts) {}
 
-  private get view(): plan.GateView {
+  private get view(): GateView {
     const { requests, batches, gateCounts } = this.parts.scheduler.state;
     return { requests, batches, counts: gateCounts };
   }
@@ -175,13 +175,13 @@ export class Gate {
   }
 
   /** Records a step's changes, then (once durable) does its actions. */
-  private async apply(step: plan.Step): Promise<void> {
+  private async apply(step: Step): Promise<void> {
     if (step.requests.length === 0 && step.batches.length === 0 && step.actions.length === 0) return;
     await this.parts.scheduler.record({ op: 'gate', requests: step.requests, batches: step.batches, counts: step.counts, at: now() });
     for (const action of step.actions) await this.act(action);
   }
 
-  private async act(action: plan.Action): Promise<void> {
+  private async act(action: Action): Promise<void> {
     const { observers, intake, commands, scheduler } = this.parts;
     const { batch } = action as { batch?: Batch };
     switch (action.kind) {

@@ -103,3 +103,40 @@ export interface BatchBuild {
 export const FINAL_STATES: ReadonlySet<LandState> = new Set(['landed', 'passed', 'failed', 'conflict', 'cancelled', 'error']);
 
 export const landRef = (batch: string) => `refs/keel/land/${batch}`;
+
+// What the planner (plan.ts) is given and gives back.
+
+export interface GateRules {
+  /** Requests merged and tested together at most (--batch). */
+  batchSize: number;
+  /** Merges again after the target moved, before a batch gives up (--max-remerge). */
+  maxRemerge: number;
+  /** Batches of one target under way at once, each stacked on the one ahead. */
+  depth: number;
+}
+
+/** How many batches of a target are stacked at most: enough to keep a few runners busy, few enough that a failure near the head wastes little. */
+export const STACK_DEPTH = 4;
+
+export interface GateView {
+  requests: ReadonlyMap<string, LandRequest>;
+  batches: ReadonlyMap<string, Batch>;
+  counts: GateCounts;
+}
+
+export type Action =
+  /** Merge the batch's requests onto `batch.base` (null: the target's tip). */
+  | { kind: 'merge'; batch: Batch }
+  | { kind: 'test'; batch: Batch }
+  | { kind: 'retry'; batch: Batch; jobs: string[] }
+  | { kind: 'land'; batch: Batch }
+  | { kind: 'cancel-build'; batch: Batch }
+  /** A request is over: whoever waits for it hears now. */
+  | { kind: 'settled'; request: LandRequest };
+
+export interface Step {
+  requests: LandRequest[];
+  batches: Batch[];
+  counts: GateCounts;
+  actions: Action[];
+}

@@ -24,7 +24,7 @@ import type { PendingCommand } from '../state.js';
 import { PatchError, readSeries, type Series } from './mbox.js';
 import * as plan from './plan.js';
 import type { PatchStore } from './store.js';
-import { patchRef, type PatchEntry, type PatchRules } from './types.js';
+import { patchRef, type Action, type PatchEntry, type PatchRules, type PatchView, type Step } from './types.js';
 
 export interface PatchesParts {
   scheduler: Scheduler;
@@ -52,7 +52,7 @@ export class Patches {
 
   constructor(private readonly parts: PatchesParts) {}
 
-  private get view(): plan.PatchView {
+  private get view(): PatchView {
     const { patches, patchCounts } = this.parts.scheduler.state;
     return { patches, counts: patchCounts };
   }
@@ -135,7 +135,7 @@ export class Patches {
     if (!entry) return refuse(ErrorCode.unknownPatch, `no patch ${id} is known`, id);
     if ((op === 'flag' || op === 'unflag') && !actor.admin) return refuse(ErrorCode.notAllowed, 'only admins flag patches', id);
     if (!actor.admin && !entry.versions.some((v) => v.by === actor.by)) return refuse(ErrorCode.notYourPatch, `${id} was not submitted by ${actor.by}`, id);
-    let step: plan.Step | string;
+    let step: Step | string;
     if (op === 'retest') {
       const onto = await this.trunkTip(entry);
       if (typeof onto !== 'string') return onto;
@@ -250,13 +250,13 @@ export class Patches {
   }
 
   /** Records a step's changes, then (once durable) does its actions. */
-  private async apply(step: plan.Step): Promise<void> {
+  private async apply(step: Step): Promise<void> {
     if (step.patches.length === 0 && step.actions.length === 0) return;
     await this.parts.scheduler.record({ op: 'patch', patches: step.patches, counts: step.counts, at: now() });
     for (const action of step.actions) await this.act(action);
   }
 
-  private async act(action: plan.Action): Promise<void> {
+  private async act(action: Action): Promise<void> {
     const { observers, intake, commands, scheduler, log } = this.parts;
     const entry = scheduler.state.patches.get(action.patch)!;
     switch (action.kind) {

@@ -20,56 +20,35 @@
 import { LIMITS } from '../../protocol/limits.js';
 import type { BuildStatus } from '../../protocol/records.js';
 import type { ApplicationPurpose, FixCheck, PatchApplication, PatchState, PatchVersion } from '../../protocol/patch-records.js';
-import type { Bisect, PatchCounts, PatchEntry, PatchRules } from './types.js';
+import { CopyOnWrite } from '../copy-on-write.js';
+import type { Action, Bisect, PatchCounts, PatchEntry, PatchRules, PatchView, Step } from './types.js';
 
-export interface PatchView {
-  patches: ReadonlyMap<string, PatchEntry>;
-  counts: PatchCounts;
-}
-
-export type Action =
-  | { kind: 'apply'; patch: string; version: number; n: number }
-  /** Build `commit` (an application's, or its tests alone); a background build waits behind ordinary ones. */
-  | { kind: 'test'; patch: string; version: number; n: number; commit: string; background: boolean }
-  | { kind: 'cancel-build'; patch: string; commit: string }
-  | { kind: 'range'; patch: string; from: string; to: string };
-
-export interface Step {
-  patches: PatchEntry[];
-  counts: PatchCounts;
-  actions: Action[];
-}
-
+/** Collects the changes of one step over a view, copying the patches it changes. */
 class Changes {
-  private readonly changed = new Map<string, PatchEntry>();
+  private readonly patches: CopyOnWrite<PatchEntry>;
   readonly actions: Action[] = [];
   counts: PatchCounts;
 
-  constructor(private readonly view: PatchView, readonly rules: PatchRules, readonly now: string) {
+  constructor(view: PatchView, readonly rules: PatchRules, readonly now: string) {
+    this.patches = new CopyOnWrite(view.patches);
     this.counts = { ...view.counts };
   }
 
   patch(id: string): PatchEntry {
-    let entry = this.changed.get(id);
-    if (!entry) {
-      entry = structuredClone(this.view.patches.get(id)!);
-      this.changed.set(id, entry);
-    }
-    return entry;
+    return this.patches.get(id);
   }
 
   add(entry: PatchEntry): void {
-    this.changed.set(entry.id, entry);
+    this.patches.add(entry);
   }
 
   /** Every patch as this step leaves it, in arrival order. */
   all(): PatchEntry[] {
-    const ids = new Set([...this.view.patches.keys(), ...this.changed.keys()]);
-    return [...ids].map((id) => this.changed.get(id) ?? this.view.patches.get(id)!).sort((a, b) => a.seq - b.seq);
+    return this.patches.all().sort((a, b) => a.seq - b.seq);
   }
 
   result(): Step {
-    return { patches: [...this.changed.values()], counts: this.counts, actions: this.actions };
+    return { patches: this.patches.changes(), counts: this.counts, actions: this.actions };
   }
 }
 

@@ -32,3 +32,23 @@ export interface PatchRules {
 
 /** The ref an application is pushed to in origin. */
 export const patchRef = (id: string, version: number, n: number) => `refs/keel/patches/${id}/${version}.${n}`;
+
+// What the planner (plan.ts) is given and gives back.
+
+export interface PatchView {
+  patches: ReadonlyMap<string, PatchEntry>;
+  counts: PatchCounts;
+}
+
+export type Action =
+  | { kind: 'apply'; patch: string; version: number; n: number }
+  /** Build `commit` (an application's, or its tests alone); a background build waits behind ordinary ones. */
+  | { kind: 'test'; patch: string; version: number; n: number; commit: string; background: boolean }
+  | { kind: 'cancel-build'; patch: string; commit: string }
+  | { kind: 'range'; patch: string; from: string; to: string };
+
+export interface Step {
+  patches: PatchEntry[];
+  counts: PatchCounts;
+  actions: Action[];
+}
